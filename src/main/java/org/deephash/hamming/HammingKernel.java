@@ -1,0 +1,131 @@
+package org.deephash.hamming;
+
+import org.apache.lucene.util.BitUtil;
+
+/**
+ * Hamming distance from one query code to codes stored as bytes, with one implementation per common
+ * width so that the hot loop is a fixed number of {@code Long.bitCount(q ^ c)} with the query words
+ * in fields (registers), not in an array.
+ *
+ * <p>Codes are read as little-endian longs ({@link BitUtil#VH_LE_LONG}), the layout Lucene's
+ * {@code IndexInput.readLong} also uses; a width that is not a multiple of 64 ends in a partial word
+ * built from the remaining bytes. Distance does not depend on the word order as long as query and
+ * document use the same one.
+ */
+public abstract class HammingKernel {
+    protected final int bits;
+
+    private HammingKernel(int bits) {
+        this.bits = bits;
+    }
+
+    /** A kernel specialised for the width of {@code query}. */
+    public static HammingKernel forCode(HashCode query) {
+        byte[] q = query.bytes();
+        return switch (q.length) {
+            case 8 -> new Bits64(q);
+            case 16 -> new Bits128(q);
+            case 32 -> new Bits256(q);
+            default -> new Generic(q);
+        };
+    }
+
+    public final int bits() {
+        return bits;
+    }
+
+    /** Distance to the code of {@code bits / 8} bytes that starts at {@code offset} in {@code code}. */
+    public abstract int distance(byte[] code, int offset);
+
+    static long word(byte[] b, int offset) {
+        return (long) BitUtil.VH_LE_LONG.get(b, offset);
+    }
+
+    /** The last {@code length < 8} bytes as the low bytes of a little-endian long. */
+    static long tailWord(byte[] b, int offset, int length) {
+        long w = 0;
+        for (int i = 0; i < length; i++) {
+            w |= (b[offset + i] & 0xFFL) << (8 * i);
+        }
+        return w;
+    }
+
+    static final class Bits64 extends HammingKernel {
+        private final long q0;
+
+        Bits64(byte[] q) {
+            super(64);
+            q0 = word(q, 0);
+        }
+
+        @Override
+        public int distance(byte[] c, int o) {
+            return Long.bitCount(q0 ^ word(c, o));
+        }
+    }
+
+    static final class Bits128 extends HammingKernel {
+        private final long q0, q1;
+
+        Bits128(byte[] q) {
+            super(128);
+            q0 = word(q, 0);
+            q1 = word(q, 8);
+        }
+
+        @Override
+        public int distance(byte[] c, int o) {
+            return Long.bitCount(q0 ^ word(c, o)) + Long.bitCount(q1 ^ word(c, o + 8));
+        }
+    }
+
+    static final class Bits256 extends HammingKernel {
+        private final long q0, q1, q2, q3;
+
+        Bits256(byte[] q) {
+            super(256);
+            q0 = word(q, 0);
+            q1 = word(q, 8);
+            q2 = word(q, 16);
+            q3 = word(q, 24);
+        }
+
+        @Override
+        public int distance(byte[] c, int o) {
+            return Long.bitCount(q0 ^ word(c, o)) + Long.bitCount(q1 ^ word(c, o + 8)) + Long.bitCount(q2 ^ word(c, o + 16))
+                + Long.bitCount(q3 ^ word(c, o + 24));
+        }
+    }
+
+    /** Any whole number of bytes: full words, then a partial word for the rest. */
+    static final class Generic extends HammingKernel {
+        private final long[] words;
+        private final int tailBytes;
+
+        Generic(byte[] q) {
+            super(q.length * 8);
+            int full = q.length / 8;
+            tailBytes = q.length % 8;
+            words = new long[full + (tailBytes == 0 ? 0 : 1)];
+            for (int i = 0; i < full; i++) {
+                words[i] = word(q, 8 * i);
+            }
+            if (tailBytes != 0) {
+                words[full] = tailWord(q, 8 * full, tailBytes);
+            }
+        }
+
+        @Override
+        public int distance(byte[] c, int o) {
+            int full = tailBytes == 0 ? words.length : words.length - 1;
+            int d = 0;
+            for (int i = 0; i < full; i++) {
+                d += Long.bitCount(words[i] ^ word(c, o + 8 * i));
+            }
+            if (tailBytes != 0) {
+                d += Long.bitCount(words[full] ^ tailWord(c, o + 8 * full, tailBytes));
+            }
+            return d;
+        }
+    }
+}

@@ -1,0 +1,272 @@
+package org.deephash.mapper;
+
+import org.apache.lucene.document.BinaryDocValuesField;
+import org.apache.lucene.search.ConstantScoreQuery;
+import org.apache.lucene.search.Query;
+import org.apache.lucene.util.BytesRef;
+import org.deephash.hamming.HammingQuery;
+import org.deephash.hamming.HashCode;
+import org.elasticsearch.index.fielddata.FieldDataContext;
+import org.elasticsearch.index.fielddata.IndexFieldData;
+import org.elasticsearch.index.mapper.ArraySourceValueFetcher;
+import org.elasticsearch.index.mapper.DocumentParserContext;
+import org.elasticsearch.index.mapper.FieldMapper;
+import org.elasticsearch.index.mapper.MappedFieldType;
+import org.elasticsearch.index.mapper.MapperBuilderContext;
+import org.elasticsearch.index.mapper.TextSearchInfo;
+import org.elasticsearch.index.mapper.ValueFetcher;
+import org.elasticsearch.index.query.SearchExecutionContext;
+import org.elasticsearch.search.DocValueFormat;
+import org.elasticsearch.xcontent.XContentParser;
+
+import java.io.IOException;
+import java.time.ZoneId;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The {@code binary_hash} field: one fixed-width binary code per document, kept in doc values and
+ * searched with the {@code hamming} query.
+ *
+ * <p>A value is hex of exactly {@code bits / 4} characters, or an array of exactly {@code bits} 0/1
+ * numbers; {@code null} and {@code []} mean no value.
+ */
+public final class BinaryHashFieldMapper extends FieldMapper {
+    public static final String CONTENT_TYPE = "binary_hash";
+
+    private static BinaryHashFieldMapper toType(FieldMapper in) {
+        return (BinaryHashFieldMapper) in;
+    }
+
+    public static final class Builder extends FieldMapper.Builder {
+        private final Parameter<Integer> bits;
+        private final Parameter<Boolean> ignoreMalformed;
+        private final Parameter<Map<String, String>> meta = Parameter.metaParam();
+        private final boolean ignoreMalformedByDefault;
+
+        public Builder(String name, boolean ignoreMalformedByDefault) {
+            super(name);
+            this.ignoreMalformedByDefault = ignoreMalformedByDefault;
+            // Not updateable: codes of another width already in the index could never be compared.
+            this.bits = Parameter.intParam("bits", false, m -> toType(m).fieldType().bits(), -1).addValidator(b -> {
+                if (b == -1) {
+                    throw new IllegalArgumentException("field [" + leafName() + "] of type [" + CONTENT_TYPE + "] needs [bits]: the code width, a multiple of 8 from 8 to 4096");
+                }
+                try {
+                    HashCode.validateBits(b);
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException("field [" + leafName() + "]: " + e.getMessage());
+                }
+            }).alwaysSerialize();
+            this.ignoreMalformed = Parameter.boolParam("ignore_malformed", true, m -> toType(m).ignoreMalformed, ignoreMalformedByDefault);
+        }
+
+        public Builder bits(int bits) {
+            this.bits.setValue(bits);
+            return this;
+        }
+
+        @Override
+        protected Parameter<?>[] getParameters() {
+            return new Parameter<?>[] { bits, ignoreMalformed, meta };
+        }
+
+        @Override
+        public BinaryHashFieldMapper build(MapperBuilderContext context) {
+            BinaryHashFieldType type = new BinaryHashFieldType(context.buildFullName(leafName()), bits.getValue(), meta.getValue());
+            return new BinaryHashFieldMapper(leafName(), type, builderParams(this, context), this);
+        }
+    }
+
+    public static final TypeParser PARSER = new TypeParser(
+        (n, c) -> new Builder(n, IGNORE_MALFORMED_SETTING.get(c.getSettings()))
+    );
+
+    public static final class BinaryHashFieldType extends MappedFieldType {
+        private final int bits;
+
+        public BinaryHashFieldType(String name, int bits, Map<String, String> meta) {
+            super(name, false, false, true, TextSearchInfo.NONE, meta);
+            this.bits = bits;
+        }
+
+        public int bits() {
+            return bits;
+        }
+
+        @Override
+        public String typeName() {
+            return CONTENT_TYPE;
+        }
+
+        /** Parses a value as sent in a document or a query and checks its width against the mapping. */
+        public HashCode parseCode(Object value) {
+            try {
+                HashCode code;
+                if (value instanceof List<?> list) {
+                    if (list.isEmpty() == false && list.get(0) instanceof String && list.size() != bits) {
+                        throw new IllegalArgumentException(
+                            "expected one code (a hex string) or an array of " + bits + " values of 0/1 but got an array of " + list.size()
+                                + " strings: a document holds one code per field"
+                        );
+                    }
+                    checkLength(list.size(), bits, "values of 0/1");
+                    code = HashCode.fromBitList(list);
+                } else if (value instanceof String hex) {
+                    checkLength(hex.length(), bits / 4, "hex characters");
+                    code = HashCode.fromHex(hex);
+                } else if (value instanceof BytesRef ref) {
+                    code = HashCode.fromHex(ref.utf8ToString());
+                } else {
+                    throw new IllegalArgumentException("expected a hex string or an array of 0/1 values but got [" + value + "]");
+                }
+                return code.checkBits(bits);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("field [" + name() + "] of type [" + CONTENT_TYPE + "] with [bits] = " + bits + ": " + e.getMessage(), e);
+            }
+        }
+
+        private static void checkLength(int got, int expected, String what) {
+            if (got != expected) {
+                throw new IllegalArgumentException("expected " + expected + " " + what + " but got " + got);
+            }
+        }
+
+        @Override
+        public ValueFetcher valueFetcher(SearchExecutionContext context, String format) {
+            if (format != null) {
+                throw new IllegalArgumentException("field [" + name() + "] of type [" + typeName() + "] doesn't support formats");
+            }
+            // An array of 0/1 is one value, so the whole array has to reach parseSourceValue.
+            return new ArraySourceValueFetcher(name(), context) {
+                @Override
+                protected Object parseSourceValue(Object value) {
+                    return List.of(parseCode(value).toHex());
+                }
+            };
+        }
+
+        @Override
+        public DocValueFormat docValueFormat(String format, ZoneId timeZone) {
+            checkNoFormat(format);
+            checkNoTimeZone(timeZone);
+            return HexDocValueFormat.INSTANCE;
+        }
+
+        @Override
+        public IndexFieldData.Builder fielddataBuilder(FieldDataContext fieldDataContext) {
+            return new BinaryHashIndexFieldData.Builder(name());
+        }
+
+        /** A term is an exact code: the same as {@code hamming} with {@code max_distance: 0}, without scores. */
+        @Override
+        public Query termQuery(Object value, SearchExecutionContext context) {
+            return new ConstantScoreQuery(new HammingQuery(name(), parseCode(value), 0));
+        }
+
+        @Override
+        public Object valueForDisplay(Object value) {
+            if (value instanceof BytesRef ref) {
+                return HashCode.toHex(ref.bytes, ref.offset, ref.length);
+            }
+            return value;
+        }
+    }
+
+    private final boolean ignoreMalformed;
+    private final boolean ignoreMalformedByDefault;
+
+    private BinaryHashFieldMapper(String simpleName, BinaryHashFieldType type, BuilderParams params, Builder builder) {
+        super(simpleName, type, params);
+        this.ignoreMalformed = builder.ignoreMalformed.getValue();
+        this.ignoreMalformedByDefault = builder.ignoreMalformedByDefault;
+    }
+
+    @Override
+    public BinaryHashFieldType fieldType() {
+        return (BinaryHashFieldType) super.fieldType();
+    }
+
+    @Override
+    public boolean ignoreMalformed() {
+        return ignoreMalformed;
+    }
+
+    @Override
+    public boolean parsesArrayValue() {
+        return true;
+    }
+
+    @Override
+    protected String contentType() {
+        return CONTENT_TYPE;
+    }
+
+    @Override
+    protected void parseCreateField(DocumentParserContext context) throws IOException {
+        XContentParser parser = context.parser();
+        Object value = readValue(parser);
+        if (value == null) {
+            return;
+        }
+        HashCode code;
+        try {
+            code = fieldType().parseCode(value);
+        } catch (IllegalArgumentException e) {
+            if (ignoreMalformed) {
+                context.addIgnoredField(fieldType().name());
+                return;
+            }
+            throw e;
+        }
+        String name = fieldType().name();
+        if (context.doc().getByKey(name) != null) {
+            throw new IllegalArgumentException(
+                "field [" + name + "] of type [" + CONTENT_TYPE + "] takes one code per document but this document has more than one"
+            );
+        }
+        context.doc().addWithKey(name, new BinaryDocValuesField(name, new BytesRef(code.bytes())));
+    }
+
+    /**
+     * Reads the value under the parser into a String or a List, leaving the parser on its last token
+     * whatever it holds, so that a malformed value can be skipped. Returns null for no value.
+     */
+    private static Object readValue(XContentParser parser) throws IOException {
+        XContentParser.Token token = parser.currentToken();
+        if (token == XContentParser.Token.VALUE_NULL) {
+            return null;
+        }
+        if (token == XContentParser.Token.VALUE_STRING) {
+            return parser.text();
+        }
+        if (token == XContentParser.Token.START_ARRAY) {
+            List<Object> values = new ArrayList<>();
+            while ((token = parser.nextToken()) != XContentParser.Token.END_ARRAY) {
+                if (token == XContentParser.Token.VALUE_NUMBER) {
+                    values.add(parser.numberValue());
+                } else if (token.isValue()) {
+                    values.add(parser.text());
+                } else if (token == XContentParser.Token.VALUE_NULL) {
+                    values.add("null");
+                } else {
+                    parser.skipChildren();
+                    values.add(token == XContentParser.Token.START_OBJECT ? "{...}" : "[...]");
+                }
+            }
+            return values.isEmpty() ? null : values;
+        }
+        if (token == XContentParser.Token.START_OBJECT) {
+            parser.skipChildren();
+            return "{...}";
+        }
+        // A number or boolean: never a code, and not a String, so that 1234 is not read as hex.
+        return token == XContentParser.Token.VALUE_NUMBER ? parser.numberValue() : parser.objectText();
+    }
+
+    @Override
+    public FieldMapper.Builder getMergeBuilder() {
+        return new Builder(leafName(), ignoreMalformedByDefault).init(this);
+    }
+}

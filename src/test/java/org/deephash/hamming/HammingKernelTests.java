@@ -1,0 +1,55 @@
+package org.deephash.hamming;
+
+import org.elasticsearch.test.ESTestCase;
+
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.instanceOf;
+
+public class HammingKernelTests extends ESTestCase {
+
+    public void testSpecialisedWidthsAreChosen() {
+        assertThat(HammingKernel.forCode(HashCode.ofBytes(new byte[8])), instanceOf(HammingKernel.Bits64.class));
+        assertThat(HammingKernel.forCode(HashCode.ofBytes(new byte[16])), instanceOf(HammingKernel.Bits128.class));
+        assertThat(HammingKernel.forCode(HashCode.ofBytes(new byte[32])), instanceOf(HammingKernel.Bits256.class));
+        assertThat(HammingKernel.forCode(HashCode.ofBytes(new byte[9])), instanceOf(HammingKernel.Generic.class));
+        assertThat(HammingKernel.forCode(HashCode.ofBytes(new byte[64])), instanceOf(HammingKernel.Generic.class));
+    }
+
+    public void testMatchesOracleAtSpecialisedWidths() {
+        for (int bits : new int[] { 64, 128, 256 }) {
+            checkAgainstOracle(bits);
+        }
+    }
+
+    public void testMatchesOracleAtRandomWidths() {
+        for (int i = 0; i < 20; i++) {
+            checkAgainstOracle(8 * between(1, 512));
+        }
+    }
+
+    public void testExtremes() {
+        for (int bits : new int[] { 8, 64, 72, 128, 256, 512, 4096 }) {
+            byte[] zeros = new byte[bits / 8];
+            byte[] ones = new byte[bits / 8];
+            java.util.Arrays.fill(ones, (byte) 0xFF);
+            HammingKernel kernel = HammingKernel.forCode(HashCode.ofBytes(zeros));
+            assertThat(kernel.distance(zeros, 0), equalTo(0));
+            assertThat(kernel.distance(ones, 0), equalTo(bits));
+        }
+    }
+
+    /** Codes at a random offset inside a larger array, as doc values hand them out. */
+    private void checkAgainstOracle(int bits) {
+        byte[] query = HammingOracle.randomCode(random(), bits);
+        HammingKernel kernel = HammingKernel.forCode(HashCode.ofBytes(query));
+        assertThat(kernel.bits(), equalTo(bits));
+        for (int i = 0; i < 50; i++) {
+            byte[] doc = randomBoolean() ? HammingOracle.randomCode(random(), bits) : HammingOracle.flip(random(), query, between(0, bits));
+            int offset = between(0, 17);
+            byte[] buffer = new byte[offset + doc.length + between(0, 9)];
+            random().nextBytes(buffer);
+            System.arraycopy(doc, 0, buffer, offset, doc.length);
+            assertThat("bits=" + bits, kernel.distance(buffer, offset), equalTo(HammingOracle.distance(query, doc)));
+        }
+    }
+}

@@ -1,0 +1,181 @@
+package org.deephash.hamming;
+
+import org.apache.lucene.document.BinaryDocValuesField;
+import org.apache.lucene.document.Document;
+import org.apache.lucene.document.Field;
+import org.apache.lucene.document.StringField;
+import org.apache.lucene.index.DirectoryReader;
+import org.apache.lucene.index.IndexReader;
+import org.apache.lucene.index.Term;
+import org.apache.lucene.search.BooleanClause;
+import org.apache.lucene.search.BooleanQuery;
+import org.apache.lucene.search.Explanation;
+import org.apache.lucene.search.IndexSearcher;
+import org.apache.lucene.search.ScoreDoc;
+import org.apache.lucene.search.TermQuery;
+import org.apache.lucene.search.TopDocs;
+import org.apache.lucene.store.Directory;
+import org.apache.lucene.tests.index.RandomIndexWriter;
+import org.apache.lucene.util.BytesRef;
+import org.elasticsearch.test.ESTestCase;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.lessThanOrEqualTo;
+
+/** The Lucene query alone, on randomly built multi-segment indices, against a brute-force oracle. */
+public class HammingQueryTests extends ESTestCase {
+
+    private record Hit(String id, int distance) {}
+
+    private int bits;
+    private Map<String, byte[]> codes;
+    private Map<String, String> colours;
+
+    private IndexReader buildIndex(Directory dir, int docs) throws IOException {
+        codes = new HashMap<>();
+        colours = new HashMap<>();
+        try (RandomIndexWriter writer = new RandomIndexWriter(random(), dir)) {
+            byte[] centre = HammingOracle.randomCode(random(), bits);
+            for (int i = 0; i < docs; i++) {
+                Document doc = new Document();
+                String id = Integer.toString(i);
+                doc.add(new StringField("id", id, Field.Store.YES));
+                String colour = randomFrom("red", "green", "blue");
+                colours.put(id, colour);
+                doc.add(new StringField("colour", colour, Field.Store.NO));
+                if (rarely() == false) {
+                    // Many codes near one centre, so that small radii match something and ties occur.
+                    byte[] code = randomBoolean()
+                        ? HammingOracle.flip(random(), centre, between(0, Math.min(bits, 12)))
+                        : HammingOracle.randomCode(random(), bits);
+                    codes.put(id, code);
+                    doc.add(new BinaryDocValuesField("hash", new BytesRef(code)));
+                }
+                writer.addDocument(doc);
+                if (rarely()) {
+                    writer.commit();
+                }
+            }
+            return writer.getReader();
+        }
+    }
+
+    private List<Hit> oracle(byte[] query, int maxDistance, String colour) {
+        List<Hit> hits = new ArrayList<>();
+        codes.forEach((id, code) -> {
+            int d = HammingOracle.distance(query, code);
+            if (d <= maxDistance && (colour == null || colour.equals(colours.get(id)))) {
+                hits.add(new Hit(id, d));
+            }
+        });
+        hits.sort(Comparator.comparingInt(Hit::distance));
+        return hits;
+    }
+
+    private byte[] randomQuery() {
+        List<byte[]> indexed = new ArrayList<>(codes.values());
+        if (indexed.isEmpty() || randomBoolean()) {
+            return HammingOracle.randomCode(random(), bits);
+        }
+        return HammingOracle.flip(random(), randomFrom(indexed), between(0, 6));
+    }
+
+    private static String id(IndexSearcher searcher, int doc) throws IOException {
+        return searcher.storedFields().document(doc).get("id");
+    }
+
+    public void testTopKAndRadiusMatchOracle() throws IOException {
+        bits = randomFrom(64, 128, 256, 8 * between(1, 80));
+        try (Directory dir = newDirectory(); IndexReader reader = buildIndex(dir, between(1, 1500))) {
+            IndexSearcher searcher = newSearcher(reader);
+            for (int round = 0; round < 20; round++) {
+                byte[] query = randomQuery();
+                int maxDistance = randomBoolean() ? bits : between(0, bits / 2);
+                String colour = randomBoolean() ? null : randomFrom("red", "green", "blue");
+                float boost = randomBoolean() ? 1f : randomFloatBetween(0.1f, 10f, true);
+                HammingQuery hamming = new HammingQuery("hash", HashCode.ofBytes(query), maxDistance);
+                var q = colour == null
+                    ? new org.apache.lucene.search.BoostQuery(hamming, boost)
+                    : new BooleanQuery.Builder().add(new org.apache.lucene.search.BoostQuery(hamming, boost), BooleanClause.Occur.MUST)
+                        .add(new TermQuery(new Term("colour", colour)), BooleanClause.Occur.FILTER)
+                        .build();
+                List<Hit> expected = oracle(query, maxDistance, colour);
+
+                assertThat(searcher.count(q), equalTo(expected.size()));
+
+                int k = between(1, 50);
+                TopDocs top = searcher.search(q, k);
+                assertThat(top.scoreDocs.length, equalTo(Math.min(k, expected.size())));
+                for (int i = 0; i < top.scoreDocs.length; i++) {
+                    ScoreDoc hit = top.scoreDocs[i];
+                    int d = HammingOracle.distance(query, codes.get(id(searcher, hit.doc)));
+                    // Same distance at each rank (ties may come in any order), and the score the formula gives.
+                    assertThat("rank " + i, d, equalTo(expected.get(i).distance()));
+                    assertThat(hit.score, equalTo(boost * (1f - (float) d / bits)));
+                    assertThat(d, lessThanOrEqualTo(maxDistance));
+                }
+
+                TopDocs all = searcher.search(q, Math.max(1, expected.size()));
+                Set<String> got = new HashSet<>();
+                for (ScoreDoc hit : all.scoreDocs) {
+                    got.add(id(searcher, hit.doc));
+                }
+                Set<String> want = new HashSet<>();
+                expected.forEach(h -> want.add(h.id()));
+                assertEquals(want, got);
+            }
+        }
+    }
+
+    public void testExplainShowsDistance() throws IOException {
+        bits = 64;
+        try (Directory dir = newDirectory(); IndexReader reader = buildIndex(dir, 50)) {
+            IndexSearcher searcher = newSearcher(reader);
+            String id = randomFrom(new ArrayList<>(codes.keySet()));
+            byte[] query = HammingOracle.flip(random(), codes.get(id), 5);
+            int doc = searcher.search(new TermQuery(new Term("id", id)), 1).scoreDocs[0].doc;
+            Explanation match = searcher.explain(new HammingQuery("hash", HashCode.ofBytes(query), 64), doc);
+            assertTrue(match.isMatch());
+            assertThat(match.getValue().floatValue(), equalTo(1f - 5f / 64));
+            assertThat(match.toString(), containsString("hamming distance 5 of 64 bits"));
+            Explanation miss = searcher.explain(new HammingQuery("hash", HashCode.ofBytes(query), 4), doc);
+            assertFalse(miss.isMatch());
+            assertThat(miss.getDescription(), containsString("exceeds max_distance 4"));
+        }
+    }
+
+    public void testSegmentWithoutFieldMatchesNothing() throws IOException {
+        try (Directory dir = newDirectory()) {
+            try (RandomIndexWriter writer = new RandomIndexWriter(random(), dir)) {
+                writer.addDocument(new Document());
+            }
+            try (IndexReader reader = DirectoryReader.open(dir)) {
+                assertThat(newSearcher(reader).count(new HammingQuery("hash", HashCode.ofBytes(new byte[8]), 64)), equalTo(0));
+            }
+        }
+    }
+
+    public void testMaxDistanceIsChecked() {
+        HashCode code = HashCode.ofBytes(new byte[8]);
+        expectThrows(IllegalArgumentException.class, () -> new HammingQuery("hash", code, -1));
+        expectThrows(IllegalArgumentException.class, () -> new HammingQuery("hash", code, 65));
+    }
+
+    public void testEqualsAndToString() {
+        HashCode code = HashCode.fromHex("00ff00ff00ff00ff");
+        assertEquals(new HammingQuery("h", code, 3), new HammingQuery("h", HashCode.fromHex("00FF00FF00FF00FF"), 3));
+        assertNotEquals(new HammingQuery("h", code, 3), new HammingQuery("h", code, 4));
+        assertNotEquals(new HammingQuery("h", code, 3), new HammingQuery("g", code, 3));
+        assertThat(new HammingQuery("h", code, 3).toString(), equalTo("hamming(h:00ff00ff00ff00ff, max_distance=3)"));
+    }
+}
