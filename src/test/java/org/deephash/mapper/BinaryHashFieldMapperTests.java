@@ -1,0 +1,198 @@
+package org.deephash.mapper;
+
+import org.elasticsearch.ExceptionsHelper;
+import org.elasticsearch.action.search.SearchPhaseExecutionException;
+import org.elasticsearch.action.search.SearchRequestBuilder;
+import org.elasticsearch.common.document.DocumentField;
+import org.elasticsearch.common.settings.Settings;
+import org.elasticsearch.index.mapper.DocumentParsingException;
+import org.elasticsearch.index.mapper.MapperParsingException;
+import org.elasticsearch.index.query.QueryBuilders;
+import org.elasticsearch.plugins.Plugin;
+import org.elasticsearch.rest.RestStatus;
+import org.elasticsearch.search.SearchHit;
+import org.elasticsearch.test.ESSingleNodeTestCase;
+import org.elasticsearch.xcontent.XContentType;
+import org.deephash.DeepHashPlugin;
+import org.deephash.hamming.HammingOracle;
+import org.deephash.hamming.HashCode;
+import org.deephash.query.HammingQueryBuilder;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+import static org.elasticsearch.test.hamcrest.ElasticsearchAssertions.assertHitCount;
+import static org.elasticsearch.test.hamcrest.ElasticsearchAssertions.assertResponse;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.equalTo;
+
+/** The {@code binary_hash} field on one in-process node: mapping, parsing, retrieval and bad input. */
+public class BinaryHashFieldMapperTests extends ESSingleNodeTestCase {
+
+    @Override
+    protected Collection<Class<? extends Plugin>> getPlugins() {
+        return List.of(DeepHashPlugin.class);
+    }
+
+    private void createHashIndex(String index, String extraFieldParams) {
+        client().admin().indices().prepareCreate(index).setMapping("""
+            {"properties": {"h": {"type": "binary_hash", "bits": 64%s}, "tag": {"type": "keyword"}}}""".formatted(extraFieldParams)).get();
+    }
+
+    private void index(String index, String id, String json) {
+        prepareIndex(index).setId(id).setSource(json, XContentType.JSON).get();
+    }
+
+    public void testMappingIsReturnedWithBits() {
+        createHashIndex("idx", "");
+        Map<String, Object> mapping = client().admin().indices().prepareGetMappings("idx").get().mappings().get("idx").sourceAsMap();
+        assertThat(mapping.toString(), containsString("h={type=binary_hash, bits=64}"));
+    }
+
+    public void testBitsIsRequiredAndChecked() {
+        for (String params : new String[] { "", "\"bits\": 12", "\"bits\": 0", "\"bits\": 8192", "\"bits\": -8" }) {
+            MapperParsingException e = expectThrows(
+                MapperParsingException.class,
+                () -> client().admin().indices().prepareCreate("bad").setMapping("""
+                    {"properties": {"h": {"type": "binary_hash"%s}}}""".formatted(params.isEmpty() ? "" : ", " + params)).get()
+            );
+            String message = ExceptionsHelper.unwrapCause(e).getMessage() + " " + e.getCause();
+            assertThat(params, message, containsString("field [h]"));
+            assertThat(params, message, containsString("[bits]"));
+            assertThat(ExceptionsHelper.status(e), equalTo(RestStatus.BAD_REQUEST));
+        }
+    }
+
+    public void testBitsCannotBeChanged() {
+        createHashIndex("idx", "");
+        IllegalArgumentException e = expectThrows(
+            IllegalArgumentException.class,
+            () -> client().admin().indices().preparePutMapping("idx").setSource("""
+                {"properties": {"h": {"type": "binary_hash", "bits": 128}}}""", XContentType.JSON).get()
+        );
+        assertThat(e.getMessage(), containsString("Cannot update parameter [bits] from [64] to [128]"));
+        // The same mapping again is fine.
+        client().admin().indices().preparePutMapping("idx").setSource("""
+            {"properties": {"h": {"type": "binary_hash", "bits": 64}}}""", XContentType.JSON).get();
+    }
+
+    public void testValueFormsAreTheSameCode() {
+        createHashIndex("idx", "");
+        byte[] code = HammingOracle.randomCode(random(), 64);
+        String hex = HashCode.ofBytes(code).toHex();
+        List<Integer> bits = new ArrayList<>();
+        for (int i = 0; i < 64; i++) {
+            bits.add(HammingOracle.bit(code, i));
+        }
+        index("idx", "lower", "{\"h\": \"" + hex + "\", \"tag\": \"x\"}");
+        index("idx", "upper", "{\"h\": \"" + hex.toUpperCase(Locale.ROOT) + "\"}");
+        index("idx", "bits", "{\"h\": " + bits + "}");
+        index("idx", "null", "{\"h\": null}");
+        index("idx", "empty", "{\"h\": []}");
+        index("idx", "absent", "{\"tag\": \"y\"}");
+        client().admin().indices().prepareRefresh("idx").get();
+
+        assertHitCount(client().prepareSearch("idx").setQuery(QueryBuilders.existsQuery("h")), 3);
+        assertHitCount(client().prepareSearch("idx").setQuery(QueryBuilders.termQuery("h", hex.toUpperCase(Locale.ROOT))), 3);
+        assertHitCount(client().prepareSearch("idx").setQuery(new HammingQueryBuilder("h", HashCode.ofBytes(code), 0)), 3);
+
+        SearchRequestBuilder fields = client().prepareSearch("idx").setQuery(QueryBuilders.existsQuery("h")).addFetchField("h");
+        SearchRequestBuilder docValues = client().prepareSearch("idx").setQuery(QueryBuilders.existsQuery("h")).addDocValueField("h");
+        for (SearchRequestBuilder search : List.of(fields, docValues)) {
+            assertResponse(search, response -> {
+                assertThat(response.getHits().getHits().length, equalTo(3));
+                for (SearchHit hit : response.getHits()) {
+                    DocumentField fetched = hit.field("h");
+                    assertThat(hit.getId(), fetched.getValues(), equalTo(List.of(hex)));
+                }
+            });
+        }
+        assertResponse(client().prepareSearch("idx").setQuery(QueryBuilders.idsQuery().addIds("upper")), r -> {
+            assertThat(r.getHits().getAt(0).getSourceAsMap().get("h"), equalTo(hex.toUpperCase(Locale.ROOT)));
+        });
+    }
+
+    public void testMalformedValuesAreRejectedWithTheFieldAndWhatWasExpected() {
+        createHashIndex("idx", "");
+        String[] bad = {
+            "\"abc\"",                        // too short
+            "\"0123456789abcdef00\"",         // too long
+            "\"0123456789abcdeg\"",           // not hex
+            "1234567890123456",               // a number, even of the right length
+            "true",
+            "{\"a\": 1}",
+            "[1, 0, 1]",                      // too few bits
+            "[" + "0, ".repeat(63) + "2]",    // not a bit
+            "[\"0123456789abcdef\", \"0123456789abcdef\"]", // two codes
+        };
+        for (String value : bad) {
+            DocumentParsingException e = expectThrows(DocumentParsingException.class, () -> index("idx", "1", "{\"h\": " + value + "}"));
+            assertThat(ExceptionsHelper.status(e), equalTo(RestStatus.BAD_REQUEST));
+            String message = e.getMessage() + " / " + e.getCause().getMessage();
+            assertThat(value, message, containsString("failed to parse field [h] of type [binary_hash]"));
+            assertThat(value, e.getCause().getMessage(), containsString("field [h] of type [binary_hash] with [bits] = 64"));
+        }
+        assertThat(
+            expectThrows(DocumentParsingException.class, () -> index("idx", "1", "{\"h\": \"abc\"}")).getCause().getMessage(),
+            containsString("expected 16 hex characters but got 3")
+        );
+        assertThat(
+            expectThrows(DocumentParsingException.class, () -> index("idx", "1", "{\"h\": \"0123456789abcdeg\"}")).getCause().getMessage(),
+            containsString("found [g] at position 15")
+        );
+        client().admin().indices().prepareRefresh("idx").get();
+        assertHitCount(client().prepareSearch("idx"), 0);
+    }
+
+    public void testIgnoreMalformedKeepsTheDocumentWithoutTheCode() {
+        createHashIndex("idx", ", \"ignore_malformed\": true");
+        index("idx", "bad", "{\"h\": \"xyz\", \"tag\": \"kept\"}");
+        index("idx", "badarray", "{\"h\": [1, [2, 3], {\"a\": 1}], \"tag\": \"kept\"}");
+        index("idx", "good", "{\"h\": \"00000000000000ff\", \"tag\": \"kept\"}");
+        client().admin().indices().prepareRefresh("idx").get();
+        assertHitCount(client().prepareSearch("idx").setQuery(QueryBuilders.termQuery("tag", "kept")), 3);
+        assertHitCount(client().prepareSearch("idx").setQuery(QueryBuilders.existsQuery("h")), 1);
+        assertHitCount(client().prepareSearch("idx").setQuery(QueryBuilders.termQuery("_ignored", "h")), 2);
+    }
+
+    public void testIndexSettingIgnoreMalformed() {
+        client().admin().indices().prepareCreate("idx")
+            .setSettings(Settings.builder().put("index.mapping.ignore_malformed", true))
+            .setMapping("{\"properties\": {\"h\": {\"type\": \"binary_hash\", \"bits\": 8}}}")
+            .get();
+        index("idx", "bad", "{\"h\": \"zz\"}");
+        client().admin().indices().prepareRefresh("idx").get();
+        assertHitCount(client().prepareSearch("idx").setQuery(QueryBuilders.termQuery("_ignored", "h")), 1);
+    }
+
+    public void testQueryErrorsAreBadRequestsThatSayWhatIsWrong() {
+        createHashIndex("idx", "");
+        index("idx", "1", "{\"h\": \"00000000000000ff\", \"tag\": \"x\"}");
+        client().admin().indices().prepareRefresh("idx").get();
+
+        assertQueryFails(new HammingQueryBuilder("nope", HashCode.fromHex("00000000000000ff"), null), "field [nope] is not mapped");
+        assertQueryFails(new HammingQueryBuilder("tag", HashCode.fromHex("00000000000000ff"), null), "field [tag] is of type [keyword]");
+        assertQueryFails(
+            new HammingQueryBuilder("h", HashCode.fromHex("00000000000000ff00"), null),
+            "field [h] holds codes of [64] bits (16 hex characters) but [code] has [72] bits"
+        );
+        assertHitCount(
+            client().prepareSearch("idx").setQuery(new HammingQueryBuilder("nope", HashCode.fromHex("00"), null).ignoreUnmapped(true)),
+            0
+        );
+        IllegalArgumentException e = expectThrows(
+            IllegalArgumentException.class,
+            () -> new HammingQueryBuilder("h", HashCode.fromHex("00000000000000ff"), 65)
+        );
+        assertThat(e.getMessage(), containsString("[max_distance] must be between 0 and the code's 64 bits but was [65]"));
+    }
+
+    private void assertQueryFails(HammingQueryBuilder query, String expected) {
+        SearchPhaseExecutionException e = expectThrows(SearchPhaseExecutionException.class, () -> client().prepareSearch("idx").setQuery(query).get());
+        assertThat(e.status(), equalTo(RestStatus.BAD_REQUEST));
+        assertThat(e.shardFailures()[0].reason(), containsString(expected));
+    }
+}
