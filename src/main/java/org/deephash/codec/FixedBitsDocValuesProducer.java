@@ -1,0 +1,202 @@
+package org.deephash.codec;
+
+import org.apache.lucene.codecs.CodecUtil;
+import org.apache.lucene.codecs.DocValuesProducer;
+import org.apache.lucene.codecs.lucene90.IndexedDISI;
+import org.apache.lucene.index.BinaryDocValues;
+import org.apache.lucene.index.CorruptIndexException;
+import org.apache.lucene.index.DocValues;
+import org.apache.lucene.index.FieldInfo;
+import org.apache.lucene.index.IndexFileNames;
+import org.apache.lucene.index.NumericDocValues;
+import org.apache.lucene.index.SegmentReadState;
+import org.apache.lucene.index.SortedDocValues;
+import org.apache.lucene.index.SortedNumericDocValues;
+import org.apache.lucene.index.SortedSetDocValues;
+import org.apache.lucene.store.ChecksumIndexInput;
+import org.apache.lucene.store.IndexInput;
+import org.apache.lucene.util.BytesRef;
+import org.apache.lucene.util.IOUtils;
+
+import java.io.IOException;
+import java.util.HashMap;
+import java.util.Map;
+
+/** Reads {@link FixedBitsDocValuesFormat}; see its javadoc for the layout. */
+final class FixedBitsDocValuesProducer extends DocValuesProducer {
+
+    record Entry(int bytesPerCode, int count, long codesOffset, long docsOffset, long docsLength, short jumpTableEntryCount, byte denseRankPower) {}
+
+    private final Map<Integer, Entry> entries = new HashMap<>();
+    private final IndexInput data;
+    private final DocValuesProducer fallback;
+
+    FixedBitsDocValuesProducer(SegmentReadState state) throws IOException {
+        String metaName = IndexFileNames.segmentFileName(state.segmentInfo.name, state.segmentSuffix, FixedBitsDocValuesFormat.META_EXTENSION);
+        boolean usesFallback = false;
+        int version = -1;
+        try (ChecksumIndexInput meta = state.directory.openChecksumInput(metaName, state.context)) {
+            Throwable failure = null;
+            try {
+                version = CodecUtil.checkIndexHeader(
+                    meta,
+                    FixedBitsDocValuesFormat.META_CODEC,
+                    FixedBitsDocValuesFormat.VERSION_START,
+                    FixedBitsDocValuesFormat.VERSION_CURRENT,
+                    state.segmentInfo.getId(),
+                    state.segmentSuffix
+                );
+                for (int number = meta.readInt(); number != -1; number = meta.readInt()) {
+                    FieldInfo info = state.fieldInfos.fieldInfo(number);
+                    if (info == null) {
+                        throw new CorruptIndexException("unknown field number " + number, meta);
+                    }
+                    Entry entry = new Entry(meta.readVInt(), meta.readVInt(), meta.readLong(), meta.readLong(), meta.readLong(), meta.readShort(), meta.readByte());
+                    if (entry.bytesPerCode() <= 0 || entry.count() < 0) {
+                        throw new CorruptIndexException("field [" + info.name + "] has bad width " + entry.bytesPerCode() + " or count " + entry.count(), meta);
+                    }
+                    entries.put(number, entry);
+                }
+                usesFallback = meta.readByte() == 1;
+            } catch (Throwable t) {
+                failure = t;
+            } finally {
+                CodecUtil.checkFooter(meta, failure);
+            }
+        }
+
+        String dataName = IndexFileNames.segmentFileName(state.segmentInfo.name, state.segmentSuffix, FixedBitsDocValuesFormat.DATA_EXTENSION);
+        IndexInput in = state.directory.openInput(dataName, state.context);
+        DocValuesProducer fallbackProducer = null;
+        boolean success = false;
+        try {
+            int dataVersion = CodecUtil.checkIndexHeader(
+                in,
+                FixedBitsDocValuesFormat.DATA_CODEC,
+                FixedBitsDocValuesFormat.VERSION_START,
+                FixedBitsDocValuesFormat.VERSION_CURRENT,
+                state.segmentInfo.getId(),
+                state.segmentSuffix
+            );
+            if (dataVersion != version) {
+                throw new CorruptIndexException("format versions mismatch: meta=" + version + ", data=" + dataVersion, in);
+            }
+            // Checks the footer's structure and length now; the whole checksum is checked by checkIntegrity.
+            CodecUtil.retrieveChecksum(in);
+            if (usesFallback) {
+                fallbackProducer = FixedBitsDocValuesFormat.fallbackFormat()
+                    .fieldsProducer(new SegmentReadState(state, FixedBitsDocValuesFormat.fallbackSuffix(state.segmentSuffix)));
+            }
+            success = true;
+        } finally {
+            if (success == false) {
+                IOUtils.closeWhileHandlingException(in, fallbackProducer);
+            }
+        }
+        this.data = in;
+        this.fallback = fallbackProducer;
+    }
+
+    @Override
+    public BinaryDocValues getBinary(FieldInfo field) throws IOException {
+        Entry entry = entries.get(field.number);
+        if (entry == null) {
+            return fallback == null ? DocValues.emptyBinary() : fallback.getBinary(field);
+        }
+        return new FixedBitsBinaryDocValues(new FixedBitsCodes(data, entry));
+    }
+
+    @Override
+    public NumericDocValues getNumeric(FieldInfo field) throws IOException {
+        return fallback == null ? DocValues.emptyNumeric() : fallback.getNumeric(field);
+    }
+
+    @Override
+    public SortedDocValues getSorted(FieldInfo field) throws IOException {
+        return fallback == null ? DocValues.emptySorted() : fallback.getSorted(field);
+    }
+
+    @Override
+    public SortedNumericDocValues getSortedNumeric(FieldInfo field) throws IOException {
+        return fallback == null ? DocValues.emptySortedNumeric() : fallback.getSortedNumeric(field);
+    }
+
+    @Override
+    public SortedSetDocValues getSortedSet(FieldInfo field) throws IOException {
+        return fallback == null ? DocValues.emptySortedSet() : fallback.getSortedSet(field);
+    }
+
+    @Override
+    public void checkIntegrity() throws IOException {
+        CodecUtil.checksumEntireFile(data);
+        if (fallback != null) {
+            fallback.checkIntegrity();
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        IOUtils.close(data, fallback);
+    }
+
+    /** One document at a time, for everything that is not the hamming scan (fetching, scripts, merging). */
+    static final class FixedBitsBinaryDocValues extends BinaryDocValues implements FixedBitsValues {
+        private final FixedBitsCodes codes;
+        private final IndexedDISI sparse;
+        private final IndexInput in;
+        private final BytesRef value;
+        private int doc = -1;
+
+        FixedBitsBinaryDocValues(FixedBitsCodes codes) throws IOException {
+            this.codes = codes;
+            this.sparse = codes.isDense() ? null : codes.documents();
+            this.in = codes.codes();
+            this.value = new BytesRef(new byte[codes.bytesPerCode()]);
+        }
+
+        @Override
+        public FixedBitsCodes fixedBitsCodes() {
+            return codes;
+        }
+
+        @Override
+        public BytesRef binaryValue() throws IOException {
+            long position = sparse == null ? doc : sparse.index();
+            in.seek(position * codes.bytesPerCode());
+            in.readBytes(value.bytes, 0, value.length);
+            return value;
+        }
+
+        @Override
+        public boolean advanceExact(int target) throws IOException {
+            if (sparse != null) {
+                return sparse.advanceExact(target);
+            }
+            doc = target;
+            return target < codes.count();
+        }
+
+        @Override
+        public int docID() {
+            return sparse != null ? sparse.docID() : doc;
+        }
+
+        @Override
+        public int nextDoc() throws IOException {
+            return advance(docID() + 1);
+        }
+
+        @Override
+        public int advance(int target) throws IOException {
+            if (sparse != null) {
+                return sparse.advance(target);
+            }
+            return doc = target < codes.count() ? target : NO_MORE_DOCS;
+        }
+
+        @Override
+        public long cost() {
+            return codes.count();
+        }
+    }
+}

@@ -1,0 +1,220 @@
+package org.deephash.codec;
+
+import org.apache.lucene.codecs.Codec;
+import org.apache.lucene.document.BinaryDocValuesField;
+import org.apache.lucene.document.Document;
+import org.apache.lucene.document.Field;
+import org.apache.lucene.document.StringField;
+import org.apache.lucene.index.BinaryDocValues;
+import org.apache.lucene.index.CorruptIndexException;
+import org.apache.lucene.index.DirectoryReader;
+import org.apache.lucene.index.IndexWriter;
+import org.apache.lucene.index.IndexWriterConfig;
+import org.apache.lucene.index.LeafReader;
+import org.apache.lucene.index.LeafReaderContext;
+import org.apache.lucene.index.NoMergePolicy;
+import org.apache.lucene.index.StoredFields;
+import org.apache.lucene.index.Term;
+import org.apache.lucene.search.DocIdSetIterator;
+import org.apache.lucene.store.Directory;
+import org.apache.lucene.store.IOContext;
+import org.apache.lucene.store.IndexInput;
+import org.apache.lucene.store.IndexOutput;
+import org.apache.lucene.tests.util.TestUtil;
+import org.apache.lucene.util.BytesRef;
+import org.elasticsearch.test.ESTestCase;
+
+import java.io.IOException;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
+
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.instanceOf;
+
+/** The format's own promises: random widths, dense and sparse segments, merges, CheckIndex, checksums, widths. */
+public class FixedBitsCodecTests extends ESTestCase {
+
+    private static IndexWriterConfig config(Codec codec) {
+        IndexWriterConfig config = new IndexWriterConfig().setCodec(codec).setUseCompoundFile(false);
+        config.setMergePolicy(newLogMergePolicy(false));
+        return config;
+    }
+
+    private static Codec codec() {
+        return TestUtil.alwaysDocValuesFormat(new FixedBitsDocValuesFormat());
+    }
+
+    /** Writes docs with id and (maybe) a code, in several segments, deleting some; returns the live codes by id. */
+    private Map<String, byte[]> writeRandom(Directory dir, int bytesPerCode, boolean forceMerge) throws IOException {
+        Map<String, byte[]> expected = new HashMap<>();
+        try (IndexWriter writer = new IndexWriter(dir, config(codec()))) {
+            int segments = between(1, 5);
+            int id = 0;
+            for (int s = 0; s < segments; s++) {
+                double density = randomFrom(1.0, 1.0, 0.5, 0.02, 0.0);
+                int docs = between(1, 3000);
+                for (int i = 0; i < docs; i++) {
+                    Document doc = new Document();
+                    String key = Integer.toString(id++);
+                    doc.add(new StringField("id", key, Field.Store.YES));
+                    if (random().nextDouble() < density) {
+                        byte[] code = randomByteArrayOfLength(bytesPerCode);
+                        doc.add(new BinaryDocValuesField("code", new BytesRef(code)));
+                        expected.put(key, code);
+                    }
+                    writer.addDocument(doc);
+                }
+                writer.commit();
+            }
+            for (int i = 0; i < id / 20; i++) {
+                String key = Integer.toString(between(0, id - 1));
+                writer.deleteDocuments(new Term("id", key));
+                expected.remove(key);
+            }
+            if (forceMerge) {
+                writer.forceMerge(1);
+            }
+            writer.commit();
+        }
+        return expected;
+    }
+
+    private static void assertCodes(Directory dir, Map<String, byte[]> expected) throws IOException {
+        int seen = 0;
+        try (DirectoryReader reader = DirectoryReader.open(dir)) {
+            for (LeafReaderContext leaf : reader.leaves()) {
+                LeafReader r = leaf.reader();
+                StoredFields stored = r.storedFields();
+                BinaryDocValues values = r.getBinaryDocValues("code");
+                if (values == null) {
+                    continue;
+                }
+                assertThat(values, instanceOf(FixedBitsValues.class));
+                for (int doc = values.nextDoc(); doc != DocIdSetIterator.NO_MORE_DOCS; doc = values.nextDoc()) {
+                    if (r.getLiveDocs() != null && r.getLiveDocs().get(doc) == false) {
+                        continue;
+                    }
+                    String id = stored.document(doc).get("id");
+                    byte[] want = expected.get(id);
+                    assertNotNull("doc " + id + " should have no code", want);
+                    assertThat(BytesRef.deepCopyOf(values.binaryValue()), equalTo(new BytesRef(want)));
+                    seen++;
+                }
+                // advanceExact agrees with iteration, including on documents without a code.
+                BinaryDocValues exact = r.getBinaryDocValues("code");
+                for (int doc = 0; doc < r.maxDoc(); doc += between(1, 50)) {
+                    String id = stored.document(doc).get("id");
+                    boolean live = r.getLiveDocs() == null || r.getLiveDocs().get(doc);
+                    boolean has = exact.advanceExact(doc);
+                    assertThat(exact.docID(), equalTo(doc));
+                    if (live) {
+                        assertThat(id, has, equalTo(expected.containsKey(id)));
+                        if (has) {
+                            assertThat(BytesRef.deepCopyOf(exact.binaryValue()), equalTo(new BytesRef(expected.get(id))));
+                        }
+                    }
+                }
+            }
+        }
+        assertThat(seen, equalTo(expected.size()));
+    }
+
+    public void testRandomWidthsDenseAndSparseSegmentsAndMerges() throws IOException {
+        for (int round = 0; round < 4; round++) {
+            int bytesPerCode = randomFrom(8, 16, 32, 64, between(1, 512));
+            try (Directory dir = newDirectory()) {
+                Map<String, byte[]> expected = writeRandom(dir, bytesPerCode, randomBoolean());
+                assertCodes(dir, expected);
+                TestUtil.checkIndex(dir);
+            }
+        }
+    }
+
+    public void testDenseSegmentNeedsNoDocumentList() throws IOException {
+        try (Directory dir = newDirectory()) {
+            try (IndexWriter writer = new IndexWriter(dir, config(codec()))) {
+                for (int i = 0; i < 100; i++) {
+                    Document doc = new Document();
+                    doc.add(new BinaryDocValuesField("code", new BytesRef(new byte[] { (byte) i, 1, 2, 3 })));
+                    writer.addDocument(doc);
+                }
+                writer.addDocument(new Document()); // trailing documents without a code keep the dense layout
+            }
+            try (DirectoryReader reader = DirectoryReader.open(dir)) {
+                FixedBitsCodes codes = ((FixedBitsValues) reader.leaves().get(0).reader().getBinaryDocValues("code")).fixedBitsCodes();
+                assertTrue(codes.isDense());
+                assertThat(codes.count(), equalTo(100));
+                assertThat(codes.bytesPerCode(), equalTo(4));
+                IndexInput in = codes.codes();
+                assertThat(in.length(), equalTo(400L));
+                in.seek(4 * 42);
+                assertThat(in.readByte(), equalTo((byte) 42));
+            }
+        }
+    }
+
+    public void testDeclaredWidthRefusesOtherLengths() throws IOException {
+        Codec declared = TestUtil.alwaysDocValuesFormat(new FixedBitsDocValuesFormat(field -> field.equals("code") ? 8 : -1));
+        try (Directory dir = newDirectory()) {
+            IndexWriter writer = new IndexWriter(dir, config(declared));
+            try {
+                Document good = new Document();
+                good.add(new BinaryDocValuesField("code", new BytesRef(new byte[8])));
+                writer.addDocument(good);
+                Document bad = new Document();
+                bad.add(new BinaryDocValuesField("code", new BytesRef(new byte[9])));
+                writer.addDocument(bad);
+                IllegalArgumentException e = expectThrows(IllegalArgumentException.class, writer::commit);
+                assertThat(e.getMessage(), containsString("field [code] stores codes of 8 bytes (64 bits) but document 1 has a value of 9 bytes"));
+            } finally {
+                writer.rollback();
+            }
+        }
+    }
+
+    public void testCorruptedDataIsDetectedByChecksum() throws IOException {
+        try (Directory dir = newDirectory()) {
+            writeRandom(dir, 8, true);
+            disableCheckIndexOnClose(dir);
+            String data = Arrays.stream(dir.listAll()).filter(f -> f.contains(FixedBitsDocValuesFormat.NAME) && f.endsWith(".dvd") && f.contains("_v") == false).findFirst().orElseThrow();
+            flipByte(dir, data, 0.5);
+            try (DirectoryReader reader = DirectoryReader.open(dir)) {
+                CorruptIndexException e = expectThrows(CorruptIndexException.class, () -> reader.leaves().get(0).reader().checkIntegrity());
+                assertThat(e.getMessage(), containsString("checksum failed"));
+            }
+        }
+    }
+
+    public void testCorruptedMetadataFailsToOpen() throws IOException {
+        try (Directory dir = newDirectory()) {
+            writeRandom(dir, 16, true);
+            disableCheckIndexOnClose(dir);
+            String meta = Arrays.stream(dir.listAll()).filter(f -> f.contains(FixedBitsDocValuesFormat.NAME) && f.endsWith(".dvm") && f.contains("_v") == false).findFirst().orElseThrow();
+            flipByte(dir, meta, 0.6);
+            expectThrows(CorruptIndexException.class, () -> DirectoryReader.open(dir).close());
+        }
+    }
+
+    private static void disableCheckIndexOnClose(Directory dir) {
+        if (dir instanceof org.apache.lucene.tests.store.MockDirectoryWrapper mock) {
+            mock.setCheckIndexOnClose(false);
+        }
+    }
+
+    /** Rewrites {@code name} with one byte flipped at the given fraction of its length (before the footer). */
+    private static void flipByte(Directory dir, String name, double where) throws IOException {
+        byte[] bytes;
+        try (IndexInput in = dir.openInput(name, IOContext.DEFAULT)) {
+            bytes = new byte[(int) in.length()];
+            in.readBytes(bytes, 0, bytes.length);
+        }
+        int position = (int) ((bytes.length - 16) * where);
+        bytes[position] ^= 0x5A;
+        dir.deleteFile(name);
+        try (IndexOutput out = dir.createOutput(name, IOContext.DEFAULT)) {
+            out.writeBytes(bytes, bytes.length);
+        }
+    }
+}
