@@ -37,6 +37,14 @@ public abstract class HammingKernel {
     /** Distance to the code of {@code bits / 8} bytes that starts at {@code offset} in {@code code}. */
     public abstract int distance(byte[] code, int offset);
 
+    /**
+     * The scan's inner loop: of the {@code count} codes lying back to back in {@code codes}, writes the
+     * position and distance of each one within {@code bound} to {@code positions} and
+     * {@code distances}, in order, and returns how many there were. Each width has its own copy of
+     * this loop so that the query words stay in registers and the JIT sees a fixed stride.
+     */
+    public abstract int filter(byte[] codes, int count, int bound, int[] positions, int[] distances);
+
     static long word(byte[] b, int offset) {
         return (long) BitUtil.VH_LE_LONG.get(b, offset);
     }
@@ -62,6 +70,19 @@ public abstract class HammingKernel {
         public int distance(byte[] c, int o) {
             return Long.bitCount(q0 ^ word(c, o));
         }
+
+        @Override
+        public int filter(byte[] c, int count, int bound, int[] positions, int[] distances) {
+            int n = 0;
+            for (int i = 0; i < count; i++) {
+                int d = Long.bitCount(q0 ^ word(c, i << 3));
+                if (d <= bound) {
+                    positions[n] = i;
+                    distances[n++] = d;
+                }
+            }
+            return n;
+        }
     }
 
     static final class Bits128 extends HammingKernel {
@@ -76,6 +97,20 @@ public abstract class HammingKernel {
         @Override
         public int distance(byte[] c, int o) {
             return Long.bitCount(q0 ^ word(c, o)) + Long.bitCount(q1 ^ word(c, o + 8));
+        }
+
+        @Override
+        public int filter(byte[] c, int count, int bound, int[] positions, int[] distances) {
+            int n = 0;
+            for (int i = 0; i < count; i++) {
+                int o = i << 4;
+                int d = Long.bitCount(q0 ^ word(c, o)) + Long.bitCount(q1 ^ word(c, o + 8));
+                if (d <= bound) {
+                    positions[n] = i;
+                    distances[n++] = d;
+                }
+            }
+            return n;
         }
     }
 
@@ -94,6 +129,21 @@ public abstract class HammingKernel {
         public int distance(byte[] c, int o) {
             return Long.bitCount(q0 ^ word(c, o)) + Long.bitCount(q1 ^ word(c, o + 8)) + Long.bitCount(q2 ^ word(c, o + 16))
                 + Long.bitCount(q3 ^ word(c, o + 24));
+        }
+
+        @Override
+        public int filter(byte[] c, int count, int bound, int[] positions, int[] distances) {
+            int n = 0;
+            for (int i = 0; i < count; i++) {
+                int o = i << 5;
+                int d = Long.bitCount(q0 ^ word(c, o)) + Long.bitCount(q1 ^ word(c, o + 8)) + Long.bitCount(q2 ^ word(c, o + 16))
+                    + Long.bitCount(q3 ^ word(c, o + 24));
+                if (d <= bound) {
+                    positions[n] = i;
+                    distances[n++] = d;
+                }
+            }
+            return n;
         }
     }
 
@@ -126,6 +176,20 @@ public abstract class HammingKernel {
                 d += Long.bitCount(words[full] ^ tailWord(c, o + 8 * full, tailBytes));
             }
             return d;
+        }
+
+        @Override
+        public int filter(byte[] c, int count, int bound, int[] positions, int[] distances) {
+            int bytes = bits >>> 3;
+            int n = 0;
+            for (int i = 0; i < count; i++) {
+                int d = distance(c, i * bytes);
+                if (d <= bound) {
+                    positions[n] = i;
+                    distances[n++] = d;
+                }
+            }
+            return n;
         }
     }
 }

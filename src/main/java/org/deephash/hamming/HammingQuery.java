@@ -1,5 +1,6 @@
 package org.deephash.hamming;
 
+import org.apache.lucene.index.BinaryDocValues;
 import org.apache.lucene.index.DocValues;
 import org.apache.lucene.index.LeafReaderContext;
 import org.apache.lucene.search.DocIdSetIterator;
@@ -9,8 +10,8 @@ import org.apache.lucene.search.Query;
 import org.apache.lucene.search.QueryVisitor;
 import org.apache.lucene.search.ScoreMode;
 import org.apache.lucene.search.Scorer;
-import org.apache.lucene.search.TwoPhaseIterator;
 import org.apache.lucene.search.Weight;
+import org.apache.lucene.util.BytesRef;
 
 import java.io.IOException;
 import java.util.Objects;
@@ -68,20 +69,21 @@ public final class HammingQuery extends Query {
         return new Weight(this) {
             @Override
             public Scorer scorer(LeafReaderContext context) throws IOException {
-                CodeValues codes = CodeValues.open(context.reader(), field, bits);
-                if (codes == null) {
-                    return null;
-                }
-                return new HammingScorer(this, codes, HammingKernel.forCode(code), scoreByDistance, maxDistance);
+                HammingIterator iterator = HammingIterator.open(context.reader(), field, HammingKernel.forCode(code), maxDistance);
+                return iterator == null ? null : new HammingScorer(this, iterator, scoreByDistance);
             }
 
             @Override
             public Explanation explain(LeafReaderContext context, int doc) throws IOException {
-                CodeValues codes = CodeValues.open(context.reader(), field, bits);
-                if (codes == null || codes.iterator().advance(doc) != doc) {
+                BinaryDocValues values = context.reader().getBinaryDocValues(field);
+                if (values == null || values.advanceExact(doc) == false) {
                     return Explanation.noMatch("document has no code in field [" + field + "]");
                 }
-                int d = codes.distance(HammingKernel.forCode(code));
+                BytesRef value = values.binaryValue();
+                if (value.length * 8 != bits) {
+                    return Explanation.noMatch("field [" + field + "] holds a code of " + value.length * 8 + " bits, the query " + bits);
+                }
+                int d = HammingKernel.forCode(code).distance(value.bytes, value.offset);
                 String distance = "hamming distance " + d + " of " + bits + " bits between the query code and field [" + field + "]";
                 if (d > maxDistance) {
                     return Explanation.noMatch(distance + " exceeds max_distance " + maxDistance);
@@ -104,49 +106,30 @@ public final class HammingQuery extends Query {
 
     /** Scores the documents of one segment; see the class comment for the pruning. */
     static final class HammingScorer extends Scorer {
-        private final DocIdSetIterator approximation;
-        private final TwoPhaseIterator twoPhase;
+        private final HammingIterator iterator;
         private final float[] scoreByDistance;
-        private int bound;
-        private int distance;
+        private int competitiveBound;
 
-        HammingScorer(Weight weight, CodeValues codes, HammingKernel kernel, float[] scoreByDistance, int maxDistance) {
+        HammingScorer(Weight weight, HammingIterator iterator, float[] scoreByDistance) {
             super(weight);
-            this.approximation = codes.iterator();
+            this.iterator = iterator;
             this.scoreByDistance = scoreByDistance;
-            this.bound = maxDistance;
-            this.twoPhase = new TwoPhaseIterator(approximation) {
-                @Override
-                public boolean matches() throws IOException {
-                    distance = codes.distance(kernel);
-                    return distance <= bound;
-                }
-
-                @Override
-                public float matchCost() {
-                    return kernel.bits() / 64f + 1;
-                }
-            };
+            this.competitiveBound = scoreByDistance.length - 1;
         }
 
         @Override
         public int docID() {
-            return approximation.docID();
+            return iterator.docID();
         }
 
         @Override
         public DocIdSetIterator iterator() {
-            return TwoPhaseIterator.asDocIdSetIterator(twoPhase);
-        }
-
-        @Override
-        public TwoPhaseIterator twoPhaseIterator() {
-            return twoPhase;
+            return iterator;
         }
 
         @Override
         public float score() {
-            return scoreByDistance[distance];
+            return scoreByDistance[iterator.distance()];
         }
 
         @Override
@@ -156,10 +139,11 @@ public final class HammingQuery extends Query {
 
         @Override
         public void setMinCompetitiveScore(float minScore) {
-            // scoreByDistance never increases with d, so the bound only moves down.
-            while (bound >= 0 && scoreByDistance[bound] < minScore) {
-                bound--;
+            // scoreByDistance never increases with d, and minScore never decreases: walk the bound down.
+            while (competitiveBound >= 0 && scoreByDistance[competitiveBound] < minScore) {
+                competitiveBound--;
             }
+            iterator.lowerBound(competitiveBound);
         }
     }
 

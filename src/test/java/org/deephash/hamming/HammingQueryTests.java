@@ -6,6 +6,8 @@ import org.apache.lucene.document.Field;
 import org.apache.lucene.document.StringField;
 import org.apache.lucene.index.DirectoryReader;
 import org.apache.lucene.index.IndexReader;
+import org.apache.lucene.index.IndexWriterConfig;
+import org.apache.lucene.index.LeafReaderContext;
 import org.apache.lucene.index.Term;
 import org.apache.lucene.search.BooleanClause;
 import org.apache.lucene.search.BooleanQuery;
@@ -16,7 +18,9 @@ import org.apache.lucene.search.TermQuery;
 import org.apache.lucene.search.TopDocs;
 import org.apache.lucene.store.Directory;
 import org.apache.lucene.tests.index.RandomIndexWriter;
+import org.apache.lucene.tests.util.TestUtil;
 import org.apache.lucene.util.BytesRef;
+import org.deephash.codec.FixedBitsDocValuesFormat;
 import org.elasticsearch.test.ESTestCase;
 
 import java.io.IOException;
@@ -30,6 +34,7 @@ import java.util.Set;
 
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.instanceOf;
 import static org.hamcrest.Matchers.lessThanOrEqualTo;
 
 /** The Lucene query alone, on randomly built multi-segment indices, against a brute-force oracle. */
@@ -41,11 +46,17 @@ public class HammingQueryTests extends ESTestCase {
     private Map<String, byte[]> codes;
     private Map<String, String> colours;
 
-    private IndexReader buildIndex(Directory dir, int docs) throws IOException {
+    /** Both storage paths: the plugin's format (block scan) and whatever format the test framework picks (one by one). */
+    private IndexReader buildIndex(Directory dir, int docs, boolean fixedBitsFormat) throws IOException {
         codes = new HashMap<>();
         colours = new HashMap<>();
-        try (RandomIndexWriter writer = new RandomIndexWriter(random(), dir)) {
+        IndexWriterConfig config = newIndexWriterConfig();
+        if (fixedBitsFormat) {
+            config.setCodec(TestUtil.alwaysDocValuesFormat(new FixedBitsDocValuesFormat()));
+        }
+        try (RandomIndexWriter writer = new RandomIndexWriter(random(), dir, config)) {
             byte[] centre = HammingOracle.randomCode(random(), bits);
+            double density = randomFrom(1.0, 0.95, 0.3);
             for (int i = 0; i < docs; i++) {
                 Document doc = new Document();
                 String id = Integer.toString(i);
@@ -53,7 +64,7 @@ public class HammingQueryTests extends ESTestCase {
                 String colour = randomFrom("red", "green", "blue");
                 colours.put(id, colour);
                 doc.add(new StringField("colour", colour, Field.Store.NO));
-                if (rarely() == false) {
+                if (random().nextDouble() < density) {
                     // Many codes near one centre, so that small radii match something and ties occur.
                     byte[] code = randomBoolean()
                         ? HammingOracle.flip(random(), centre, between(0, Math.min(bits, 12)))
@@ -94,10 +105,24 @@ public class HammingQueryTests extends ESTestCase {
         return searcher.storedFields().document(doc).get("id");
     }
 
-    public void testTopKAndRadiusMatchOracle() throws IOException {
+    public void testTopKAndRadiusMatchOracleWithTheFormat() throws IOException {
+        checkTopKAndRadius(true);
+    }
+
+    public void testTopKAndRadiusMatchOracleWithPlainBinaryDocValues() throws IOException {
+        checkTopKAndRadius(false);
+    }
+
+    private void checkTopKAndRadius(boolean fixedBitsFormat) throws IOException {
         bits = randomFrom(64, 128, 256, 8 * between(1, 80));
-        try (Directory dir = newDirectory(); IndexReader reader = buildIndex(dir, between(1, 1500))) {
+        try (Directory dir = newDirectory(); IndexReader reader = buildIndex(dir, between(1, 5000), fixedBitsFormat)) {
             IndexSearcher searcher = newSearcher(reader);
+            for (LeafReaderContext leaf : reader.leaves()) {
+                HammingIterator it = HammingIterator.open(leaf.reader(), "hash", HammingKernel.forCode(HashCode.ofBytes(new byte[bits / 8])), bits);
+                if (it != null) {
+                    assertThat(it, instanceOf(fixedBitsFormat ? HammingIterator.BlockScan.class : HammingIterator.OneByOne.class));
+                }
+            }
             for (int round = 0; round < 20; round++) {
                 byte[] query = randomQuery();
                 int maxDistance = randomBoolean() ? bits : between(0, bits / 2);
@@ -139,7 +164,7 @@ public class HammingQueryTests extends ESTestCase {
 
     public void testExplainShowsDistance() throws IOException {
         bits = 64;
-        try (Directory dir = newDirectory(); IndexReader reader = buildIndex(dir, 50)) {
+        try (Directory dir = newDirectory(); IndexReader reader = buildIndex(dir, 50, randomBoolean())) {
             IndexSearcher searcher = newSearcher(reader);
             String id = randomFrom(new ArrayList<>(codes.keySet()));
             byte[] query = HammingOracle.flip(random(), codes.get(id), 5);

@@ -1,0 +1,227 @@
+package org.deephash.hamming;
+
+import org.apache.lucene.codecs.lucene90.IndexedDISI;
+import org.apache.lucene.index.BinaryDocValues;
+import org.apache.lucene.index.LeafReader;
+import org.apache.lucene.search.DocIdSetIterator;
+import org.apache.lucene.store.IndexInput;
+import org.apache.lucene.util.BytesRef;
+import org.deephash.codec.FixedBitsCodes;
+import org.deephash.codec.FixedBitsValues;
+
+import java.io.IOException;
+
+/**
+ * The documents of one segment whose code lies within a bound of the query code, in doc id order,
+ * with each one's distance. The bound can only shrink, as a top-k search learns which distances can
+ * still compete.
+ *
+ * <p>Two readers: a block scan over the contiguous codes of {@link org.deephash.codec.FixedBitsDocValuesFormat}
+ * (the fast path), and one document at a time through plain {@link BinaryDocValues} for indices
+ * written in any other format. Both give the same answers.
+ */
+public abstract class HammingIterator extends DocIdSetIterator {
+    protected final HammingKernel kernel;
+    protected int bound;
+    protected int doc = -1;
+    protected int distance = -1;
+
+    private HammingIterator(HammingKernel kernel, int bound) {
+        this.kernel = kernel;
+        this.bound = bound;
+    }
+
+    /** The iterator for {@code field} in {@code reader}, or {@code null} if no document there has a code. */
+    public static HammingIterator open(LeafReader reader, String field, HammingKernel kernel, int maxDistance) throws IOException {
+        BinaryDocValues values = reader.getBinaryDocValues(field);
+        if (values == null) {
+            return null;
+        }
+        if (values instanceof FixedBitsValues fixed) {
+            FixedBitsCodes codes = fixed.fixedBitsCodes();
+            checkWidth(field, codes.bytesPerCode(), kernel);
+            return new BlockScan(codes, kernel, maxDistance);
+        }
+        return new OneByOne(field, values, kernel, maxDistance);
+    }
+
+    private static void checkWidth(String field, int bytesPerCode, HammingKernel kernel) {
+        if (bytesPerCode * 8 != kernel.bits()) {
+            throw new IllegalStateException(
+                "field [" + field + "] holds codes of " + bytesPerCode * 8 + " bits but the query has " + kernel.bits() + " bits"
+            );
+        }
+    }
+
+    /** The distance of the current document's code. */
+    public final int distance() {
+        return distance;
+    }
+
+    /** Lowers the largest distance that still matches; a larger value is ignored. */
+    public final void lowerBound(int newBound) {
+        if (newBound < bound) {
+            bound = newBound;
+        }
+    }
+
+    @Override
+    public final int docID() {
+        return doc;
+    }
+
+    /** Reads codes in blocks from the mmapped data and filters each block in one tight loop. */
+    static final class BlockScan extends HammingIterator {
+        /** Codes fetched after an {@code advance}: few, since a conjunction may jump again right away. */
+        private static final int ADVANCE_BLOCK = 16;
+
+        private final FixedBitsCodes codes;
+        private final IndexInput in;
+        private final IndexedDISI sparse;
+        private final int bytesPerCode;
+        private final int blockSize;
+        private final byte[] buffer;
+        private final int[] positions;
+        private final int[] distances;
+        private final int[] blockDocs;
+        private int next;
+        private int matches;
+        private int firstDoc;
+        private int nextPosition;
+
+        BlockScan(FixedBitsCodes codes, HammingKernel kernel, int bound) throws IOException {
+            super(kernel, bound);
+            this.codes = codes;
+            this.in = codes.codes();
+            this.sparse = codes.isDense() ? null : codes.documents();
+            this.bytesPerCode = codes.bytesPerCode();
+            // About 16 KiB of codes a block: large enough to amortise the call, small enough for L1/L2.
+            this.blockSize = Math.max(ADVANCE_BLOCK, Math.min(2048, (16 << 10) / bytesPerCode));
+            this.buffer = new byte[blockSize * bytesPerCode];
+            this.positions = new int[blockSize];
+            this.distances = new int[blockSize];
+            this.blockDocs = sparse == null ? null : new int[blockSize];
+        }
+
+        @Override
+        public int nextDoc() throws IOException {
+            while (true) {
+                while (next < matches) {
+                    int i = next++;
+                    if (distances[i] <= bound) {
+                        distance = distances[i];
+                        return doc = docOf(positions[i]);
+                    }
+                }
+                if (fill(blockSize) == false) {
+                    return doc = NO_MORE_DOCS;
+                }
+            }
+        }
+
+        @Override
+        public int advance(int target) throws IOException {
+            // Within the block already filtered: skip to the first match at or after target.
+            if (next < matches && docOf(positions[matches - 1]) >= target) {
+                while (docOf(positions[next]) < target) {
+                    next++;
+                }
+                return nextDoc();
+            }
+            next = matches = 0;
+            if (sparse == null) {
+                nextPosition = Math.max(nextPosition, target);
+            } else if (sparse.docID() < target) {
+                if (sparse.advance(target) == NO_MORE_DOCS) {
+                    return doc = NO_MORE_DOCS;
+                }
+                nextPosition = sparse.index();
+            }
+            if (fill(ADVANCE_BLOCK) == false) {
+                return doc = NO_MORE_DOCS;
+            }
+            return nextDoc();
+        }
+
+        private int docOf(int position) {
+            return sparse == null ? firstDoc + position : blockDocs[position];
+        }
+
+        /** Filters up to {@code wanted} codes from {@code nextPosition} on; false when none are left. */
+        private boolean fill(int wanted) throws IOException {
+            int count;
+            if (sparse == null) {
+                count = Math.min(wanted, codes.count() - nextPosition);
+                firstDoc = nextPosition;
+            } else {
+                // The sparse iterator sits on the first document not yet read (or before the start).
+                if (sparse.docID() == -1) {
+                    sparse.nextDoc();
+                }
+                count = 0;
+                while (count < wanted && sparse.docID() != NO_MORE_DOCS) {
+                    blockDocs[count++] = sparse.docID();
+                    sparse.nextDoc();
+                }
+            }
+            if (count <= 0) {
+                return false;
+            }
+            in.seek((long) nextPosition * bytesPerCode);
+            in.readBytes(buffer, 0, count * bytesPerCode);
+            matches = kernel.filter(buffer, count, bound, positions, distances);
+            next = 0;
+            nextPosition += count;
+            return true;
+        }
+
+        @Override
+        public long cost() {
+            return codes.count();
+        }
+    }
+
+    /** Plain {@link BinaryDocValues}, one document at a time: indices not written with the format. */
+    static final class OneByOne extends HammingIterator {
+        private final String field;
+        private final BinaryDocValues values;
+        private final int bytesPerCode;
+
+        OneByOne(String field, BinaryDocValues values, HammingKernel kernel, int bound) {
+            super(kernel, bound);
+            this.field = field;
+            this.values = values;
+            this.bytesPerCode = kernel.bits() / 8;
+        }
+
+        @Override
+        public int nextDoc() throws IOException {
+            return matchFrom(values.nextDoc());
+        }
+
+        @Override
+        public int advance(int target) throws IOException {
+            return matchFrom(values.advance(target));
+        }
+
+        private int matchFrom(int candidate) throws IOException {
+            for (; candidate != NO_MORE_DOCS; candidate = values.nextDoc()) {
+                BytesRef code = values.binaryValue();
+                if (code.length != bytesPerCode) {
+                    checkWidth(field, code.length, kernel);
+                }
+                int d = kernel.distance(code.bytes, code.offset);
+                if (d <= bound) {
+                    distance = d;
+                    return doc = candidate;
+                }
+            }
+            return doc = NO_MORE_DOCS;
+        }
+
+        @Override
+        public long cost() {
+            return values.cost();
+        }
+    }
+}
