@@ -1,0 +1,21 @@
+package org.deephash.engine;
+
+import org.apache.lucene.codecs.Codec;
+import org.elasticsearch.index.codec.Elasticsearch816Codec;
+
+import java.util.function.ToIntFunction;
+
+/** {@link DeepHashCodec} around Elasticsearch816, the codec of Elasticsearch 8.19's {@code best_compression}. */
+public final class DeepHash816Codec extends DeepHashCodec {
+    public static final String NAME = "DeepHash816";
+    static final String WRAPS = "Elasticsearch816";
+
+    /** For SPI: reading, and doc-values updates of segments on disk. */
+    public DeepHash816Codec() {
+        this(new Elasticsearch816Codec(), field -> -1);
+    }
+
+    DeepHash816Codec(Codec delegate, ToIntFunction<String> hashFieldBytes) {
+        super(NAME, delegate, hashFieldBytes);
+    }
+}

@@ -1,0 +1,57 @@
+package org.deephash.engine;
+
+import org.apache.lucene.codecs.Codec;
+import org.apache.lucene.codecs.DocValuesFormat;
+import org.apache.lucene.codecs.FilterCodec;
+import org.apache.lucene.codecs.perfield.PerFieldDocValuesFormat;
+import org.deephash.codec.FixedBitsDocValuesFormat;
+import org.elasticsearch.index.codec.perfield.XPerFieldDocValuesFormat;
+
+import java.util.function.ToIntFunction;
+
+/**
+ * Elasticsearch's codec for an index, except that {@code binary_hash} fields get
+ * {@link FixedBitsDocValuesFormat}. Every other field keeps the doc-values format the wrapped codec
+ * chooses, and postings, vectors, stored fields and the rest are the wrapped codec's own.
+ *
+ * <p>Why a wrapper and not {@code index.codec}: a codec picked by name replaces Elasticsearch's
+ * per-field choices (dense_vector formats, completion postings, the _id bloom filter) for the whole
+ * index. Each subclass has a public no-arg constructor for Lucene's SPI, which reads segments by
+ * codec name and writes doc-values updates (soft deletes) into segments loaded from disk; reading
+ * needs no routing, since each field records its format's name.
+ */
+public abstract class DeepHashCodec extends FilterCodec {
+    private final DocValuesFormat docValuesFormat;
+
+    /** @param hashFieldBytes bytes per code of a {@code binary_hash} field, or -1 for every other field */
+    protected DeepHashCodec(String name, Codec delegate, ToIntFunction<String> hashFieldBytes) {
+        super(name, delegate);
+        FixedBitsDocValuesFormat fixedBits = new FixedBitsDocValuesFormat(hashFieldBytes);
+        DocValuesFormat base = delegate.docValuesFormat();
+        // Same per-field class as the delegate's: both record the field's format under the same attribute.
+        if (base instanceof XPerFieldDocValuesFormat perField) {
+            docValuesFormat = new XPerFieldDocValuesFormat() {
+                @Override
+                public DocValuesFormat getDocValuesFormatForField(String field) {
+                    return hashFieldBytes.applyAsInt(field) > 0 ? fixedBits : perField.getDocValuesFormatForField(field);
+                }
+            };
+        } else if (base instanceof PerFieldDocValuesFormat perField) {
+            docValuesFormat = new PerFieldDocValuesFormat() {
+                @Override
+                public DocValuesFormat getDocValuesFormatForField(String field) {
+                    return hashFieldBytes.applyAsInt(field) > 0 ? fixedBits : perField.getDocValuesFormatForField(field);
+                }
+            };
+        } else {
+            throw new IllegalArgumentException(
+                "codec [" + delegate.getName() + "] has no per-field doc values format ([" + base.getName() + "]), so [binary_hash] fields cannot be routed"
+            );
+        }
+    }
+
+    @Override
+    public final DocValuesFormat docValuesFormat() {
+        return docValuesFormat;
+    }
+}

@@ -1,0 +1,136 @@
+package org.deephash.engine;
+
+import org.apache.lucene.codecs.Codec;
+import org.deephash.mapper.BinaryHashFieldMapper.BinaryHashFieldType;
+import org.elasticsearch.common.settings.Setting;
+import org.elasticsearch.index.codec.CodecProvider;
+import org.elasticsearch.index.engine.Engine;
+import org.elasticsearch.index.engine.EngineConfig;
+import org.elasticsearch.index.engine.EngineFactory;
+import org.elasticsearch.index.engine.InternalEngine;
+import org.elasticsearch.index.mapper.MapperService;
+
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.ToIntFunction;
+
+/**
+ * Elasticsearch's own {@link InternalEngine}, given a codec provider that wraps each codec in a
+ * {@link DeepHashCodec}. Used for indices with {@code index.deep_hash.codec: true}; every copy of
+ * a shard (primary, replica, recovery, engine reset) goes through it.
+ */
+public final class DeepHashEngineFactory implements EngineFactory {
+
+    /** Opt-in, fixed at index creation: segments written with it need the plugin to be read. */
+    public static final Setting<Boolean> CODEC_SETTING = Setting.boolSetting(
+        "index.deep_hash.codec",
+        false,
+        new CodecNameValidator(),
+        Setting.Property.IndexScope,
+        Setting.Property.Final
+    );
+
+    /** The index.codec values whose codecs {@link Codecs} can wrap: checked at index creation, not at shard start. */
+    static final Set<String> SUPPORTED_INDEX_CODECS = Set.of("default", "best_compression", "legacy_default", "legacy_best_compression");
+
+    private static final class CodecNameValidator implements Setting.Validator<Boolean> {
+        @Override
+        public void validate(Boolean value) {}
+
+        @Override
+        public void validate(Boolean enabled, Map<Setting<?>, Object> settings) {
+            Object codec = settings.get(EngineConfig.INDEX_CODEC_SETTING);
+            if (enabled && SUPPORTED_INDEX_CODECS.contains(codec) == false) {
+                throw new IllegalArgumentException(
+                    "[index.deep_hash.codec] works with [index.codec] set to one of " + new TreeSet<>(SUPPORTED_INDEX_CODECS) + ", not [" + codec + "]"
+                );
+            }
+        }
+
+        @Override
+        public Iterator<Setting<?>> settings() {
+            return List.<Setting<?>>of(EngineConfig.INDEX_CODEC_SETTING).iterator();
+        }
+    }
+
+    @Override
+    public Engine newReadWriteEngine(EngineConfig config) {
+        return new InternalEngine(withCodecs(config, new Codecs(config.getCodecProvider(), config.getMapperService())));
+    }
+
+    /** A copy of {@code config} with another codec provider; every other argument is the original's. */
+    static EngineConfig withCodecs(EngineConfig c, CodecProvider codecs) {
+        EngineConfig copy = new EngineConfig(
+            c.getShardId(),
+            c.getThreadPool(),
+            c.getThreadPoolMergeExecutorService(),
+            c.getIndexSettings(),
+            c.getWarmer(),
+            c.getStore(),
+            c.getMergePolicy(),
+            c.getAnalyzer(),
+            c.getSimilarity(),
+            codecs,
+            c.getEventListener(),
+            c.getQueryCache(),
+            c.getQueryCachingPolicy(),
+            c.getTranslogConfig(),
+            c.getFlushMergesAfter(),
+            c.getExternalRefreshListener(),
+            c.getInternalRefreshListener(),
+            c.getIndexSort(),
+            c.getCircuitBreakerService(),
+            c.getGlobalCheckpointSupplier(),
+            c.retentionLeasesSupplier(),
+            c.getPrimaryTermSupplier(),
+            c.getSnapshotCommitSupplier(),
+            c.getLeafSorter(),
+            c.getRelativeTimeInNanosSupplier(),
+            c.getIndexCommitListener(),
+            c.isPromotableToPrimary(),
+            c.getMapperService()
+        );
+        // Not a constructor argument, but state the engine reads.
+        copy.setEnableGcDeletes(c.isEnableGcDeletes());
+        return copy;
+    }
+
+    /** Wraps what the original provider returns; codecs it cannot wrap are refused with the reason. */
+    static final class Codecs implements CodecProvider {
+        private final CodecProvider original;
+        private final ToIntFunction<String> hashFieldBytes;
+        private final Map<String, Codec> wrapped = new ConcurrentHashMap<>();
+
+        Codecs(CodecProvider original, MapperService mapperService) {
+            this.original = original;
+            this.hashFieldBytes = field -> mapperService != null && mapperService.fieldType(field) instanceof BinaryHashFieldType type
+                ? type.bits() / 8
+                : -1;
+        }
+
+        @Override
+        public Codec codec(String name) {
+            return wrapped.computeIfAbsent(name, n -> wrap(original.codec(n)));
+        }
+
+        private Codec wrap(Codec codec) {
+            return switch (codec.getName()) {
+                case DeepHash912Codec.WRAPS -> new DeepHash912Codec(codec, hashFieldBytes);
+                case DeepHash816Codec.WRAPS -> new DeepHash816Codec(codec, hashFieldBytes);
+                default -> throw new IllegalArgumentException(
+                    "[" + CODEC_SETTING.getKey() + "] works with index.codec [default] and [best_compression], not with codec ["
+                        + codec.getName() + "]"
+                );
+            };
+        }
+
+        @Override
+        public String[] availableCodecs() {
+            return original.availableCodecs();
+        }
+    }
+}
