@@ -70,23 +70,34 @@ public abstract class HammingIterator extends DocIdSetIterator {
         return doc;
     }
 
-    /** Reads codes in blocks from the mmapped data and filters each block in one tight loop. */
+    /** Reads codes in blocks from the mmapped data, computes a block's distances in one tight loop, then walks them. */
     static final class BlockScan extends HammingIterator {
         /** Codes fetched after an {@code advance}: few, since a conjunction may jump again right away. */
         private static final int ADVANCE_BLOCK = 16;
+        /**
+         * Bytes of codes read per block: large enough to amortise the call, small enough to stay in L1.
+         * 2, 8, 64 and 256 KiB measured within noise of each other for 1M 64-bit codes; 8 KiB was best.
+         */
+        private static final int BLOCK_BYTES = 8 << 10;
 
         private final FixedBitsCodes codes;
         private final IndexInput in;
         private final IndexedDISI sparse;
         private final int bytesPerCode;
         private final int blockSize;
-        private final byte[] buffer;
-        private final int[] positions;
+        /** Codes as longs when the width is a whole number of longs (the fast kernels), else as bytes. */
+        private final long[] words;
+        private final byte[] bytes;
         private final int[] distances;
+        /** Positions in the block of the codes within the bound when the block was read, in order. */
+        private final int[] matches;
         private final int[] blockDocs;
+        /** The block: codes [blockStart, blockStart + blockCount) by position; matches[next] is the one to look at. */
+        private int blockStart;
+        private int blockCount;
+        private int matchCount;
         private int next;
-        private int matches;
-        private int firstDoc;
+        /** The first position not read yet. */
         private int nextPosition;
 
         BlockScan(FixedBitsCodes codes, HammingKernel kernel, int bound) throws IOException {
@@ -95,22 +106,24 @@ public abstract class HammingIterator extends DocIdSetIterator {
             this.in = codes.codes();
             this.sparse = codes.isDense() ? null : codes.documents();
             this.bytesPerCode = codes.bytesPerCode();
-            // About 16 KiB of codes a block: large enough to amortise the call, small enough for L1/L2.
-            this.blockSize = Math.max(ADVANCE_BLOCK, Math.min(2048, (16 << 10) / bytesPerCode));
-            this.buffer = new byte[blockSize * bytesPerCode];
-            this.positions = new int[blockSize];
+            this.blockSize = Math.max(ADVANCE_BLOCK, BLOCK_BYTES / bytesPerCode);
+            boolean wholeLongs = bytesPerCode % Long.BYTES == 0;
+            this.words = wholeLongs ? new long[blockSize * bytesPerCode / Long.BYTES] : null;
+            this.bytes = wholeLongs ? null : new byte[blockSize * bytesPerCode];
             this.distances = new int[blockSize];
+            this.matches = new int[blockSize];
             this.blockDocs = sparse == null ? null : new int[blockSize];
         }
 
         @Override
         public int nextDoc() throws IOException {
             while (true) {
-                while (next < matches) {
-                    int i = next++;
+                while (next < matchCount) {
+                    int i = matches[next++];
+                    // The bound may have shrunk since the block was read.
                     if (distances[i] <= bound) {
                         distance = distances[i];
-                        return doc = docOf(positions[i]);
+                        return doc = docOf(i);
                     }
                 }
                 if (fill(blockSize) == false) {
@@ -121,14 +134,14 @@ public abstract class HammingIterator extends DocIdSetIterator {
 
         @Override
         public int advance(int target) throws IOException {
-            // Within the block already filtered: skip to the first match at or after target.
-            if (next < matches && docOf(positions[matches - 1]) >= target) {
-                while (docOf(positions[next]) < target) {
+            // Within the block already read: skip to target there.
+            if (blockCount > 0 && docOf(blockCount - 1) >= target) {
+                while (next < matchCount && docOf(matches[next]) < target) {
                     next++;
                 }
                 return nextDoc();
             }
-            next = matches = 0;
+            next = matchCount = blockCount = 0;
             if (sparse == null) {
                 nextPosition = Math.max(nextPosition, target);
             } else if (sparse.docID() < target) {
@@ -143,18 +156,17 @@ public abstract class HammingIterator extends DocIdSetIterator {
             return nextDoc();
         }
 
-        private int docOf(int position) {
-            return sparse == null ? firstDoc + position : blockDocs[position];
+        private int docOf(int i) {
+            return sparse == null ? blockStart + i : blockDocs[i];
         }
 
-        /** Filters up to {@code wanted} codes from {@code nextPosition} on; false when none are left. */
+        /** Reads and measures up to {@code wanted} codes from {@code nextPosition} on; false when none are left. */
         private boolean fill(int wanted) throws IOException {
             int count;
             if (sparse == null) {
                 count = Math.min(wanted, codes.count() - nextPosition);
-                firstDoc = nextPosition;
             } else {
-                // The sparse iterator sits on the first document not yet read (or before the start).
+                // The sparse iterator sits on the first document not read yet (or before the start).
                 if (sparse.docID() == -1) {
                     sparse.nextDoc();
                 }
@@ -168,8 +180,33 @@ public abstract class HammingIterator extends DocIdSetIterator {
                 return false;
             }
             in.seek((long) nextPosition * bytesPerCode);
-            in.readBytes(buffer, 0, count * bytesPerCode);
-            matches = kernel.filter(buffer, count, bound, positions, distances);
+            if (words != null) {
+                in.readLongs(words, 0, count * bytesPerCode / Long.BYTES);
+                kernel.distances(words, count, distances);
+            } else {
+                in.readBytes(bytes, 0, count * bytesPerCode);
+                kernel.distances(bytes, count, distances);
+            }
+            // Count first (a reduction the JIT vectorises), compact only blocks with a match: once a
+            // top-k search has a tight bound most blocks have none. Compacting every block cost about
+            // as much as the distances themselves (bench/RESULTS.md).
+            final int[] d = distances;
+            final int b = bound;
+            int within = 0;
+            for (int i = 0; i < count; i++) {
+                within += d[i] <= b ? 1 : 0;
+            }
+            if (within > 0) {
+                final int[] m = matches;
+                int n = 0;
+                for (int i = 0; i < count; i++) {
+                    m[n] = i;
+                    n += d[i] <= b ? 1 : 0;
+                }
+            }
+            matchCount = within;
+            blockStart = nextPosition;
+            blockCount = count;
             next = 0;
             nextPosition += count;
             return true;

@@ -2,6 +2,10 @@ package org.deephash.hamming;
 
 import org.elasticsearch.test.ESTestCase;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.instanceOf;
 
@@ -35,6 +39,34 @@ public class HammingKernelTests extends ESTestCase {
             HammingKernel kernel = HammingKernel.forCode(HashCode.ofBytes(zeros));
             assertThat(kernel.distance(zeros, 0), equalTo(0));
             assertThat(kernel.distance(ones, 0), equalTo(bits));
+        }
+    }
+
+    public void testBlockDistancesMatchOracle() {
+        for (int bits : new int[] { 64, 128, 256, 512, 8 * between(1, 200) }) {
+            byte[] query = HammingOracle.randomCode(random(), bits);
+            HammingKernel kernel = HammingKernel.forCode(HashCode.ofBytes(query));
+            int count = between(1, 300);
+            int bytes = bits / 8;
+            byte[] block = new byte[count * bytes];
+            for (int i = 0; i < count; i++) {
+                byte[] code = HammingOracle.flip(random(), query, between(0, bits));
+                System.arraycopy(code, 0, block, i * bytes, bytes);
+            }
+            int[] expected = new int[count];
+            for (int i = 0; i < count; i++) {
+                expected[i] = HammingOracle.distance(query, Arrays.copyOfRange(block, i * bytes, (i + 1) * bytes));
+            }
+            int[] distances = new int[count + 1];
+            kernel.distances(block, count, distances);
+            assertArrayEquals(expected, Arrays.copyOf(distances, count));
+            if (bits % 64 == 0) {
+                long[] words = new long[count * bytes / 8];
+                ByteBuffer.wrap(block).order(ByteOrder.LITTLE_ENDIAN).asLongBuffer().get(words);
+                int[] fromWords = new int[count];
+                kernel.distances(words, count, fromWords);
+                assertArrayEquals(expected, fromWords);
+            }
         }
     }
 

@@ -1,0 +1,320 @@
+package org.deephash.bench;
+
+import org.apache.lucene.codecs.Codec;
+import org.apache.lucene.codecs.DocValuesFormat;
+import org.apache.lucene.codecs.lucene912.Lucene912Codec;
+import org.apache.lucene.document.BinaryDocValuesField;
+import org.apache.lucene.document.Document;
+import org.apache.lucene.index.DirectoryReader;
+import org.apache.lucene.index.IndexWriter;
+import org.apache.lucene.index.IndexWriterConfig;
+import org.apache.lucene.index.LeafReader;
+import org.apache.lucene.search.DocIdSetIterator;
+import org.apache.lucene.search.IndexSearcher;
+import org.apache.lucene.search.TopDocs;
+import org.apache.lucene.store.MMapDirectory;
+import org.apache.lucene.store.RandomAccessInput;
+import org.apache.lucene.util.BytesRef;
+import org.deephash.codec.FixedBitsDocValuesFormat;
+import org.deephash.codec.FixedBitsValues;
+import org.deephash.hamming.HammingIterator;
+import org.deephash.hamming.HammingKernel;
+import org.deephash.hamming.HammingQuery;
+import org.deephash.hamming.HashCode;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * One pass over {@code codes} random codes of {@code bits} bits, counting those within a radius of a
+ * query (bits / 4: almost none match, so the pass is all scan), read five ways:
+ *
+ * <ul>
+ *   <li>{@code rawLongArray}: codes in a heap {@code long[]}, a loop per width: the limit;</li>
+ *   <li>{@code mmapReadLong}: the same codes read word by word from the format's mmapped file;</li>
+ *   <li>{@code formatScan}: the hamming query's block scan over the FixedBits819 segment;</li>
+ *   <li>{@code binaryDocValuesScan}: the same iterator over Lucene's default (Lucene90) doc values;</li>
+ *   <li>{@code *Top10}: the whole Lucene query through IndexSearcher, top 10, for both formats.</li>
+ * </ul>
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Warmup(iterations = 3, time = 2)
+@Measurement(iterations = 5, time = 2)
+@Fork(value = 1, jvmArgsAppend = { "-Xms2g", "-Xmx2g" })
+public class ScanBenchmark {
+
+    @Param({ "64", "128", "256", "512" })
+    public int bits;
+
+    @Param({ "1000000" })
+    public int codes;
+
+    private int words;
+    private int radius;
+    private long[] raw;
+    private long[] query;
+    private HashCode queryCode;
+    private Path tmp;
+    private DirectoryReader fixedReader;
+    private DirectoryReader luceneReader;
+    private LeafReader fixedLeaf;
+    private LeafReader luceneLeaf;
+    private RandomAccessInput mmapped;
+    private IndexSearcher fixedSearcher;
+    private IndexSearcher luceneSearcher;
+    private org.apache.lucene.store.IndexInput mmappedInput;
+    private long[] copyBlock;
+    private int[] copyDistances;
+    private HammingKernel kernel;
+
+    @Setup(Level.Trial)
+    public void setup() throws IOException {
+        words = bits / 64;
+        radius = bits / 4;
+        Random random = new Random(42);
+        raw = new long[codes * words];
+        for (int i = 0; i < raw.length; i++) {
+            raw[i] = random.nextLong();
+        }
+        query = new long[words];
+        for (int i = 0; i < words; i++) {
+            query[i] = random.nextLong();
+        }
+        queryCode = HashCode.ofBytes(toBytes(query, 0, words));
+        tmp = Files.createTempDirectory("deep-hash-bench");
+        fixedReader = write(tmp.resolve("fixed"), new FixedBitsDocValuesFormat());
+        luceneReader = write(tmp.resolve("lucene90"), null);
+        fixedLeaf = fixedReader.leaves().get(0).reader();
+        luceneLeaf = luceneReader.leaves().get(0).reader();
+        var fixedCodes = ((FixedBitsValues) fixedLeaf.getBinaryDocValues("h")).fixedBitsCodes();
+        mmapped = fixedCodes.codes().randomAccessSlice(0, (long) codes * bits / 8);
+        mmappedInput = fixedCodes.codes();
+        copyBlock = new long[2048];
+        System.arraycopy(raw, 0, copyBlock, 0, copyBlock.length);
+        copyDistances = new int[copyBlock.length];
+        kernel = HammingKernel.forCode(queryCode);
+        fixedSearcher = new IndexSearcher(fixedReader);
+        luceneSearcher = new IndexSearcher(luceneReader);
+        fixedSearcher.setQueryCache(null);
+        luceneSearcher.setQueryCache(null);
+        // Every way of reading must count the same codes, at a radius where about half match.
+        radius = bits / 2;
+        int expected = rawLongArray();
+        if (mmapReadLong() != expected || formatScan() != expected || binaryDocValuesScan() != expected) {
+            throw new AssertionError("the scans disagree at radius " + radius);
+        }
+        radius = bits / 4;
+    }
+
+    private DirectoryReader write(Path path, DocValuesFormat format) throws IOException {
+        Codec codec = format == null ? new Lucene912Codec() : new Lucene912Codec() {
+            @Override
+            public DocValuesFormat getDocValuesFormatForField(String field) {
+                return format;
+            }
+        };
+        MMapDirectory dir = new MMapDirectory(path);
+        try (IndexWriter writer = new IndexWriter(dir, new IndexWriterConfig().setCodec(codec).setRAMBufferSizeMB(256))) {
+            for (int i = 0; i < codes; i++) {
+                Document doc = new Document();
+                doc.add(new BinaryDocValuesField("h", new BytesRef(toBytes(raw, i * words, words))));
+                writer.addDocument(doc);
+            }
+            writer.forceMerge(1);
+        }
+        return DirectoryReader.open(dir);
+    }
+
+    /** Little-endian bytes of {@code count} longs: the layout the format reads back as the same longs. */
+    private static byte[] toBytes(long[] longs, int from, int count) {
+        ByteBuffer buffer = ByteBuffer.allocate(count * 8).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < count; i++) {
+            buffer.putLong(longs[from + i]);
+        }
+        return buffer.array();
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() throws IOException {
+        fixedReader.close();
+        luceneReader.close();
+        try (Stream<Path> files = Files.walk(tmp)) {
+            files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
+    }
+
+    @Benchmark
+    public int rawLongArray() {
+        final long[] c = raw;
+        final int r = radius;
+        int n = 0;
+        switch (words) {
+            case 1 -> {
+                final long q0 = query[0];
+                for (int i = 0; i < codes; i++) {
+                    if (Long.bitCount(q0 ^ c[i]) <= r) {
+                        n++;
+                    }
+                }
+            }
+            case 2 -> {
+                final long q0 = query[0], q1 = query[1];
+                for (int i = 0, o = 0; i < codes; i++, o += 2) {
+                    if (Long.bitCount(q0 ^ c[o]) + Long.bitCount(q1 ^ c[o + 1]) <= r) {
+                        n++;
+                    }
+                }
+            }
+            case 4 -> {
+                final long q0 = query[0], q1 = query[1], q2 = query[2], q3 = query[3];
+                for (int i = 0, o = 0; i < codes; i++, o += 4) {
+                    int d = Long.bitCount(q0 ^ c[o]) + Long.bitCount(q1 ^ c[o + 1]) + Long.bitCount(q2 ^ c[o + 2]) + Long.bitCount(q3 ^ c[o + 3]);
+                    if (d <= r) {
+                        n++;
+                    }
+                }
+            }
+            default -> {
+                final long[] q = query;
+                final int w = words;
+                for (int i = 0, o = 0; i < codes; i++, o += w) {
+                    int d = 0;
+                    for (int j = 0; j < w; j++) {
+                        d += Long.bitCount(q[j] ^ c[o + j]);
+                    }
+                    if (d <= r) {
+                        n++;
+                    }
+                }
+            }
+        }
+        return n;
+    }
+
+    @Benchmark
+    public int mmapReadLong() throws IOException {
+        final RandomAccessInput in = mmapped;
+        final long[] q = query;
+        final int w = words;
+        int n = 0;
+        long position = 0;
+        for (int i = 0; i < codes; i++) {
+            int d = 0;
+            for (int j = 0; j < w; j++, position += 8) {
+                d += Long.bitCount(q[j] ^ in.readLong(position));
+            }
+            if (d <= radius) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /** The copy alone: the format's mmapped codes read into a heap block, block by block, no distances. */
+    @Benchmark
+    public long mmapCopyOnly() throws IOException {
+        final long[] block = copyBlock;
+        final int wordsPerBlock = block.length;
+        final long totalWords = (long) codes * words;
+        org.apache.lucene.store.IndexInput in = mmappedInput.clone();
+        long sum = 0;
+        for (long done = 0; done < totalWords; done += wordsPerBlock) {
+            int n = (int) Math.min(wordsPerBlock, totalWords - done);
+            in.readLongs(block, 0, n);
+            sum += block[n - 1];
+        }
+        return sum;
+    }
+
+    /** The kernel alone: distances of a heap block of codes, repeated to cover as many codes as the scans. */
+    @Benchmark
+    public int kernelOnly() {
+        final int perBlock = copyBlock.length / words;
+        int sum = 0;
+        for (int done = 0; done < codes; done += perBlock) {
+            kernel.distances(copyBlock, perBlock, copyDistances);
+            sum += copyDistances[perBlock - 1];
+        }
+        return sum;
+    }
+
+    /** The block scan's steps written out flat (copy, distances, compaction), to see what the iterator adds. */
+    @Benchmark
+    public int flatBlockScan() throws IOException {
+        final long[] block = copyBlock;
+        final int perBlock = block.length / words;
+        final int[] d = copyDistances;
+        final int[] m = new int[perBlock];
+        org.apache.lucene.store.IndexInput in = mmappedInput.clone();
+        int found = 0;
+        for (int done = 0; done < codes; done += perBlock) {
+            int count = Math.min(perBlock, codes - done);
+            in.readLongs(block, 0, count * words);
+            kernel.distances(block, count, d);
+            int within = 0;
+            for (int i = 0; i < count; i++) {
+                within += d[i] <= radius ? 1 : 0;
+            }
+            if (within > 0) {
+                int n = 0;
+                for (int i = 0; i < count; i++) {
+                    m[n] = i;
+                    n += d[i] <= radius ? 1 : 0;
+                }
+                found += n;
+            }
+        }
+        return found;
+    }
+
+    private int scan(LeafReader leaf) throws IOException {
+        HammingIterator it = HammingIterator.open(leaf, "h", HammingKernel.forCode(queryCode), radius);
+        int n = 0;
+        while (it.nextDoc() != DocIdSetIterator.NO_MORE_DOCS) {
+            n++;
+        }
+        return n;
+    }
+
+    @Benchmark
+    public int formatScan() throws IOException {
+        return scan(fixedLeaf);
+    }
+
+    @Benchmark
+    public int binaryDocValuesScan() throws IOException {
+        return scan(luceneLeaf);
+    }
+
+    @Benchmark
+    public TopDocs formatTop10() throws IOException {
+        return fixedSearcher.search(new HammingQuery("h", queryCode, bits), 10);
+    }
+
+    @Benchmark
+    public TopDocs binaryDocValuesTop10() throws IOException {
+        return luceneSearcher.search(new HammingQuery("h", queryCode, bits), 10);
+    }
+}
