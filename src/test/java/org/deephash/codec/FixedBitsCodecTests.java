@@ -25,7 +25,6 @@ import org.apache.lucene.util.BytesRef;
 import org.elasticsearch.test.ESTestCase;
 
 import java.io.IOException;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -176,24 +175,55 @@ public class FixedBitsCodecTests extends ESTestCase {
 
     public void testCorruptedDataIsDetectedByChecksum() throws IOException {
         try (Directory dir = newDirectory()) {
-            writeRandom(dir, 8, true);
+            writeDense(dir, 8);
             disableCheckIndexOnClose(dir);
-            String data = Arrays.stream(dir.listAll()).filter(f -> f.contains(FixedBitsDocValuesFormat.NAME) && f.endsWith(".dvd") && f.contains("_v") == false).findFirst().orElseThrow();
+            // The largest data file, so that the flipped byte lies among the codes, not in the header.
+            String data = largest(dir, ".dvd");
             flipByte(dir, data, 0.5);
-            try (DirectoryReader reader = DirectoryReader.open(dir)) {
-                CorruptIndexException e = expectThrows(CorruptIndexException.class, () -> reader.leaves().get(0).reader().checkIntegrity());
-                assertThat(e.getMessage(), containsString("checksum failed"));
+            CorruptIndexException e = expectThrows(CorruptIndexException.class, () -> {
+                try (DirectoryReader reader = DirectoryReader.open(dir)) {
+                    for (LeafReaderContext leaf : reader.leaves()) {
+                        leaf.reader().checkIntegrity();
+                    }
+                }
+            });
+            assertThat(e.getMessage(), containsString("checksum failed"));
+        }
+    }
+
+    private static String largest(Directory dir, String extension) throws IOException {
+        String best = null;
+        long bestLength = -1;
+        for (String file : dir.listAll()) {
+            if (file.contains(FixedBitsDocValuesFormat.NAME) && file.endsWith(extension) && file.contains("_v") == false) {
+                long length = dir.fileLength(file);
+                if (length > bestLength) {
+                    best = file;
+                    bestLength = length;
+                }
             }
         }
+        assertNotNull(best);
+        return best;
     }
 
     public void testCorruptedMetadataFailsToOpen() throws IOException {
         try (Directory dir = newDirectory()) {
-            writeRandom(dir, 16, true);
+            writeDense(dir, 16);
             disableCheckIndexOnClose(dir);
-            String meta = Arrays.stream(dir.listAll()).filter(f -> f.contains(FixedBitsDocValuesFormat.NAME) && f.endsWith(".dvm") && f.contains("_v") == false).findFirst().orElseThrow();
+            String meta = largest(dir, ".dvm");
             flipByte(dir, meta, 0.6);
             expectThrows(CorruptIndexException.class, () -> DirectoryReader.open(dir).close());
+        }
+    }
+
+    private void writeDense(Directory dir, int bytesPerCode) throws IOException {
+        try (IndexWriter writer = new IndexWriter(dir, config(codec()))) {
+            for (int i = 0; i < between(100, 1000); i++) {
+                Document doc = new Document();
+                doc.add(new BinaryDocValuesField("code", new BytesRef(randomByteArrayOfLength(bytesPerCode))));
+                writer.addDocument(doc);
+            }
         }
     }
 
