@@ -18,8 +18,10 @@
 #   ES_JAVA_HOME   JDK for the node (default: $JAVA_HOME, else /usr/lib/jvm/java-17-openjdk-amd64);
 #                  Temurin 25 lives at /usr/lib/jvm/temurin-25-jdk-amd64
 #   ES_HEAP        heap size for -Xms/-Xmx (default 512m); ES_JAVA_OPTS, if set, replaces it
-#   ES_NODE_DIR    where the node lives (default: <repo>/integ-tests/.node, or
-#                  ${TMPDIR:-/tmp}/deep-hash-node-<hash> when the repo is not readable by
+#   ES_NODE_NAME   a name, so that several nodes can live side by side (the tests' node, the
+#                  quick start's "demo", the benchmark's "bench"); default "it"
+#   ES_NODE_DIR    where the node lives (default: <repo>/integ-tests/.node-<name>, or
+#                  ${TMPDIR:-/tmp}/deep-hash-node-<name>-<hash> when the repo is not readable by
 #                  the user the node runs as)
 #   ES_RUN_USER    user to run the node as when this script runs as root (default nobody)
 #   ES_START_TIMEOUT  seconds to wait for the node to answer (default 120)
@@ -28,6 +30,7 @@ set -euo pipefail
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
 REPO_ROOT="$(cd "$SCRIPT_DIR/.." && pwd -P)"
 ES_VERSION="${ES_VERSION:-8.19.21}"
+ES_NODE_NAME="${ES_NODE_NAME:-it}"
 ES_ARTIFACT="org.elasticsearch.distribution.integ-test-zip:elasticsearch:${ES_VERSION}:zip"
 DEPENDENCY_PLUGIN="org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
 PLUGIN_NAME="deep-hash"
@@ -61,14 +64,15 @@ resolve_node_dir() {
   if [ -n "${ES_NODE_DIR:-}" ]; then
     NODE_DIR="$ES_NODE_DIR"
   elif node_user_can_read "$SCRIPT_DIR"; then
-    NODE_DIR="$SCRIPT_DIR/.node"
+    NODE_DIR="$SCRIPT_DIR/.node-$ES_NODE_NAME"
   else
     local tag
     tag="$(printf '%s' "$REPO_ROOT" | cksum | cut -d' ' -f1)"
-    NODE_DIR="${TMPDIR:-/tmp}/deep-hash-node-$tag"
+    NODE_DIR="${TMPDIR:-/tmp}/deep-hash-node-$ES_NODE_NAME-$tag"
   fi
   ES_HOME="$NODE_DIR/elasticsearch-$ES_VERSION"
   DATA_DIR="$NODE_DIR/data"
+  REPO_DIR="$NODE_DIR/snapshots"
   LOGS_DIR="$NODE_DIR/logs"
   RUN_DIR="$NODE_DIR/run"
   PID_FILE="$RUN_DIR/es.pid"
@@ -86,9 +90,11 @@ read_pid() {
   [ -s "$PID_FILE" ] && tr -dc '0-9' <"$PID_FILE" || true
 }
 
+# Is $1 a live Elasticsearch process (not some other process that reused a stale pid)?
 pid_alive() {
   local pid="$1"
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null \
+    && ps -o args= -p "$pid" 2>/dev/null | grep -q 'org\.elasticsearch'
 }
 
 node_running() {
@@ -148,6 +154,7 @@ http.port: $http_port
 transport.port: $transport_port
 path.data: $DATA_DIR
 path.logs: $LOGS_DIR
+path.repo: $REPO_DIR
 xpack.security.enabled: false
 # Tests must not trip over a full-ish disk of the build machine.
 cluster.routing.allocation.disk.threshold_enabled: false
@@ -215,14 +222,14 @@ cmd_setup() {
   mkdir -p "$NODE_DIR"
   fetch_distribution
   install_plugin
-  rm -rf "$DATA_DIR" "$LOGS_DIR" "$RUN_DIR"
-  mkdir -p "$DATA_DIR" "$LOGS_DIR" "$RUN_DIR"
+  rm -rf "$DATA_DIR" "$LOGS_DIR" "$RUN_DIR" "$REPO_DIR"
+  mkdir -p "$DATA_DIR" "$LOGS_DIR" "$RUN_DIR" "$REPO_DIR"
   write_config 9200 9300   # placeholders; start picks free ports
   if is_root; then
     local group
     group="$(id -gn "$ES_RUN_USER")"
     # The node writes its data, logs, pid file and (on first start) the keystore in config/.
-    chown -R "$ES_RUN_USER:$group" "$DATA_DIR" "$LOGS_DIR" "$RUN_DIR" "$ES_HOME/config"
+    chown -R "$ES_RUN_USER:$group" "$DATA_DIR" "$LOGS_DIR" "$RUN_DIR" "$REPO_DIR" "$ES_HOME/config"
     chmod -R u+rwX,go+rX "$ES_HOME"
     node_user_can_read "$ES_HOME/bin" || die "$ES_RUN_USER cannot read $ES_HOME; set ES_NODE_DIR to a readable place"
     as_node_user test -w "$DATA_DIR" -a -w "$LOGS_DIR" -a -w "$RUN_DIR" \
@@ -241,7 +248,7 @@ cmd_start() {
     cat "$URL_FILE"
     return 0
   fi
-  mkdir -p "$RUN_DIR" "$LOGS_DIR" "$DATA_DIR"
+  mkdir -p "$RUN_DIR" "$LOGS_DIR" "$DATA_DIR" "$REPO_DIR"
   rm -f "$PID_FILE" "$URL_FILE"
   local http_port transport_port
   http_port="$(free_port)"
@@ -251,7 +258,7 @@ cmd_start() {
   if is_root; then
     local group
     group="$(id -gn "$ES_RUN_USER")"
-    chown -R "$ES_RUN_USER:$group" "$DATA_DIR" "$LOGS_DIR" "$RUN_DIR" "$ES_HOME/config"
+    chown -R "$ES_RUN_USER:$group" "$DATA_DIR" "$LOGS_DIR" "$RUN_DIR" "$REPO_DIR" "$ES_HOME/config"
   fi
   local java_opts="${ES_JAVA_OPTS:--Xms$ES_HEAP -Xmx$ES_HEAP}"
   local url="http://127.0.0.1:$http_port"

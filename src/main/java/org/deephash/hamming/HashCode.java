@@ -78,6 +78,11 @@ public final class HashCode {
                 return (int) d;
             }
         }
+        if (v instanceof String s) {
+            throw new IllegalArgumentException(
+                "expected the number 0 or 1 at position " + index + " of the bit array but got the string [\"" + preview(s) + "\"]"
+            );
+        }
         throw new IllegalArgumentException("expected 0 or 1 at position " + index + " of the bit array but got [" + v + "]");
     }
 

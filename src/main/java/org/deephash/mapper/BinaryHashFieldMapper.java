@@ -17,6 +17,7 @@ import org.elasticsearch.index.mapper.TextSearchInfo;
 import org.elasticsearch.index.mapper.ValueFetcher;
 import org.elasticsearch.index.query.SearchExecutionContext;
 import org.elasticsearch.search.DocValueFormat;
+import org.elasticsearch.xcontent.XContentBuilder;
 import org.elasticsearch.xcontent.XContentParser;
 
 import java.io.IOException;
@@ -24,6 +25,7 @@ import java.time.ZoneId;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 
 /**
  * The {@code binary_hash} field: one fixed-width binary code per document, kept in doc values and
@@ -49,7 +51,15 @@ public final class BinaryHashFieldMapper extends FieldMapper {
             super(name);
             this.ignoreMalformedByDefault = ignoreMalformedByDefault;
             // Not updateable: codes of another width already in the index could never be compared.
-            this.bits = Parameter.intParam("bits", false, m -> toType(m).fieldType().bits(), -1).addValidator(b -> {
+            this.bits = new Parameter<>(
+                "bits",
+                false,
+                () -> -1,
+                (n, c, o) -> parseBits(n, o),
+                m -> toType(m).fieldType().bits(),
+                XContentBuilder::field,
+                Objects::toString
+            ).addValidator(b -> {
                 if (b == -1) {
                     throw new IllegalArgumentException("field [" + leafName() + "] of type [" + CONTENT_TYPE + "] needs [bits]: the code width, a multiple of 8 from 8 to 4096");
                 }
@@ -60,6 +70,22 @@ public final class BinaryHashFieldMapper extends FieldMapper {
                 }
             }).alwaysSerialize();
             this.ignoreMalformed = Parameter.boolParam("ignore_malformed", true, m -> toType(m).ignoreMalformed, ignoreMalformedByDefault);
+        }
+
+        private static int parseBits(String field, Object value) {
+            if (value instanceof Number n && n.doubleValue() == n.intValue()) {
+                return n.intValue();
+            }
+            if (value instanceof String text) {
+                try {
+                    return Integer.parseInt(text);
+                } catch (NumberFormatException e) {
+                    // fall through to the message below
+                }
+            }
+            throw new IllegalArgumentException(
+                "[bits] on field [" + field + "] must be a whole number, a multiple of 8 from 8 to 4096, but was [" + value + "]"
+            );
         }
 
         public Builder bits(int bits) {
@@ -87,7 +113,8 @@ public final class BinaryHashFieldMapper extends FieldMapper {
         private final int bits;
 
         public BinaryHashFieldType(String name, int bits, Map<String, String> meta) {
-            super(name, false, false, true, TextSearchInfo.NONE, meta);
+            // Searchable: by the hamming query and by term (exact code), both over doc values.
+            super(name, true, false, true, TextSearchInfo.NONE, meta);
             this.bits = bits;
         }
 
@@ -118,6 +145,8 @@ public final class BinaryHashFieldMapper extends FieldMapper {
                     code = HashCode.fromHex(hex);
                 } else if (value instanceof BytesRef ref) {
                     code = HashCode.fromHex(ref.utf8ToString());
+                } else if (value instanceof NotACode notACode) {
+                    throw new IllegalArgumentException("expected a hex string or an array of 0/1 values but got " + notACode);
                 } else {
                     throw new IllegalArgumentException("expected a hex string or an array of 0/1 values but got [" + value + "]");
                 }
@@ -252,17 +281,34 @@ public final class BinaryHashFieldMapper extends FieldMapper {
                     values.add("null");
                 } else {
                     parser.skipChildren();
-                    values.add(token == XContentParser.Token.START_OBJECT ? "{...}" : "[...]");
+                    values.add(token == XContentParser.Token.START_OBJECT ? NotACode.OBJECT : NotACode.ARRAY);
                 }
             }
             return values.isEmpty() ? null : values;
         }
         if (token == XContentParser.Token.START_OBJECT) {
             parser.skipChildren();
-            return "{...}";
+            return NotACode.OBJECT;
         }
         // A number or boolean: never a code, and not a String, so that 1234 is not read as hex.
         return token == XContentParser.Token.VALUE_NUMBER ? parser.numberValue() : parser.objectText();
+    }
+
+    /** What a document held where a code was expected, when it is not even a string or a number. */
+    private enum NotACode {
+        OBJECT("an object"),
+        ARRAY("a nested array");
+
+        private final String description;
+
+        NotACode(String description) {
+            this.description = description;
+        }
+
+        @Override
+        public String toString() {
+            return description;
+        }
     }
 
     @Override

@@ -125,7 +125,7 @@ public final class HammingQueryBuilder extends AbstractQueryBuilder<HammingQuery
                 if (FIELD.match(current, parser.getDeprecationHandler())) {
                     field = parser.text();
                 } else if (MAX_DISTANCE.match(current, parser.getDeprecationHandler())) {
-                    maxDistance = parser.intValue(false);
+                    maxDistance = readMaxDistance(parser, field);
                 } else if (IGNORE_UNMAPPED.match(current, parser.getDeprecationHandler())) {
                     ignoreUnmapped = parser.booleanValue();
                 } else if (BOOST_FIELD.match(current, parser.getDeprecationHandler())) {
@@ -159,6 +159,23 @@ public final class HammingQueryBuilder extends AbstractQueryBuilder<HammingQuery
             throw new ParsingException(parser.getTokenLocation(), message, e);
         }
         return builder.ignoreUnmapped(ignoreUnmapped).boost(boost).queryName(queryName);
+    }
+
+    /** A whole number, also as a string ("2"), as Elasticsearch's own integer parameters accept; never a truncated 1.5. */
+    private static int readMaxDistance(XContentParser parser, String field) throws IOException {
+        String text = parser.text();
+        try {
+            double value = Double.parseDouble(text);
+            if (value == Math.rint(value) && Math.abs(value) <= Integer.MAX_VALUE) {
+                return (int) value;
+            }
+        } catch (NumberFormatException e) {
+            // fall through to the message below
+        }
+        throw new ParsingException(
+            parser.getTokenLocation(),
+            "[" + NAME + "] query" + (field == null ? "" : " on field [" + field + "]") + ": [max_distance] must be a whole number of bits but was [" + text + "]"
+        );
     }
 
     private static Object readCode(XContentParser parser, XContentParser.Token token) throws IOException {

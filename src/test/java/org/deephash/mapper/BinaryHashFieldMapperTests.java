@@ -53,7 +53,7 @@ public class BinaryHashFieldMapperTests extends ESSingleNodeTestCase {
     }
 
     public void testBitsIsRequiredAndChecked() {
-        for (String params : new String[] { "", "\"bits\": 12", "\"bits\": 0", "\"bits\": 8192", "\"bits\": -8" }) {
+        for (String params : new String[] { "", "\"bits\": 12", "\"bits\": 0", "\"bits\": 8192", "\"bits\": -8", "\"bits\": \"abc\"", "\"bits\": 6.5" }) {
             MapperParsingException e = expectThrows(
                 MapperParsingException.class,
                 () -> client().admin().indices().prepareCreate("bad").setMapping("""
@@ -142,6 +142,14 @@ public class BinaryHashFieldMapperTests extends ESSingleNodeTestCase {
         assertThat(
             expectThrows(DocumentParsingException.class, () -> index("idx", "1", "{\"h\": \"0123456789abcdeg\"}")).getCause().getMessage(),
             containsString("found [g] at position 15")
+        );
+        assertThat(
+            expectThrows(DocumentParsingException.class, () -> index("idx", "1", "{\"h\": {\"a\": \"0123456789abcdef\"}}")).getCause().getMessage(),
+            containsString("expected a hex string or an array of 0/1 values but got an object")
+        );
+        assertThat(
+            expectThrows(DocumentParsingException.class, () -> index("idx", "1", "{\"h\": [" + "\"1\", ".repeat(63) + "\"0\"]}")).getCause().getMessage(),
+            containsString("expected the number 0 or 1 at position 0 of the bit array but got the string [\"1\"]")
         );
         client().admin().indices().prepareRefresh("idx").get();
         assertHitCount(client().prepareSearch("idx"), 0);

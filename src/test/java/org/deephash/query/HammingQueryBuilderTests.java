@@ -85,22 +85,28 @@ public class HammingQueryBuilderTests extends AbstractQueryTestCase<HammingQuery
     }
 
     public void testParseErrorsNameTheProblem() {
-        Map<String, String> cases = Map.of(
-            "{\"hamming\": {\"code\": \"00\"}}", "needs a [field]",
-            "{\"hamming\": {\"field\": \"hash8\"}}", "query on field [hash8] needs a [code]",
-            "{\"hamming\": {\"field\": \"hash8\", \"code\": \"0g\"}}", "query on field [hash8]: [code] expected hex characters [0-9a-fA-F] but found [g]",
-            "{\"hamming\": {\"field\": \"hash8\", \"code\": \"000\"}}", "[code] expected an even number of hex characters",
-            "{\"hamming\": {\"field\": \"hash8\", \"code\": [1, 0, 3, 0, 0, 0, 0, 0]}}", "expected 0 or 1 at position 2",
-            "{\"hamming\": {\"field\": \"hash8\", \"code\": [\"1\"]}}", "[code] arrays hold only 0/1 numbers",
-            "{\"hamming\": {\"field\": \"hash8\", \"code\": \"00\", \"max_distance\": 9}}", "[max_distance] must be between 0 and the code's 8 bits but was [9]",
-            "{\"hamming\": {\"field\": \"hash8\", \"code\": \"00\", \"max_distance\": -1}}", "but was [-1]",
-            "{\"hamming\": {\"field\": \"hash8\", \"code\": \"00\", \"radius\": 1}}", "[hamming] query does not support [radius]",
-            "{\"hamming\": {\"field\": \"hash8\", \"code\": {\"a\": 1}}}", "[code] must be a hex string or an array"
-        );
-        cases.forEach((json, expected) -> {
-            ParsingException e = expectThrows(ParsingException.class, () -> parseQuery(json));
-            assertThat(json, e.getMessage(), containsString(expected));
-        });
+        String[][] cases = {
+            { "{\"hamming\": {\"code\": \"00\"}}", "needs a [field]" },
+            { "{\"hamming\": {\"field\": \"hash8\"}}", "query on field [hash8] needs a [code]" },
+            { "{\"hamming\": {\"field\": \"hash8\", \"code\": \"0g\"}}", "query on field [hash8]: [code] expected hex characters [0-9a-fA-F] but found [g]" },
+            { "{\"hamming\": {\"field\": \"hash8\", \"code\": \"000\"}}", "[code] expected an even number of hex characters" },
+            { "{\"hamming\": {\"field\": \"hash8\", \"code\": [1, 0, 3, 0, 0, 0, 0, 0]}}", "expected 0 or 1 at position 2" },
+            { "{\"hamming\": {\"field\": \"hash8\", \"code\": [\"1\"]}}", "[code] arrays hold only 0/1 numbers" },
+            { "{\"hamming\": {\"field\": \"hash8\", \"code\": \"00\", \"max_distance\": 9}}", "[max_distance] must be between 0 and the code's 8 bits but was [9]" },
+            { "{\"hamming\": {\"field\": \"hash8\", \"code\": \"00\", \"max_distance\": -1}}", "but was [-1]" },
+            { "{\"hamming\": {\"field\": \"hash8\", \"code\": \"00\", \"max_distance\": 1.5}}", "on field [hash8]: [max_distance] must be a whole number of bits but was [1.5]" },
+            { "{\"hamming\": {\"field\": \"hash8\", \"code\": \"00\", \"radius\": 1}}", "[hamming] query does not support [radius]" },
+            { "{\"hamming\": {\"field\": \"hash8\", \"code\": {\"a\": 1}}}", "[code] must be a hex string or an array" },
+        };
+        for (String[] c : cases) {
+            ParsingException e = expectThrows(ParsingException.class, () -> parseQuery(c[0]));
+            assertThat(c[0], e.getMessage(), containsString(c[1]));
+        }
+    }
+
+    public void testMaxDistanceAsString() throws IOException {
+        HammingQueryBuilder q = (HammingQueryBuilder) parseQuery("{\"hamming\": {\"field\": \"hash8\", \"code\": \"00\", \"max_distance\": \"2\"}}");
+        assertThat(q.maxDistance(), equalTo(2));
     }
 
     public void testWrongWidthAndTypeAndUnmappedFail() throws IOException {

@@ -1,0 +1,244 @@
+#!/usr/bin/python3
+"""Real-node benchmark: the hamming query against its rivals, over the same random codes, in one run.
+
+Loads N random codes of B bits into one index per variant on a running Elasticsearch node with the
+plugin installed, then sends the same queries to every variant in turn (round-robin, so that the
+machine's noise falls on all of them alike) and measures client-side latency over a kept-alive HTTP
+connection. FAISS (Debian's python3-faiss, IndexBinaryFlat, one thread) answers the same queries in
+this process and is the exact reference: every exact variant's top-10 distances and radius sets are
+checked against it, and hnsw's recall@10 is computed from it.
+
+Variants:
+  hamming-format  binary_hash + hamming query, index.deep_hash.codec: true (the plugin's format)
+  hamming-plain   binary_hash + hamming query, Elasticsearch's default doc values
+  bit-flat        dense_vector element_type bit, index_options flat, knn (exact)
+  bit-hnsw        dense_vector element_type bit, index_options hnsw, knn num_candidates 100
+Writes one JSON result per configuration to --out.
+"""
+import argparse
+import http.client
+import json
+import math
+import random
+import statistics
+import sys
+import time
+import urllib.parse
+
+import faiss
+import numpy as np
+
+
+class Node:
+    def __init__(self, url):
+        parsed = urllib.parse.urlparse(url)
+        self.host, self.port = parsed.hostname, parsed.port
+        self.conn = http.client.HTTPConnection(self.host, self.port, timeout=3600)
+
+    def request(self, method, path, body=None, content_type="application/json"):
+        data = None
+        if body is not None:
+            data = body if isinstance(body, (bytes, str)) else json.dumps(body)
+            if isinstance(data, str):
+                data = data.encode()
+        for attempt in range(2):
+            try:
+                self.conn.request(method, path, body=data, headers={"Content-Type": content_type})
+                response = self.conn.getresponse()
+                payload = response.read()
+                break
+            except (http.client.HTTPException, ConnectionError):
+                if attempt:
+                    raise
+                self.conn.close()
+                self.conn = http.client.HTTPConnection(self.host, self.port, timeout=3600)
+        result = json.loads(payload) if payload else {}
+        if response.status >= 300:
+            raise RuntimeError(f"{method} {path} -> {response.status}: {json.dumps(result)[:2000]}")
+        return result
+
+
+def mapping(variant, bits):
+    if variant.startswith("hamming"):
+        field = {"type": "binary_hash", "bits": bits}
+    else:
+        kind = "flat" if variant == "bit-flat" else "hnsw"
+        field = {"type": "dense_vector", "element_type": "bit", "dims": bits, "index": True,
+                 "similarity": "l2_norm", "index_options": {"type": kind}}
+    return {"properties": {"h": field}}
+
+
+def create(node, index, variant, bits, shards):
+    node.request("DELETE", f"/{index}?ignore_unavailable=true")
+    settings = {"number_of_shards": shards, "number_of_replicas": 0, "refresh_interval": "-1",
+                "index.codec": "default"}
+    if variant == "hamming-format":
+        settings["index.deep_hash.codec"] = True
+    node.request("PUT", f"/{index}", {"settings": settings, "mappings": mapping(variant, bits)})
+
+
+def load(node, index, hexes, batch=5000):
+    start = time.perf_counter()
+    for i in range(0, len(hexes), batch):
+        lines = []
+        for j in range(i, min(i + batch, len(hexes))):
+            lines.append('{"index":{"_id":"%d"}}' % j)
+            lines.append('{"h":"%s"}' % hexes[j])
+        result = node.request("POST", f"/{index}/_bulk", "\n".join(lines) + "\n", "application/x-ndjson")
+        if result.get("errors"):
+            raise RuntimeError("bulk errors: " + json.dumps(result)[:2000])
+        if (i // batch) % 100 == 0:
+            print(f"  {index}: {i + batch}/{len(hexes)}", file=sys.stderr, flush=True)
+    node.request("POST", f"/{index}/_refresh")
+    indexed = time.perf_counter() - start
+    node.request("POST", f"/{index}/_forcemerge?max_num_segments=1")
+    node.request("POST", f"/{index}/_refresh")
+    merged = time.perf_counter() - start - indexed
+    return indexed, merged
+
+
+def disk_usage(node, index, docs):
+    stats = node.request("GET", f"/{index}/_stats/store")
+    total = stats["_all"]["primaries"]["store"]["size_in_bytes"]
+    usage = node.request("POST", f"/{index}/_disk_usage?run_expensive_tasks=true")
+    field = usage[index]["fields"].get("h", {})
+    return {"index_bytes_per_doc": total / docs, "field_bytes_per_doc": field.get("total_in_bytes", 0) / docs,
+            "field_detail": {k: v for k, v in field.items() if k.endswith("_in_bytes")}}
+
+
+def query_body(variant, hex_code, k, radius):
+    if variant.startswith("hamming"):
+        q = {"field": "h", "code": hex_code}
+        if radius is not None:
+            q["max_distance"] = radius
+        body = {"size": k, "_source": False, "query": {"hamming": q}}
+        if radius is not None:
+            body["track_total_hits"] = True
+        return body
+    candidates = k if variant == "bit-flat" else 100
+    return {"size": k, "_source": False,
+            "knn": {"field": "h", "query_vector": hex_code, "k": k, "num_candidates": max(candidates, k)}}
+
+
+def percentile(values, p):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(math.ceil(p / 100 * len(ordered))) - 1)]
+
+
+def radius_for(bits, docs, expected=50):
+    """The radius within which about `expected` of `docs` random codes fall: Binomial(bits, 1/2)."""
+    cumulative = 0.0
+    for r in range(bits + 1):
+        cumulative += math.comb(bits, r) / 2 ** bits
+        if cumulative * docs >= expected:
+            return r
+    return bits
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--url", required=True)
+    ap.add_argument("--docs", type=int, default=1_000_000)
+    ap.add_argument("--bits", type=int, default=64)
+    ap.add_argument("--shards", type=int, default=1)
+    ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument("--variants", default="hamming-format,hamming-plain,bit-flat,bit-hnsw")
+    ap.add_argument("--reuse", action="store_true", help="keep indices from an earlier run of the same configuration")
+    ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args()
+
+    variants = args.variants.split(",")
+    rng = np.random.default_rng(args.seed)
+    codes = rng.integers(0, 256, size=(args.docs, args.bits // 8), dtype=np.uint8)
+    queries = rng.integers(0, 256, size=(args.queries, args.bits // 8), dtype=np.uint8)
+    hexes = [c.tobytes().hex() for c in codes]
+    query_hexes = [q.tobytes().hex() for q in queries]
+    radius = radius_for(args.bits, args.docs)
+    node = Node(args.url)
+    tag = f"{args.docs // 1000}k-{args.bits}b-{args.shards}s"
+    result = {"docs": args.docs, "bits": args.bits, "shards": args.shards, "queries": args.queries,
+              "radius": radius, "variants": {}}
+    info = node.request("GET", "/_nodes/_local/jvm")
+    jvm = next(iter(info["nodes"].values()))["jvm"]
+    result["node_jvm"] = f'{jvm["vm_name"]} {jvm["version"]}'
+
+    # Exact reference: FAISS, one thread.
+    faiss.omp_set_num_threads(1)
+    flat = faiss.IndexBinaryFlat(args.bits)
+    flat.add(codes)
+    exact_d, exact_i = flat.search(queries, 10)
+
+    for variant in variants:
+        index = f"bench-{variant}-{tag}"
+        entry = {"index": index}
+        exists = node.request("GET", f"/_cat/indices/{index}?format=json&h=docs.count") if args.reuse else []
+        if args.reuse and exists and int(exists[0]["docs.count"]) == args.docs:
+            print(f"{index}: reusing", file=sys.stderr)
+        else:
+            create(node, index, variant, args.bits, args.shards)
+            indexed, merged = load(node, index, hexes)
+            entry.update({"index_seconds": indexed, "docs_per_second": args.docs / indexed, "force_merge_seconds": merged})
+            print(f"{index}: {args.docs / indexed:.0f} docs/s, merge {merged:.0f} s", file=sys.stderr, flush=True)
+        entry.update(disk_usage(node, index, args.docs))
+        result["variants"][variant] = entry
+
+    kinds = [("top10", None)] + [("radius", radius)]
+    timings = {(v, kind): [] for v in variants for kind, _ in kinds}
+    faiss_times = {"top10": [], "radius": []}
+    checks = {v: {"top10_exact": 0, "radius_exact": 0, "recall_at_10": []} for v in variants}
+    order = list(variants)
+    for qi, hex_code in enumerate(query_hexes):
+        q = queries[qi:qi + 1]
+        start = time.perf_counter()
+        flat.search(q, 10)
+        faiss_times["top10"].append(time.perf_counter() - start)
+        start = time.perf_counter()
+        lims, dist, ids = flat.range_search(q, radius + 1)
+        faiss_times["radius"].append(time.perf_counter() - start)
+        radius_set = {str(i) for i in ids[lims[0]:lims[1]]}
+        kth = exact_d[qi][9]
+        random.Random(qi).shuffle(order)
+        for variant in order:
+            for kind, r in kinds:
+                if r is not None and not variant.startswith("hamming"):
+                    continue
+                body = query_body(variant, hex_code, 10 if r is None else max(10, len(radius_set) + 10), r)
+                start = time.perf_counter()
+                response = node.request("POST", f"/bench-{variant}-{tag}/_search?request_cache=false", body)
+                elapsed = time.perf_counter() - start
+                if qi >= 10:  # the first queries warm caches and JIT
+                    timings[(variant, kind)].append(elapsed)
+                hit_ids = [h["_id"] for h in response["hits"]["hits"]]
+                if kind == "top10":
+                    distances = sorted(int(np.unpackbits(np.bitwise_xor(codes[int(i)], queries[qi])).sum()) for i in hit_ids)
+                    if distances == sorted(int(d) for d in exact_d[qi]):
+                        checks[variant]["top10_exact"] += 1
+                    checks[variant]["recall_at_10"].append(sum(1 for d in distances if d <= kth) / 10)
+                else:
+                    if set(hit_ids) == radius_set and response["hits"]["total"]["value"] == len(radius_set):
+                        checks[variant]["radius_exact"] += 1
+        if qi % 50 == 0:
+            print(f"  query {qi}/{len(query_hexes)}", file=sys.stderr, flush=True)
+
+    def summary(values):
+        ms = [v * 1000 for v in values]
+        return {"p50_ms": statistics.median(ms), "p99_ms": percentile(ms, 99), "mean_ms": statistics.fmean(ms), "n": len(ms)}
+
+    for variant in variants:
+        entry = result["variants"][variant]
+        for kind, r in kinds:
+            if timings[(variant, kind)]:
+                entry[kind] = summary(timings[(variant, kind)])
+        entry["top10_exact_queries"] = checks[variant]["top10_exact"]
+        entry["radius_exact_queries"] = checks[variant]["radius_exact"] if variant.startswith("hamming") else None
+        entry["recall_at_10"] = statistics.fmean(checks[variant]["recall_at_10"])
+    result["faiss"] = {"top10": summary(faiss_times["top10"][10:]), "radius": summary(faiss_times["radius"][10:]),
+                       "version": faiss.__version__}
+    with open(args.out, "w") as f:
+        json.dump(result, f, indent=2)
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Real-node benchmark (see bench/node_bench.py): starts a node of its own on Temurin 25 with a 4 GiB
+# heap and the plugin installed, runs the configurations given as "DOCS:BITS:SHARDS:VARIANTS" words
+# (default: the 1M-code set), writes bench/results/*.json, and stops the node.
+#   bench/run-node-bench.sh 1000000:64:1:hamming-format,hamming-plain,bit-flat,bit-hnsw
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+bench/setup.sh
+[ -f target/deep-hash-0.1.0-SNAPSHOT.zip ] || mvn -B -q package -DskipTests
+
+export ES_NODE_NAME=bench ES_HEAP="${ES_HEAP:-4g}"
+export ES_JAVA_HOME="${ES_JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
+integ-tests/es-node.sh stop >/dev/null 2>&1 || true
+integ-tests/es-node.sh setup
+url=$(integ-tests/es-node.sh start)
+trap 'integ-tests/es-node.sh stop' EXIT INT TERM
+
+configs=("$@")
+[ ${#configs[@]} -gt 0 ] || configs=(
+  "1000000:64:1:hamming-format,hamming-plain,bit-flat,bit-hnsw"
+  "1000000:64:2:hamming-format,hamming-plain,bit-flat"
+  "1000000:256:1:hamming-format,hamming-plain,bit-flat"
+)
+mkdir -p bench/results
+for config in "${configs[@]}"; do
+  IFS=: read -r docs bits shards variants <<<"$config"
+  out="bench/results/node-${docs}-${bits}b-${shards}s.json"
+  echo "==> $docs codes of $bits bits, $shards shard(s): $variants -> $out"
+  /usr/bin/python3 bench/node_bench.py --url "$url" --docs "$docs" --bits "$bits" --shards "$shards" \
+    --variants "$variants" --out "$out" ${REUSE:+--reuse} >/dev/null
+done

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Runs the deep-hash integration tests end to end: sets up a real Elasticsearch node from the
+# integ-test distribution with the plugin zip installed, starts it, runs the *IT tests against it
+# over HTTP (phase 1), restarts the node on the same data and runs the second half of RestartIT
+# (phase 2), and stops the node whatever happens. Exits with the tests' status.
+#
+#   integ-tests/run.sh                       all ITs
+#   integ-tests/run.sh -Dit.test=BadInputIT  extra arguments go to Maven in phase 1 (e.g. one class;
+#                                            phase 2 runs only if RestartIT ran in phase 1)
+#
+# Environment: PLUGIN_ZIP, ES_JAVA_HOME, ES_HEAP, ES_NODE_DIR (see es-node.sh);
+#   TESTS_SEED   seed for the random data and queries (printed by every run; decimal or 0x-hex)
+#   TESTS_DOCS   documents in BinaryHashIT's index (default 3000)
+#   TESTS_INDEX_SETTINGS  extra settings (a JSON object) for every index the ITs create,
+#                e.g. {"index.codec":"best_compression"}
+#   KEEP_NODE=1  leave the node running after the tests (for poking at it; stop with es-node.sh stop)
+set -euo pipefail
+
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
+REPO_ROOT="$(cd "$SCRIPT_DIR/.." && pwd -P)"
+NODE="$SCRIPT_DIR/es-node.sh"
+export PLUGIN_ZIP="${PLUGIN_ZIP:-$REPO_ROOT/target/deep-hash-0.1.0-SNAPSHOT.zip}"
+
+if [ ! -f "$PLUGIN_ZIP" ]; then
+  echo "[run] plugin zip not found: $PLUGIN_ZIP" >&2
+  echo "[run] build it first:  (cd $REPO_ROOT && mvn -q package -DskipTests)" >&2
+  exit 2
+fi
+for src in "$REPO_ROOT/src/main" "$REPO_ROOT/pom.xml"; do
+  if [ -e "$src" ] && [ -n "$(find "$src" -newer "$PLUGIN_ZIP" -type f -print -quit 2>/dev/null)" ]; then
+    echo "[run] warning: $src has files newer than $(basename "$PLUGIN_ZIP"); rebuild with 'mvn package' to test them" >&2
+    break
+  fi
+done
+
+started=0
+mvn_pid=""
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  if [ -n "$mvn_pid" ] && kill -0 "$mvn_pid" 2>/dev/null; then
+    echo "[run] interrupted: stopping Maven (pid $mvn_pid)" >&2
+    kill -TERM "$mvn_pid" 2>/dev/null || true
+    wait "$mvn_pid" 2>/dev/null || true
+  fi
+  if [ "$started" = 1 ]; then
+    if [ "${KEEP_NODE:-0}" = 1 ]; then
+      echo "[run] KEEP_NODE=1: node left running at $("$NODE" url 2>/dev/null || echo '?')" >&2
+    else
+      "$NODE" stop || true
+    fi
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Maven in the background, so that INT/TERM reach the trap at once rather than after Maven ends.
+run_mvn() {
+  local status=0
+  mvn "$@" &
+  mvn_pid=$!
+  wait "$mvn_pid" || status=$?
+  mvn_pid=""
+  return "$status"
+}
+
+t0=$SECONDS
+"$NODE" stop >/dev/null 2>&1 || true   # a node left over from an earlier run (KEEP_NODE=1)
+"$NODE" setup
+started=1   # from here on, always stop on exit (stop is a no-op when nothing runs)
+url="$("$NODE" start)"
+echo "[run] node at $url (setup+start $((SECONDS - t0)) s)" >&2
+
+mvn_args=(-f "$SCRIPT_DIR/pom.xml" -B -Dstyle.color=never verify)
+[ -n "${TESTS_SEED:-}" ] && mvn_args+=("-Dtests.seed=$TESTS_SEED")
+[ -n "${TESTS_DOCS:-}" ] && mvn_args+=("-Dtests.docs=$TESTS_DOCS")
+[ -n "${TESTS_INDEX_SETTINGS:-}" ] && mvn_args+=("-Dtests.index.settings=$TESTS_INDEX_SETTINGS")
+
+# Phase 1: every IT; RestartIT's first half leaves its state for phase 2.
+state="$SCRIPT_DIR/target/restart-it-state.json"
+rm -f "$state"
+t1=$SECONDS
+rc=0
+run_mvn "${mvn_args[@]}" "-DTESTS_ES_URL=$url" -Dtests.restart.phase=before "$@" || rc=$?
+echo "[run] phase 1 (ITs) finished with status $rc in $((SECONDS - t1)) s" >&2
+
+# Phase 2: restart the node on the same data; RestartIT checks what survived and writes on.
+if [ -f "$state" ]; then
+  t2=$SECONDS
+  "$NODE" stop
+  url="$("$NODE" start)"
+  rc2=0
+  run_mvn "${mvn_args[@]}" "-DTESTS_ES_URL=$url" -Dtests.restart.phase=after -Dit.test=RestartIT || rc2=$?
+  echo "[run] phase 2 (after a restart) finished with status $rc2 in $((SECONDS - t2)) s" >&2
+  [ "$rc" -eq 0 ] && rc=$rc2
+else
+  echo "[run] phase 2 (after a restart) skipped: RestartIT did not complete its first half" >&2
+fi
+echo "[run] tests finished with status $rc (total $((SECONDS - t0)) s)" >&2
+if [ "$rc" -ne 0 ]; then
+  "$NODE" log 2>&1 | tail -n 40 >&2 || true
+fi
+exit "$rc"
