@@ -26,6 +26,7 @@ public abstract class HammingKernel {
             case 8 -> new Bits64(q);
             case 16 -> new Bits128(q);
             case 32 -> new Bits256(q);
+            case 64 -> new Bits512(q);
             default -> new Generic(q);
         };
     }
@@ -134,6 +135,38 @@ public abstract class HammingKernel {
             for (int i = 0; i < count; i++) {
                 int o = i << 2;
                 distances[i] = Long.bitCount(q0 ^ c[o]) + Long.bitCount(q1 ^ c[o + 1]) + Long.bitCount(q2 ^ c[o + 2]) + Long.bitCount(q3 ^ c[o + 3]);
+            }
+        }
+    }
+
+    static final class Bits512 extends HammingKernel {
+        private final long q0, q1, q2, q3, q4, q5, q6, q7;
+
+        Bits512(byte[] q) {
+            super(512);
+            q0 = word(q, 0);
+            q1 = word(q, 8);
+            q2 = word(q, 16);
+            q3 = word(q, 24);
+            q4 = word(q, 32);
+            q5 = word(q, 40);
+            q6 = word(q, 48);
+            q7 = word(q, 56);
+        }
+
+        @Override
+        public int distance(byte[] c, int o) {
+            return Long.bitCount(q0 ^ word(c, o)) + Long.bitCount(q1 ^ word(c, o + 8)) + Long.bitCount(q2 ^ word(c, o + 16))
+                + Long.bitCount(q3 ^ word(c, o + 24)) + Long.bitCount(q4 ^ word(c, o + 32)) + Long.bitCount(q5 ^ word(c, o + 40))
+                + Long.bitCount(q6 ^ word(c, o + 48)) + Long.bitCount(q7 ^ word(c, o + 56));
+        }
+
+        @Override
+        public void distances(long[] c, int count, int[] distances) {
+            for (int i = 0; i < count; i++) {
+                int o = i << 3;
+                distances[i] = Long.bitCount(q0 ^ c[o]) + Long.bitCount(q1 ^ c[o + 1]) + Long.bitCount(q2 ^ c[o + 2]) + Long.bitCount(q3 ^ c[o + 3])
+                    + Long.bitCount(q4 ^ c[o + 4]) + Long.bitCount(q5 ^ c[o + 5]) + Long.bitCount(q6 ^ c[o + 6]) + Long.bitCount(q7 ^ c[o + 7]);
             }
         }
     }

@@ -16,11 +16,12 @@ public class HammingKernelTests extends ESTestCase {
         assertThat(HammingKernel.forCode(HashCode.ofBytes(new byte[16])), instanceOf(HammingKernel.Bits128.class));
         assertThat(HammingKernel.forCode(HashCode.ofBytes(new byte[32])), instanceOf(HammingKernel.Bits256.class));
         assertThat(HammingKernel.forCode(HashCode.ofBytes(new byte[9])), instanceOf(HammingKernel.Generic.class));
-        assertThat(HammingKernel.forCode(HashCode.ofBytes(new byte[64])), instanceOf(HammingKernel.Generic.class));
+        assertThat(HammingKernel.forCode(HashCode.ofBytes(new byte[64])), instanceOf(HammingKernel.Bits512.class));
+        assertThat(HammingKernel.forCode(HashCode.ofBytes(new byte[128])), instanceOf(HammingKernel.Generic.class));
     }
 
     public void testMatchesOracleAtSpecialisedWidths() {
-        for (int bits : new int[] { 64, 128, 256 }) {
+        for (int bits : new int[] { 64, 128, 256, 512 }) {
             checkAgainstOracle(bits);
         }
     }

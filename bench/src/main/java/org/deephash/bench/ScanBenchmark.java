@@ -103,9 +103,11 @@ public class ScanBenchmark {
             query[i] = random.nextLong();
         }
         queryCode = HashCode.ofBytes(toBytes(query, 0, words));
-        tmp = Files.createTempDirectory("deep-hash-bench");
-        fixedReader = write(tmp.resolve("fixed"), new FixedBitsDocValuesFormat());
-        luceneReader = write(tmp.resolve("lucene90"), null);
+        // Indices are kept between trials (and runs) under bench/target: writing 1M documents twice per
+        // benchmark method would dominate the run. The same seed always writes the same codes.
+        tmp = Path.of(System.getProperty("deephash.bench.dir", "target/bench-indices")).resolve(bits + "b-" + codes);
+        fixedReader = openOrWrite(tmp.resolve("fixed"), new FixedBitsDocValuesFormat());
+        luceneReader = openOrWrite(tmp.resolve("lucene90"), null);
         fixedLeaf = fixedReader.leaves().get(0).reader();
         luceneLeaf = luceneReader.leaves().get(0).reader();
         var fixedCodes = ((FixedBitsValues) fixedLeaf.getBinaryDocValues("h")).fixedBitsCodes();
@@ -115,6 +117,7 @@ public class ScanBenchmark {
         System.arraycopy(raw, 0, copyBlock, 0, copyBlock.length);
         copyDistances = new int[copyBlock.length];
         kernel = HammingKernel.forCode(queryCode);
+
         fixedSearcher = new IndexSearcher(fixedReader);
         luceneSearcher = new IndexSearcher(luceneReader);
         fixedSearcher.setQueryCache(null);
@@ -126,6 +129,19 @@ public class ScanBenchmark {
             throw new AssertionError("the scans disagree at radius " + radius);
         }
         radius = bits / 4;
+    }
+
+    private DirectoryReader openOrWrite(Path path, DocValuesFormat format) throws IOException {
+        if (Files.exists(path.resolve("complete")) == false) {
+            if (Files.exists(path)) {
+                try (Stream<Path> files = Files.walk(path)) {
+                    files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+                }
+            }
+            write(path, format).close();
+            Files.createFile(path.resolve("complete"));
+        }
+        return DirectoryReader.open(new MMapDirectory(path));
     }
 
     private DirectoryReader write(Path path, DocValuesFormat format) throws IOException {
@@ -160,9 +176,6 @@ public class ScanBenchmark {
     public void tearDown() throws IOException {
         fixedReader.close();
         luceneReader.close();
-        try (Stream<Path> files = Files.walk(tmp)) {
-            files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        }
     }
 
     @Benchmark
@@ -191,6 +204,16 @@ public class ScanBenchmark {
                 final long q0 = query[0], q1 = query[1], q2 = query[2], q3 = query[3];
                 for (int i = 0, o = 0; i < codes; i++, o += 4) {
                     int d = Long.bitCount(q0 ^ c[o]) + Long.bitCount(q1 ^ c[o + 1]) + Long.bitCount(q2 ^ c[o + 2]) + Long.bitCount(q3 ^ c[o + 3]);
+                    if (d <= r) {
+                        n++;
+                    }
+                }
+            }
+            case 8 -> {
+                final long q0 = query[0], q1 = query[1], q2 = query[2], q3 = query[3], q4 = query[4], q5 = query[5], q6 = query[6], q7 = query[7];
+                for (int i = 0, o = 0; i < codes; i++, o += 8) {
+                    int d = Long.bitCount(q0 ^ c[o]) + Long.bitCount(q1 ^ c[o + 1]) + Long.bitCount(q2 ^ c[o + 2]) + Long.bitCount(q3 ^ c[o + 3])
+                        + Long.bitCount(q4 ^ c[o + 4]) + Long.bitCount(q5 ^ c[o + 5]) + Long.bitCount(q6 ^ c[o + 6]) + Long.bitCount(q7 ^ c[o + 7]);
                     if (d <= r) {
                         n++;
                     }
