@@ -1,0 +1,76 @@
+#!/usr/bin/python3
+"""Markdown tables for bench/RESULTS.md from bench/results/*.json (JMH and real-node runs)."""
+import glob
+import json
+import os
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def jmh_table(path):
+    rows = json.load(open(path))
+    data = {}
+    for row in rows:
+        name = row["benchmark"].rsplit(".", 1)[1]
+        bits = int(row["params"]["bits"])
+        metric = row["primaryMetric"]
+        data.setdefault(bits, {})[name] = (metric["score"], metric["scoreError"], int(row["params"]["codes"]))
+    names = ["rawLongArray", "formatScan", "formatTop10", "binaryDocValuesScan", "binaryDocValuesTop10", "mmapReadLong",
+             "mmapCopyOnly", "kernelOnly"]
+    out = ["| bits | " + " | ".join(names) + " | format / raw | format / Lucene90 |",
+           "|" + "---|" * (len(names) + 3)]
+    for bits in sorted(data):
+        d = data[bits]
+        cells = []
+        for n in names:
+            if n in d:
+                score, err, codes = d[n]
+                cells.append(f"{score:.3f} ± {err:.3f}")
+            else:
+                cells.append("")
+        raw, fmt, lucene = d["rawLongArray"][0], d["formatScan"][0], d["binaryDocValuesScan"][0]
+        out.append(f"| {bits} | " + " | ".join(cells) + f" | {raw / fmt:.2f} | {lucene / fmt:.1f}x |")
+    return "\n".join(out)
+
+
+def node_tables():
+    out = []
+    for path in sorted(glob.glob(os.path.join(HERE, "results", "node-*.json"))):
+        r = json.load(open(path))
+        out.append(f"**{r['docs']:,} codes of {r['bits']} bits, {r['shards']} shard(s)** "
+                   f"({r['queries']} queries, first 10 not timed; radius {r['radius']}; node on {r['node_jvm']}; "
+                   f"`{os.path.relpath(path, HERE)}`)\n")
+        out.append("| variant | top-10 p50 ms | top-10 p99 ms | radius p50 ms | radius p99 ms | exact top-10 | exact radius | recall@10 | docs/s indexed | index bytes/doc | field bytes/doc |")
+        out.append("|---|---|---|---|---|---|---|---|---|---|---|")
+        fmt_p50 = r["variants"].get("hamming-format", {}).get("top10", {}).get("p50_ms")
+        for v, e in r["variants"].items():
+            t, rad = e.get("top10", {}), e.get("radius", {})
+            rate = f"{e['docs_per_second']:,.0f}" if "docs_per_second" in e else "(reused)"
+            out.append(
+                f"| {v} | {t.get('p50_ms', float('nan')):.2f} | {t.get('p99_ms', float('nan')):.2f} | "
+                + (f"{rad['p50_ms']:.2f} | {rad['p99_ms']:.2f}" if rad else "– | –")
+                + f" | {e['top10_exact_queries']}/{r['queries']} | "
+                + (f"{e['radius_exact_queries']}/{r['queries']}" if e.get("radius_exact_queries") is not None else "–")
+                + f" | {e['recall_at_10']:.3f} | {rate} | {e['index_bytes_per_doc']:.1f} | {e['field_bytes_per_doc']:.1f} |")
+        f = r["faiss"]
+        out.append(f"| FAISS IndexBinaryFlat {f['version']} (in-process, 1 thread) | {f['top10']['p50_ms']:.2f} | {f['top10']['p99_ms']:.2f} | "
+                   f"{f['radius']['p50_ms']:.2f} | {f['radius']['p99_ms']:.2f} | reference | reference | 1 | – | – | – |")
+        if fmt_p50:
+            ratios = []
+            for v in ("hamming-plain", "bit-flat", "bit-hnsw"):
+                p = r["variants"].get(v, {}).get("top10", {}).get("p50_ms")
+                if p:
+                    ratios.append(f"{v} / hamming-format = {p / fmt_p50:.2f}")
+            ratios.append(f"hamming-format / FAISS = {fmt_p50 / f['top10']['p50_ms']:.2f}")
+            out.append("\nTop-10 p50 ratios: " + "; ".join(ratios) + ".\n")
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    jmh = os.path.join(HERE, "results", "jmh.json")
+    if os.path.exists(jmh):
+        print("### JMH (ms per pass over 1M codes, mean ± 99.9% CI)\n")
+        print(jmh_table(jmh))
+        print()
+    print("### Real node\n")
+    print(node_tables())
