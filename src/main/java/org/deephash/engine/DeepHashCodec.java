@@ -7,6 +7,7 @@ import org.apache.lucene.codecs.perfield.PerFieldDocValuesFormat;
 import org.deephash.codec.FixedBitsDocValuesFormat;
 import org.elasticsearch.index.codec.perfield.XPerFieldDocValuesFormat;
 
+import java.util.function.Function;
 import java.util.function.ToIntFunction;
 
 /**
@@ -30,17 +31,19 @@ public abstract class DeepHashCodec extends FilterCodec {
         DocValuesFormat base = delegate.docValuesFormat();
         // Same per-field class as the delegate's: both record the field's format under the same attribute.
         if (base instanceof XPerFieldDocValuesFormat perField) {
+            Function<String, DocValuesFormat> route = route(hashFieldBytes, fixedBits, perField::getDocValuesFormatForField);
             docValuesFormat = new XPerFieldDocValuesFormat() {
                 @Override
                 public DocValuesFormat getDocValuesFormatForField(String field) {
-                    return hashFieldBytes.applyAsInt(field) > 0 ? fixedBits : perField.getDocValuesFormatForField(field);
+                    return route.apply(field);
                 }
             };
         } else if (base instanceof PerFieldDocValuesFormat perField) {
+            Function<String, DocValuesFormat> route = route(hashFieldBytes, fixedBits, perField::getDocValuesFormatForField);
             docValuesFormat = new PerFieldDocValuesFormat() {
                 @Override
                 public DocValuesFormat getDocValuesFormatForField(String field) {
-                    return hashFieldBytes.applyAsInt(field) > 0 ? fixedBits : perField.getDocValuesFormatForField(field);
+                    return route.apply(field);
                 }
             };
         } else {
@@ -48,6 +51,15 @@ public abstract class DeepHashCodec extends FilterCodec {
                 "codec [" + delegate.getName() + "] has no per-field doc values format ([" + base.getName() + "]), so [binary_hash] fields cannot be routed"
             );
         }
+    }
+
+    /** binary_hash fields to the plugin's format, every other field where the wrapped codec sends it. */
+    private static Function<String, DocValuesFormat> route(
+        ToIntFunction<String> hashFieldBytes,
+        DocValuesFormat fixedBits,
+        Function<String, DocValuesFormat> original
+    ) {
+        return field -> hashFieldBytes.applyAsInt(field) > 0 ? fixedBits : original.apply(field);
     }
 
     @Override
