@@ -93,7 +93,9 @@ public class DeepHashCodecClusterTests extends ESIntegTestCase {
                 String id = "d" + i;
                 byte[] code = codes.computeIfAbsent(id, k -> HammingOracle.randomCode(random(), 64));
                 String hex = HashCode.ofBytes(code).toHex();
-                bulk.add(prepareIndex(index).setId(id).setSource(Map.of("h", hex, "v", hex, "s", "word" + (i % 37) + " " + id, "tag", "t" + (i % 5))));
+                // Distinct completion weights: suggestions tied on weight come back in an order that
+                // depends on the copy (primary or replica) that answers, not on the format.
+                bulk.add(prepareIndex(index).setId(id).setSource(Map.of("h", hex, "v", hex, "s", Map.of("input", "word" + (i % 37) + " " + id, "weight", i + 1), "tag", "t" + (i % 5))));
             }
             assertNoFailures(bulk.get());
         }
