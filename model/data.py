@@ -8,7 +8,8 @@ emoji, never by picture, with a fixed seed, so no test emoji is seen in training
 Writes work/data/: images.npy (uint8 RGBA, N x 64 x 64 x 4), images.json (per
 picture: emoji index, style), emoji.json (per emoji: hexcode, label, tags, group, subgroup, split,
 captions in other languages), and model/manifest.json (sources, versions, licences, counts), which
-is committed.
+is committed, and captions.jsonl / captions.json: the caption pool (one JSON string a line, and per
+line its emoji, language and kind).
 """
 import argparse
 import io
@@ -142,6 +143,25 @@ def source_images(table, quick):
             yield i, "fluent", render_svg(svg)
 
 
+def caption_pool(table, augmentations=6):
+    """A fixed set of captions per emoji, the same for every text encoder (a frozen encoder embeds them
+    once): the full English caption, the name alone, random cuts of the keywords, and the full caption
+    and the name in each other language."""
+    from deephash import caption
+
+    rng = random.Random(SEED)
+    pool = []
+    for i, e in enumerate(table):
+        pool.append({"emoji": i, "language": "en", "kind": "full", "text": caption(e)})
+        pool.append({"emoji": i, "language": "en", "kind": "name", "text": e["label"]})
+        for _ in range(augmentations):
+            pool.append({"emoji": i, "language": "en", "kind": "augmented", "text": caption(e, rng)})
+        for language, c in sorted(e["captions"].items()):
+            pool.append({"emoji": i, "language": language, "kind": "full", "text": caption(e, language=language)})
+            pool.append({"emoji": i, "language": language, "kind": "name", "text": c["label"]})
+    return pool
+
+
 def split(table):
     """About 70/10/20 by emoji, stratified by subgroup so every subgroup has test emoji where it can."""
     rng = random.Random(SEED)
@@ -181,6 +201,13 @@ def main():
     table = [table[i] for i in used]
     for r in records:
         r["emoji"] = renumber[r["emoji"]]
+
+    captions = caption_pool(table)
+    with open(os.path.join(args.out, "captions.jsonl"), "w", encoding="utf-8") as f:
+        for c in captions:
+            f.write(json.dumps(c["text"], ensure_ascii=False) + "\n")
+    with open(os.path.join(args.out, "captions.json"), "w") as f:
+        json.dump([{k: v for k, v in c.items() if k != "text"} for c in captions], f)
 
     np.save(os.path.join(args.out, "images.npy"), np.stack(images))
     with open(os.path.join(args.out, "images.json"), "w") as f:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # All of deep-hash's tests: unit, Lucene and in-process cluster tests (Maven Surefire), then the
-# plugin zip installed with elasticsearch-plugin into a real 8.19.21 node and driven over HTTP.
+# plugin zip installed with elasticsearch-plugin into a real 8.19.21 node and driven over HTTP, then
+# the model pipeline in quick mode (data, MiniLM embeddings, every training, evaluation, export).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -9,3 +10,6 @@ mvn -B package
 
 echo "==> Real-node integration tests (integ-tests/run.sh)"
 integ-tests/run.sh
+
+echo "==> Model pipeline, quick mode (model/run.sh --quick)"
+model/run.sh --quick

@@ -1,0 +1,275 @@
+"""The deep-hash network, its preprocessing and its losses.
+
+Three towers meet in one latent space and one hash layer:
+  image CNN                      ─┐
+  text: LSTM or frozen MiniLM    ─┼─> latent (L2-normalised, the re-rank embedding) -> sigmoid hash layer (k bits, 0.5)
+  fusion MLP                     ─┘                                    └─> subgroup classifier
+The hash layer is Lin et al.'s latent sigmoid layer binarised at 0.5; the classifier sits on its
+activations. Codes of the three towers share the hash layer, so an image code, a caption code and a
+fused code live in one Hamming space (cross-modal search, as in DCMH).
+
+Preprocessing here is the contract the Java runtime reproduces (model/README.md, "Export").
+"""
+import re
+import unicodedata
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+IMAGE_SIZE = 64
+MEAN = [0.5, 0.5, 0.5]
+STD = [0.5, 0.5, 0.5]
+MAX_TOKENS = 32
+PAD, UNK = 0, 1
+LATENT = 256
+
+
+# ---------------------------------------------------------------- preprocessing
+
+def preprocess_images(rgba):
+    """uint8 RGBA [N, H, W, 4] -> float32 [N, 3, H, W]: alpha over white in float, then normalised."""
+    rgba = torch.as_tensor(rgba)
+    colour = rgba[..., :3].float()
+    alpha = rgba[..., 3:].float()
+    composited = (colour * alpha + 255.0 * (255.0 - alpha)) / 255.0
+    x = composited.permute(0, 3, 1, 2) / 255.0
+    mean = torch.tensor(MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(STD).view(1, 3, 1, 1)
+    return (x - mean) / std
+
+
+def words(text):
+    """Lower-case, then the maximal runs of letters or digits."""
+    out, current = [], []
+    for ch in text.lower():
+        if ch.isalnum():
+            current.append(ch)
+        elif current:
+            out.append("".join(current))
+            current = []
+    if current:
+        out.append("".join(current))
+    return out
+
+
+class Vocabulary:
+    def __init__(self, tokens):
+        self.tokens = tokens
+        self.ids = {t: i for i, t in enumerate(tokens)}
+
+    @staticmethod
+    def build(texts, min_count=1):
+        counts = {}
+        for text in texts:
+            for w in words(text):
+                counts[w] = counts.get(w, 0) + 1
+        kept = sorted(w for w, n in counts.items() if n >= min_count)
+        return Vocabulary(["[PAD]", "[UNK]"] + kept)
+
+    def encode(self, text):
+        ids = [self.ids.get(w, UNK) for w in words(text)][:MAX_TOKENS]
+        return ids + [PAD] * (MAX_TOKENS - len(ids))
+
+    def encode_all(self, texts):
+        return torch.tensor([self.encode(t) for t in texts], dtype=torch.long)
+
+
+def caption(emoji, rng=None, language="en"):
+    """The caption of an emoji: its name and keywords. With rng, a random augmentation of it."""
+    if language == "en":
+        label, tags = emoji["label"], list(emoji["tags"])
+    else:
+        label, tags = emoji["captions"][language]["label"], list(emoji["captions"][language]["tags"])
+    if rng is None:
+        return ", ".join([label] + [t for t in tags if t != label])
+    choice = rng.random()
+    rng.shuffle(tags)
+    if choice < 0.25:
+        return label
+    if choice < 0.4 and tags:
+        return " ".join(tags[: rng.randint(1, len(tags))])
+    return ", ".join([label] + tags[: rng.randint(0, len(tags))])
+
+
+# ---------------------------------------------------------------- the network
+
+def conv_block(cin, cout, stride=1):
+    layers = [nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+    if stride == 1:
+        layers.append(nn.MaxPool2d(2))
+    return nn.Sequential(*layers)
+
+
+class ImageTower(nn.Module):
+    """A small CNN sized for two CPU cores: a strided stem 64 -> 32, then three conv+pool blocks to 4x4,
+    then global average and max pooling. With `pretrained`, beside it the frozen MobileNetV2 features
+    converted from nsfwjs (mobilenet.py)."""
+
+    def __init__(self, width=32, pretrained=False):
+        super().__init__()
+        self.features = nn.Sequential(
+            conv_block(3, width, stride=2), conv_block(width, 2 * width), conv_block(2 * width, 4 * width),
+            conv_block(4 * width, 8 * width),
+        )
+        self.out_dim = 16 * width
+        self.pretrained = None
+        if pretrained:
+            from mobilenet import MobileNetFeatures
+
+            self.pretrained = MobileNetFeatures()
+            self.out_dim += MobileNetFeatures.out_dim
+
+    def forward(self, x, pretrained_features=None):
+        """pretrained_features: the frozen backbone's output for x, when the caller has it cached."""
+        h = self.features(x)
+        parts = [h.mean(dim=(2, 3)), h.amax(dim=(2, 3))]
+        if self.pretrained is not None:
+            if pretrained_features is None:
+                with torch.no_grad():
+                    pretrained_features = self.pretrained(x)
+            parts.append(pretrained_features)
+        return torch.cat(parts, dim=1)
+
+
+class TextTower(nn.Module):
+    """The seed's text encoder: a bidirectional LSTM over word embeddings, masked mean and max pooling."""
+
+    def __init__(self, vocab_size, dim=128):
+        super().__init__()
+        self.embed = nn.Embedding(vocab_size, dim, padding_idx=PAD)
+        self.lstm = nn.LSTM(dim, dim, batch_first=True, bidirectional=True)
+        self.out_dim = 4 * dim
+
+    def forward(self, tokens):
+        mask = (tokens != PAD).unsqueeze(-1).float()
+        h, _ = self.lstm(self.embed(tokens))
+        # Padding sits after the words; the backward direction starts in it, so mask both poolings.
+        mean = (h * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+        maxed = (h * mask + (mask - 1.0) * 1e4).amax(1)
+        return torch.cat([mean, maxed], dim=1)
+
+
+class SentenceTower(nn.Module):
+    """The other text encoder: the frozen MiniLM sentence embedding (computed by the Java runtime with
+    ONNX Runtime, see MiniLmEncoder) passed through; the trainable head is the projection after it."""
+
+    out_dim = 384
+
+    def forward(self, embedding):
+        return embedding
+
+
+def projection(din):
+    return nn.Sequential(nn.Dropout(0.2), nn.Linear(din, LATENT), nn.BatchNorm1d(LATENT), nn.ReLU(inplace=True), nn.Linear(LATENT, LATENT))
+
+
+class DeepHash(nn.Module):
+    def __init__(self, vocab_size, bits, classes, modalities=("image", "text", "fused"), text_encoder="lstm", pretrained_image=False):
+        super().__init__()
+        self.bits = bits
+        self.modalities = modalities
+        self.text_encoder = text_encoder
+        if "image" in modalities or "fused" in modalities:
+            self.image = ImageTower(pretrained=pretrained_image)
+            self.image_proj = projection(self.image.out_dim)
+        if "text" in modalities or "fused" in modalities:
+            self.text = TextTower(vocab_size) if text_encoder == "lstm" else SentenceTower()
+            self.text_proj = projection(self.text.out_dim)
+        if "fused" in modalities:
+            self.fuse = projection(self.image.out_dim + self.text.out_dim)
+        self.hash = nn.Linear(LATENT, bits)
+        self.classify = nn.Linear(bits, classes)
+
+    def head(self, latent):
+        """latent -> (sigmoid activations, L2-normalised embedding)."""
+        return torch.sigmoid(self.hash(latent)), F.normalize(latent, dim=1)
+
+    def encode_image(self, image):
+        return self.head(self.image_proj(self.image(image)))
+
+    def encode_text(self, tokens):
+        return self.head(self.text_proj(self.text(tokens)))
+
+    def encode_fused(self, image, tokens):
+        return self.head(self.fuse(torch.cat([self.image(image), self.text(tokens)], dim=1)))
+
+    def encode_all(self, image, tokens, pretrained_features=None):
+        """One pass of both backbones for the three codes of a batch of (picture, caption) pairs."""
+        out = {}
+        fi = self.image(image, pretrained_features) if hasattr(self, "image") else None
+        ft = self.text(tokens) if hasattr(self, "text") else None
+        if "image" in self.modalities:
+            out["image"] = self.head(self.image_proj(fi))
+        if "text" in self.modalities:
+            out["text"] = self.head(self.text_proj(ft))
+        if "fused" in self.modalities:
+            out["fused"] = self.head(self.fuse(torch.cat([fi, ft], dim=1)))
+        return out
+
+
+class EntryPoint(nn.Module):
+    """One exported graph: (inputs) -> (probs, embedding)."""
+
+    def __init__(self, model, kind):
+        super().__init__()
+        self.model, self.kind = model, kind
+
+    def forward(self, *inputs):
+        if self.kind == "image":
+            return self.model.encode_image(*inputs)
+        if self.kind == "text":
+            return self.model.encode_text(*inputs)
+        return self.model.encode_fused(*inputs)
+
+
+# ---------------------------------------------------------------- losses
+
+def pairwise_loss(a, b, same):
+    """DCMH's negative log-likelihood of the similarity matrix from inner products of relaxed codes.
+
+    a, b: [N, k] sigmoid activations; same: [N, M] 1 where the pair shares a subgroup."""
+    k = a.shape[1]
+    theta = (2 * a - 1) @ (2 * b - 1).t() * (8.0 / k)
+    return (F.softplus(theta) - same * theta).mean()
+
+
+def triplet_loss(anchor, other, labels_a, labels_o, margin):
+    """Batch-hard triplets on relaxed Hamming distance, k/4 * ||2a-1 - (2b-1)||^2 / k."""
+    d = torch.cdist(2 * anchor - 1, 2 * other - 1) ** 2 / 4.0
+    same = labels_a.unsqueeze(1) == labels_o.unsqueeze(0)
+    hardest_positive = (d * same).amax(1)
+    hardest_negative = (d + same * 1e4).amin(1)
+    has_both = same.any(1) & (~same).any(1)
+    losses = F.relu(hardest_positive - hardest_negative + margin)
+    return (losses * has_both).sum() / has_both.sum().clamp(min=1)
+
+
+def alignment_loss(a, b, same, temperature=0.1):
+    """CLIP-style contrastive alignment of two modalities' embeddings in the shared latent space: each
+    picture's embedding is pulled to its own emoji's caption and pushed from the others in the batch
+    (and back). MiniLM places unseen emoji names among related ones, and this carries that into the
+    image tower. a, b: [N, d] L2-normalised; same: [N, N] 1 where the rows are the same emoji."""
+    logits = a @ b.t() / temperature
+    targets = same / same.sum(1, keepdim=True)
+    return -(targets * F.log_softmax(logits, dim=1)).sum(1).mean() - (targets.t() * F.log_softmax(logits.t(), dim=1)).sum(1).mean()
+
+
+def quantization_loss(p):
+    return ((2 * p - 1).abs() - 1).pow(2).mean()
+
+
+def balance_loss(p):
+    return (2 * p - 1).mean(0).pow(2).mean()
+
+
+# ---------------------------------------------------------------- codes
+
+def pack(bits):
+    """bool [N, k] -> uint8 [N, k/8], bit i is bit 7 - i % 8 of byte i / 8 (HashCode's order)."""
+    return np.packbits(np.asarray(bits, dtype=bool), axis=1, bitorder="big")
+
+
+def to_hex(packed_row):
+    return bytes(packed_row).hex()

