@@ -256,6 +256,25 @@ def alignment_loss(a, b, same, temperature=0.1):
     return -(targets * F.log_softmax(logits, dim=1)).sum(1).mean() - (targets.t() * F.log_softmax(logits.t(), dim=1)).sum(1).mean()
 
 
+def hash_centres(classes, bits, seed=0):
+    """One target code per class, far apart: rows of a Hadamard matrix and their complements when
+    2*bits >= classes (any two at Hamming distance bits/2 or bits), else random codes (Yuan et al.'s
+    central similarity quantization)."""
+    if bits & (bits - 1) == 0 and 2 * bits >= classes:
+        h = torch.ones(1, 1)
+        while h.shape[0] < bits:
+            h = torch.cat([torch.cat([h, h], 1), torch.cat([h, -h], 1)], 0)
+        rows = torch.cat([h, -h], 0)
+        order = torch.randperm(rows.shape[0], generator=torch.Generator().manual_seed(seed))[:classes]
+        return (rows[order] > 0).float()
+    return (torch.rand(classes, bits, generator=torch.Generator().manual_seed(seed)) < 0.5).float()
+
+
+def centre_loss(p, centres):
+    """Binary cross-entropy of each activation against its class's centre bit."""
+    return F.binary_cross_entropy(p.clamp(1e-6, 1 - 1e-6), centres)
+
+
 def quantization_loss(p):
     return ((2 * p - 1).abs() - 1).pow(2).mean()
 

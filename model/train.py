@@ -101,6 +101,7 @@ def main():
     parser.add_argument("--pairwise", type=float, default=1.0, help="weight of the DCMH pairwise term")
     parser.add_argument("--triplet", type=float, default=1.0, help="weight of the triplet term")
     parser.add_argument("--pretrained-image", type=int, default=0, help="1: frozen MobileNetV2 features beside the CNN")
+    parser.add_argument("--centres", type=float, default=0.0, help="weight of the hash-centre (CSQ) term")
     parser.add_argument("--alignment", type=float, default=0.0, help="weight of the image/caption contrastive alignment")
     parser.add_argument("--quantization", type=float, default=0.1)
     parser.add_argument("--balance", type=float, default=0.1)
@@ -130,6 +131,7 @@ def main():
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=args.lr, weight_decay=1e-4)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=args.lr, total_steps=total_steps, pct_start=0.15)
     margin = args.bits / 8.0
+    centres = dh.hash_centres(len(subgroups), args.bits)
 
     print(f"train {args.name}: {len(train)} pictures of {len(train_emoji)} emoji, {len(subgroups)} subgroups, "
           f"text encoder {args.text_encoder} (vocabulary {vocab_size}), {args.bits} bits, {modalities}", file=sys.stderr, flush=True)
@@ -164,6 +166,8 @@ def main():
             everything = torch.cat(list(probs.values()))
             labels = y.repeat(len(probs))
             terms["triplet"] = args.triplet * dh.triplet_loss(everything, everything, labels, labels, margin) / args.bits
+            if args.centres:
+                terms["centres"] = args.centres * sum(dh.centre_loss(p, centres[y]) for p in probs.values())
             if args.alignment and "image" in out and "text" in out:
                 ids = torch.tensor([records[i]["emoji"] for i in batch])
                 same_emoji = (ids.unsqueeze(1) == ids.unsqueeze(0)).float()
