@@ -10,9 +10,6 @@ fused code live in one Hamming space (cross-modal search, as in DCMH).
 
 Preprocessing here is the contract the Java runtime reproduces (model/README.md, "Export").
 """
-import re
-import unicodedata
-
 import numpy as np
 import torch
 import torch.nn as nn

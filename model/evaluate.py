@@ -57,6 +57,10 @@ class Split:
         self.table = table
         self.captions = captions
 
+    def labels(self, kind):
+        """Subgroup of every database or query item of one kind: pictures for image and fused, emoji for text."""
+        return self.emoji_labels if kind == "text" else self.picture_labels
+
     def text_inputs(self, language="en"):
         """(emoji that have a full caption in the language, the text-tower inputs of those captions)."""
         rows = self.captions.rows(language)
@@ -65,7 +69,7 @@ class Split:
 
 
 @torch.no_grad()
-def encode(model, vocab, split, batch=256):
+def encode(model, split, batch=256):
     """Probs and embeddings of the split's pictures (image, fused with their English caption) and captions."""
     out = {}
     x = dh.preprocess_images(split.images)
@@ -108,12 +112,19 @@ def ranking_metrics(order, relevant):
     return {"map": float(ap[n_rel > 0].mean()), "p@10": float(hits[:, :10].mean())}
 
 
-def task(query_bits, db_bits, query_labels, db_labels, exclude_self=False, query_emb=None, db_emb=None):
+def compare(query_bits, db_bits, query_labels, db_labels, exclude_self):
+    """Hamming distances and relevance of every (query, database item) pair; a query searching its own
+    set is pushed to the end of its ranking and is not relevant to itself."""
     d = hamming(query_bits, db_bits)
     relevant = query_labels[:, None] == db_labels[None, :]
     if exclude_self:
         np.fill_diagonal(d, 10 ** 6)
         np.fill_diagonal(relevant, False)
+    return d, relevant
+
+
+def task(query_bits, db_bits, query_labels, db_labels, exclude_self=False, query_emb=None, db_emb=None):
+    d, relevant = compare(query_bits, db_bits, query_labels, db_labels, exclude_self)
     order = rank(d)
     if exclude_self:
         order = order[:, :-1]
@@ -142,11 +153,7 @@ def task(query_bits, db_bits, query_labels, db_labels, exclude_self=False, query
 
 def pr_curve(query_bits, db_bits, query_labels, db_labels, exclude_self=False):
     """Precision and recall of 'all within radius r' for r = 0..k, pooled over queries."""
-    d = hamming(query_bits, db_bits)
-    relevant = query_labels[:, None] == db_labels[None, :]
-    if exclude_self:
-        np.fill_diagonal(d, 10 ** 6)
-        np.fill_diagonal(relevant, False)
+    d, relevant = compare(query_bits, db_bits, query_labels, db_labels, exclude_self)
     precision, recall = [], []
     for r in range(query_bits.shape[1] + 1):
         within = d <= r
@@ -156,19 +163,24 @@ def pr_curve(query_bits, db_bits, query_labels, db_labels, exclude_self=False):
     return {"precision": precision, "recall": recall}
 
 
-def all_tasks(codes, split, hierarchical=True):
-    """The task table for one run's codes {kind: (probs, embeddings)}."""
-    bits = {k: p >= 0.5 for k, (p, _) in codes.items()}
-    emb = {k: e for k, (_, e) in codes.items()}
-    labels = {"image": split.picture_labels, "fused": split.picture_labels, "text": split.emoji_labels}
+# (query kind, database kind) of every task; baselines have no text->text (no text-only hashing of theirs).
+TASKS = [("image", "image"), ("text", "image"), ("image", "text"), ("fused", "fused"), ("text", "fused"), ("image", "fused"), ("text", "text")]
+BASELINE_TASKS = TASKS[:-1]
+
+
+def task_table(bits, split, tasks, emb=None):
+    """{"q->d": metrics} for the tasks whose two kinds have codes; with embeddings, the re-rank and dense figures too."""
     out = {}
-    for q, d in [("image", "image"), ("text", "image"), ("image", "text"), ("fused", "fused"),
-                 ("text", "fused"), ("image", "fused"), ("text", "text")]:
+    for q, d in tasks:
         if q in bits and d in bits:
-            same = q == d
-            out[f"{q}->{d}"] = task(bits[q], bits[d], labels[q], labels[d], exclude_self=same,
-                                    query_emb=emb[q] if hierarchical else None, db_emb=emb[d] if hierarchical else None)
+            out[f"{q}->{d}"] = task(bits[q], bits[d], split.labels(q), split.labels(d), exclude_self=q == d,
+                                    query_emb=emb[q] if emb else None, db_emb=emb[d] if emb else None)
     return out
+
+
+def code_bits(codes):
+    """{kind: bool codes} from {kind: (activations, embeddings)}: a bit is 1 at 0.5 or above."""
+    return {k: p >= 0.5 for k, (p, _) in codes.items()}
 
 
 def itq(train_x, bits, iterations=50, seed=0):
@@ -193,15 +205,6 @@ def lsh(train_x, bits, seed=0):
     return lambda x: ((x - mean) @ planes) >= 0
 
 
-def binary_tasks(bits, split):
-    """The task table for binary codes without embeddings (baselines)."""
-    labels = {"image": split.picture_labels, "fused": split.picture_labels, "text": split.emoji_labels}
-    out = {}
-    for q, d in [("image", "image"), ("text", "image"), ("image", "text"), ("fused", "fused"), ("text", "fused"), ("image", "fused")]:
-        out[f"{q}->{d}"] = task(bits[q], bits[d], labels[q], labels[d], exclude_self=q == d)
-    return out
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", default="fused-16,fused-32,fused-64,fused-128")
@@ -224,14 +227,14 @@ def main():
         model, vocab, config = load_run(name)
         test, train = splits(config, vocab)
         results["test"] = {"emoji": len(test.emoji), "pictures": len(test.pictures)}
-        codes = encode(model, vocab, test)
-        run = {"bits": config["bits"], "text_encoder": config["text_encoder"], "train_seconds": config["seconds"], "tasks": all_tasks(codes, test)}
+        codes = encode(model, test)
+        bits = code_bits(codes)
+        test_x = {k: e for k, (_, e) in codes.items()}
+        run = {"bits": config["bits"], "text_encoder": config["text_encoder"], "train_seconds": config["seconds"],
+               "tasks": task_table(bits, test, TASKS, test_x)}
         if config["bits"] == 64:
-            bits = {k: p >= 0.5 for k, (p, _) in codes.items()}
-            run["pr"] = {t: pr_curve(bits[q], bits[d], test.picture_labels if q != "text" else test.emoji_labels,
-                                     test.picture_labels if d != "text" else test.emoji_labels, exclude_self=q == d)
-                         for t, (q, d) in {"fused->fused": ("fused", "fused"), "image->image": ("image", "image"),
-                                           "text->image": ("text", "image")}.items()}
+            run["pr"] = {f"{q}->{d}": pr_curve(bits[q], bits[d], test.labels(q), test.labels(d), exclude_self=q == d)
+                         for q, d in [("fused", "fused"), ("image", "image"), ("text", "image")]}
             run["multilingual_text->image"] = {}
             for language in ["de", "fr", "es", "ja", "zh"]:
                 keep, inputs = test.text_inputs(language)
@@ -244,25 +247,24 @@ def main():
         if config["text_encoder"] != "minilm":
             continue
         # Baselines over the same backbone: LSH and ITQ on this run's latent features.
-        train_codes = encode(model, vocab, train)
-        train_x = np.concatenate([e for _, e in train_codes.values()])
-        test_x = {k: e for k, (_, e) in codes.items()}
+        train_x = np.concatenate([e for _, e in encode(model, train).values()])
         k = config["bits"]
         for method, fit in [("lsh", lsh), ("itq", itq)]:
             if k > train_x.shape[1]:
                 continue
             hasher = fit(train_x, k)
-            results["baselines"][f"{method}-{k}"] = binary_tasks({m: hasher(x) for m, x in test_x.items()}, test)
+            results["baselines"][f"{method}-{k}"] = task_table({m: hasher(x) for m, x in test_x.items()}, test, BASELINE_TASKS)
         rng = np.random.default_rng(k)
         random_bits = {m: rng.random((len(x), k)) < 0.5 for m, x in test_x.items()}
-        results["baselines"][f"random-{k}"] = binary_tasks(random_bits, test)
+        results["baselines"][f"random-{k}"] = task_table(random_bits, test, BASELINE_TASKS)
 
     for role, name in [("image-only", args.image_only), ("text-only", args.text_only)]:
         if name and os.path.exists(os.path.join(HERE, "work/runs", name)):
             model, vocab, config = load_run(name)
             test, _ = splits(config, vocab)
+            codes = encode(model, test)
             results["runs"][name] = {"bits": config["bits"], "role": role, "text_encoder": config["text_encoder"], "train_seconds": config["seconds"],
-                                     "tasks": all_tasks(encode(model, vocab, test), test)}
+                                     "tasks": task_table(code_bits(codes), test, TASKS, {k: e for k, (_, e) in codes.items()})}
             print(f"evaluate {name}: " + ", ".join(f"{t} {v['map']:.3f}" for t, v in results["runs"][name]["tasks"].items()), file=sys.stderr)
 
     with open(os.path.join(args.out, "results.json"), "w") as f:

@@ -134,8 +134,9 @@ class MobileNetFeatures(nn.Module):
         return self.graph(x).mean(dim=(2, 3))
 
 
-def convert():
-    layers, weights = read_package()
+def convert(package=None):
+    """The graph up to `LAST`, from `package` (read_package()'s answer) or read now."""
+    layers, weights = package or read_package()
     return KerasGraph(layers, weights).eval()
 
 
@@ -150,8 +151,9 @@ def classify(graph, weights, x):
 
 def main():
     """Converts, then checks the conversion on emoji: nsfwjs must call them drawings or neutral."""
-    graph = convert()
-    _, weights = read_package()
+    package = read_package()
+    graph = convert(package)
+    weights = package[1]
     images = np.load(os.path.join(HERE, "work/data/images.npy"))[::500][:12]
     import deephash as dh
 

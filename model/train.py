@@ -41,7 +41,6 @@ class Captions:
         self.by_emoji = {}
         for row, m in enumerate(self.meta):
             self.by_emoji.setdefault(m["emoji"], {}).setdefault(m["language"] == "en", []).append(row)
-        self.full = {m["emoji"]: row for row, m in enumerate(self.meta) if m["language"] == "en" and m["kind"] == "full"}
         if text_encoder == "lstm":
             if vocab is None:
                 vocab = dh.Vocabulary.build(t for t, m in zip(self.texts, self.meta) if table[m["emoji"]]["split"] == "train")
