@@ -1,34 +1,110 @@
 package org.deephash;
 
+import org.apache.lucene.util.SetOnce;
 import org.deephash.engine.DeepHashEngineFactory;
+import org.deephash.ingest.DeepHashProcessor;
 import org.deephash.mapper.BinaryHashFieldMapper;
 import org.deephash.mapper.HexDocValueFormat;
 import org.deephash.query.HammingQueryBuilder;
+import org.deephash.rest.DeepHashStatsAction;
+import org.deephash.rest.RestDeepHashStatsAction;
+import org.deephash.rest.RestHashAction;
+import org.deephash.rest.RestModelsAction;
+import org.deephash.rest.TransportDeepHashStatsAction;
+import org.elasticsearch.action.ActionRequest;
+import org.elasticsearch.action.ActionResponse;
+import org.elasticsearch.cluster.metadata.IndexNameExpressionResolver;
+import org.elasticsearch.cluster.node.DiscoveryNodes;
 import org.elasticsearch.common.io.stream.NamedWriteableRegistry;
+import org.elasticsearch.common.settings.ClusterSettings;
+import org.elasticsearch.common.settings.IndexScopedSettings;
+import org.elasticsearch.common.settings.SettingsFilter;
+import org.elasticsearch.features.NodeFeature;
+import org.elasticsearch.rest.RestController;
+import org.elasticsearch.rest.RestHandler;
 import org.elasticsearch.common.settings.Setting;
+import org.elasticsearch.common.settings.Settings;
 import org.elasticsearch.index.IndexSettings;
 import org.elasticsearch.index.engine.EngineFactory;
 import org.elasticsearch.index.mapper.Mapper;
+import org.elasticsearch.ingest.Processor;
+import org.elasticsearch.plugins.ActionPlugin;
 import org.elasticsearch.plugins.EnginePlugin;
+import org.elasticsearch.plugins.IngestPlugin;
 import org.elasticsearch.plugins.MapperPlugin;
 import org.elasticsearch.plugins.Plugin;
 import org.elasticsearch.plugins.SearchPlugin;
 import org.elasticsearch.search.DocValueFormat;
+import org.elasticsearch.threadpool.ExecutorBuilder;
 
+import java.net.URISyntaxException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Predicate;
+import java.util.function.Supplier;
 
 /**
- * Registers the {@code binary_hash} field, the {@code hamming} query, and for indices with
- * {@code index.deep_hash.codec: true} the engine that stores codes in the plugin's own format.
+ * Registers the {@code binary_hash} field, the {@code hamming} query, the {@code deep_hash} ingest
+ * processor, the {@code _deep_hash} REST API, the hashing thread pool and settings, and for indices
+ * with {@code index.deep_hash.codec: true} the engine that stores codes in the plugin's own format.
  */
-public class DeepHashPlugin extends Plugin implements MapperPlugin, SearchPlugin, EnginePlugin {
+public class DeepHashPlugin extends Plugin implements MapperPlugin, SearchPlugin, EnginePlugin, IngestPlugin, ActionPlugin {
     private static final DeepHashEngineFactory ENGINE_FACTORY = new DeepHashEngineFactory();
+    /** Where the bundled models sit, beside the plugin's jar (or classes directory). */
+    static final String BUNDLED_MODELS = "models";
+    /** Users' models, under the node's config directory. */
+    static final String USER_MODELS = "deep-hash/models";
+
+    private final SetOnce<DeepHashService> service = new SetOnce<>();
 
     @Override
     public List<Setting<?>> getSettings() {
-        return List.of(DeepHashEngineFactory.CODEC_SETTING);
+        List<Setting<?>> settings = new ArrayList<>(DeepHashService.settings());
+        settings.add(DeepHashEngineFactory.CODEC_SETTING);
+        return settings;
+    }
+
+    @Override
+    public List<ExecutorBuilder<?>> getExecutorBuilders(Settings settings) {
+        return List.of(DeepHashService.executorBuilder(settings));
+    }
+
+    @Override
+    public Collection<?> createComponents(PluginServices services) {
+        DeepHashService s = new DeepHashService(
+            services.environment().settings(),
+            bundledModels(),
+            services.environment().configDir().resolve(USER_MODELS),
+            services.threadPool().executor(DeepHashService.THREAD_POOL)
+        );
+        service.set(s);
+        return List.of(s);
+    }
+
+    /** The service, once the node has created it. */
+    DeepHashService service() {
+        DeepHashService s = service.get();
+        if (s == null) {
+            throw new IllegalStateException("deep-hash is not initialised yet: the node is still starting");
+        }
+        return s;
+    }
+
+    private DeepHashService serviceOrNull() {
+        return service.get();
+    }
+
+    private static Path bundledModels() {
+        try {
+            Path code = Path.of(DeepHashPlugin.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            return code.getParent().resolve(BUNDLED_MODELS);
+        } catch (URISyntaxException | RuntimeException e) {
+            return null;
+        }
     }
 
     @Override
@@ -42,12 +118,52 @@ public class DeepHashPlugin extends Plugin implements MapperPlugin, SearchPlugin
     }
 
     @Override
+    public Map<String, Processor.Factory> getProcessors(Processor.Parameters parameters) {
+        return Map.of(DeepHashProcessor.TYPE, new DeepHashProcessor.Factory(this::service));
+    }
+
+    @Override
     public List<QuerySpec<?>> getQueries() {
-        return List.of(new QuerySpec<>(HammingQueryBuilder.NAME, HammingQueryBuilder::new, HammingQueryBuilder::fromXContent));
+        // Texts and images in a query are hashed at rewrite, with the service this node created.
+        return List.of(
+            new QuerySpec<>(
+                HammingQueryBuilder.NAME,
+                in -> new HammingQueryBuilder(in, this::serviceOrNull),
+                parser -> HammingQueryBuilder.fromXContent(parser, this::serviceOrNull)
+            )
+        );
+    }
+
+    @Override
+    public List<ActionHandler<? extends ActionRequest, ? extends ActionResponse>> getActions() {
+        return List.of(new ActionHandler<>(DeepHashStatsAction.INSTANCE, TransportDeepHashStatsAction.class));
+    }
+
+    @Override
+    public List<RestHandler> getRestHandlers(
+        Settings settings,
+        NamedWriteableRegistry namedWriteableRegistry,
+        RestController restController,
+        ClusterSettings clusterSettings,
+        IndexScopedSettings indexScopedSettings,
+        SettingsFilter settingsFilter,
+        IndexNameExpressionResolver indexNameExpressionResolver,
+        Supplier<DiscoveryNodes> nodesInCluster,
+        Predicate<NodeFeature> clusterSupportsFeature
+    ) {
+        return List.of(new RestModelsAction(this::service), new RestHashAction(this::service), new RestDeepHashStatsAction());
     }
 
     @Override
     public List<NamedWriteableRegistry.Entry> getNamedWriteables() {
         return List.of(new NamedWriteableRegistry.Entry(DocValueFormat.class, HexDocValueFormat.NAME, HexDocValueFormat::read));
+    }
+
+    @Override
+    public void close() {
+        DeepHashService s = service.get();
+        if (s != null) {
+            s.close();
+        }
     }
 }

@@ -52,6 +52,8 @@ public final class HashModel implements AutoCloseable {
     public static final int DEFAULT_INTRA_OP_THREADS = 1;
     /** Far above what a model's input needs; a guard against a typo, not a tuning knob. */
     public static final int MAX_INTRA_OP_THREADS = 64;
+    /** Far more than a caption needs (the MiniLM encoder reads 126 word pieces at most); a guard against a document's whole body. */
+    public static final int DEFAULT_MAX_TEXT_CHARS = 10_000;
 
     private final ModelConfig config;
     private final float threshold;
@@ -62,6 +64,8 @@ public final class HashModel implements AutoCloseable {
     private final Map<EntryPoint, OrtSession> sessions = new EnumMap<>(EntryPoint.class);
     private final Set<String> outputNames;
     private final ReadWriteLock lock = new ReentrantReadWriteLock();
+    private final int maxTextChars;
+    private final SentenceCache sentenceCache;
     private boolean closed;
 
     /** Loads {@code directory} with one intra-op thread and the default image limits. */
@@ -75,6 +79,35 @@ public final class HashModel implements AutoCloseable {
     }
 
     public HashModel(ModelConfig config, int intraOpThreads, long maxImageBytes, long maxImagePixels) {
+        this(config, new Options(intraOpThreads, maxImageBytes, maxImagePixels, DEFAULT_MAX_TEXT_CHARS, null));
+    }
+
+    /**
+     * How a model runs: threads per inference, the image and text limits, and an optional cache of
+     * sentence embeddings (captions and keywords repeat; the MiniLM encoder is most of a text's cost).
+     */
+    public record Options(int intraOpThreads, long maxImageBytes, long maxImagePixels, int maxTextChars, SentenceCache sentenceCache) {
+        public Options {
+            if (maxTextChars < 1) {
+                throw new IllegalArgumentException("the text limit must be at least 1 character but was [" + maxTextChars + "]");
+            }
+        }
+    }
+
+    /** Sentence embeddings remembered by text. Implementations must be thread-safe and must not change what they return. */
+    public interface SentenceCache {
+        /** The embedding stored for {@code text}, or null. */
+        float[] get(String text);
+
+        void put(String text, float[] embedding);
+    }
+
+    public HashModel(ModelConfig config, Options settings) {
+        int intraOpThreads = settings.intraOpThreads();
+        long maxImageBytes = settings.maxImageBytes();
+        long maxImagePixels = settings.maxImagePixels();
+        this.maxTextChars = settings.maxTextChars();
+        this.sentenceCache = settings.sentenceCache();
         if (intraOpThreads < 1 || intraOpThreads > MAX_INTRA_OP_THREADS) {
             throw new IllegalArgumentException(
                 "intra-op threads must be from 1 to " + MAX_INTRA_OP_THREADS + " but was [" + intraOpThreads + "]"
@@ -306,7 +339,7 @@ public final class HashModel implements AutoCloseable {
         lock.readLock().lock();
         try {
             checkOpen();
-            return sentenceEncoder.embed(texts);
+            return embed(texts);
         } catch (OrtException e) {
             throw new IllegalStateException("inference failed in the MiniLM encoder of model [" + config.name() + "]: " + e.getMessage(), e);
         } finally {
@@ -346,8 +379,16 @@ public final class HashModel implements AutoCloseable {
             throw new IllegalArgumentException("model [" + config.name() + "] takes no text: it has no text or fused entry point");
         }
         for (int i = 0; i < texts.size(); i++) {
-            if (texts.get(i) == null) {
-                throw new IllegalArgumentException("text [" + i + "] is null: expected a string");
+            String text = texts.get(i);
+            if (text == null) {
+                throw new InputException(InputException.Kind.MISSING_INPUT, "text [" + i + "] is null: expected a string");
+            }
+            if (text.length() > maxTextChars) {
+                throw new InputException(
+                    InputException.Kind.TEXT_TOO_LONG,
+                    (texts.size() == 1 ? "the text" : "text [" + i + "]") + " is [" + text.length() + "] characters, over the limit of ["
+                        + maxTextChars + "]: send the caption or keywords, not the whole document"
+                );
             }
         }
     }
@@ -363,12 +404,39 @@ public final class HashModel implements AutoCloseable {
             }
             return OnnxTensor.createTensor(env, LongBuffer.wrap(tensor), new long[] { n, length });
         }
-        float[][] embeddings = sentenceEncoder.embed(texts);
+        float[][] embeddings = embed(texts);
         float[] tensor = new float[n * MiniLmEncoder.DIMENSIONS];
         for (int i = 0; i < n; i++) {
             System.arraycopy(embeddings[i], 0, tensor, i * MiniLmEncoder.DIMENSIONS, MiniLmEncoder.DIMENSIONS);
         }
         return OnnxTensor.createTensor(env, FloatBuffer.wrap(tensor), new long[] { n, MiniLmEncoder.DIMENSIONS });
+    }
+
+    /** Sentence embeddings through the cache, if any: only the texts it lacks go to the encoder, in one batch. */
+    private float[][] embed(List<String> texts) throws OrtException {
+        if (sentenceCache == null) {
+            return sentenceEncoder.embed(texts);
+        }
+        float[][] out = new float[texts.size()][];
+        List<String> missing = new ArrayList<>();
+        List<Integer> where = new ArrayList<>();
+        for (int i = 0; i < out.length; i++) {
+            float[] cached = sentenceCache.get(texts.get(i));
+            if (cached == null) {
+                missing.add(texts.get(i));
+                where.add(i);
+            } else {
+                out[i] = cached.clone();
+            }
+        }
+        if (missing.isEmpty() == false) {
+            float[][] computed = sentenceEncoder.embed(missing);
+            for (int j = 0; j < computed.length; j++) {
+                out[where.get(j)] = computed[j];
+                sentenceCache.put(missing.get(j), computed[j].clone());
+            }
+        }
+        return out;
     }
 
     private void checkOpen() {

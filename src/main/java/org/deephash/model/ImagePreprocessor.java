@@ -1,5 +1,7 @@
 package org.deephash.model;
 
+import com.twelvemonkeys.imageio.plugins.webp.WebPImageReaderSpi;
+
 import java.awt.color.ColorSpace;
 import java.awt.image.BufferedImage;
 import java.awt.image.ColorModel;
@@ -14,6 +16,7 @@ import java.util.Set;
 
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
+import javax.imageio.spi.IIORegistry;
 import javax.imageio.stream.ImageInputStream;
 import javax.imageio.stream.MemoryCacheImageInputStream;
 
@@ -38,13 +41,19 @@ import javax.imageio.stream.MemoryCacheImageInputStream;
  * and apply embedded ICC profiles that the training side ignores.
  *
  * <p>Limits are checked before anything is decoded: the byte count, then the width and height from
- * the image's header (pixel count, and each side at most {@link #MAX_SIDE}). Everything wrong with the input is an {@link IllegalArgumentException} that says
+ * the image's header (pixel count, and each side at most {@link #MAX_SIDE}). Everything wrong with the input is an {@link InputException} that says
  * what came in and what is allowed. Thread-safe.
  */
 public final class ImagePreprocessor {
     /** Formats this accepts (ImageIO's names). */
-    public static final Set<String> FORMATS = Set.of("png", "jpeg", "gif", "bmp");
-    private static final String FORMATS_TEXT = "PNG, JPEG, GIF or BMP";
+    public static final Set<String> FORMATS = Set.of("png", "jpeg", "gif", "bmp", "webp");
+    private static final String FORMATS_TEXT = "PNG, JPEG, GIF, BMP or WebP";
+
+    static {
+        // ImageIO finds readers through the JVM-wide registry; a plugin's class loader is not scanned, so
+        // TwelveMonkeys' WebP reader is registered by hand (registering it twice is a no-op).
+        IIORegistry.getDefaultInstance().registerServiceProvider(new WebPImageReaderSpi());
+    }
     public static final long DEFAULT_MAX_BYTES = 10L * 1024 * 1024;
     /** 4096 x 4096: decoding it takes 64 MiB of heap. */
     public static final long DEFAULT_MAX_PIXELS = 4096L * 4096;
@@ -143,10 +152,11 @@ public final class ImagePreprocessor {
     /** Decodes after checking the byte count, the format and the header's width and height. */
     BufferedImage decode(byte[] image) {
         if (image == null || image.length == 0) {
-            throw new IllegalArgumentException("the image is empty: expected the bytes of a " + FORMATS_TEXT + " image");
+            throw new InputException(InputException.Kind.EMPTY_IMAGE, "the image is empty: expected the bytes of a " + FORMATS_TEXT + " image");
         }
         if (image.length > maxBytes) {
-            throw new IllegalArgumentException(
+            throw new InputException(
+                InputException.Kind.IMAGE_TOO_LARGE,
                 "the image is [" + image.length + "] bytes, over the limit of [" + maxBytes + "] bytes: send a smaller image"
             );
         }
@@ -166,15 +176,17 @@ public final class ImagePreprocessor {
                 }
                 long pixels = (long) width * height;
                 if (width < 1 || height < 1) {
-                    throw new IllegalArgumentException("the " + format + " image says it is " + width + "x" + height + " pixels: expected at least 1x1");
+                    throw new InputException(InputException.Kind.CORRUPT_IMAGE, "the " + format + " image says it is " + width + "x" + height + " pixels: expected at least 1x1");
                 }
                 if (width > MAX_SIDE || height > MAX_SIDE) {
-                    throw new IllegalArgumentException(
+                    throw new InputException(
+                        InputException.Kind.IMAGE_TOO_LARGE,
                         "the " + format + " image is " + width + "x" + height + " pixels: each side may be at most " + MAX_SIDE + " pixels"
                     );
                 }
                 if (pixels > maxPixels) {
-                    throw new IllegalArgumentException(
+                    throw new InputException(
+                        InputException.Kind.IMAGE_TOO_LARGE,
                         "the " + format + " image is " + width + "x" + height + " = [" + pixels + "] pixels, over the limit of [" + maxPixels
                             + "] pixels: scale it down to about " + size + "x" + size + " (the model's input size) before sending it"
                     );
@@ -189,7 +201,7 @@ public final class ImagePreprocessor {
             }
         } catch (IOException e) {
             // Closing a memory stream; nothing is read from disk.
-            throw new IllegalArgumentException("could not read the image: " + e.getMessage(), e);
+            throw new InputException(InputException.Kind.CORRUPT_IMAGE, "could not read the image: " + e.getMessage(), e);
         }
     }
 
@@ -209,15 +221,17 @@ public final class ImagePreprocessor {
             }
             other = format;
         }
-        throw new IllegalArgumentException(
+        throw new InputException(
+            InputException.Kind.UNSUPPORTED_IMAGE,
             "the image is not a " + FORMATS_TEXT + " image" + (other == null ? "" : " (it looks like " + other + ")") + ": got [" + image.length
                 + "] bytes starting with [" + firstBytes(image) + "]"
         );
     }
 
-    private static IllegalArgumentException corrupt(String format, byte[] image, Exception e) {
+    private static InputException corrupt(String format, byte[] image, Exception e) {
         String why = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-        return new IllegalArgumentException(
+        return new InputException(
+            InputException.Kind.CORRUPT_IMAGE,
             "the image looks like " + format + " but could not be decoded (" + why + "): got [" + image.length + "] bytes; expected a complete, valid "
                 + FORMATS_TEXT + " image",
             e

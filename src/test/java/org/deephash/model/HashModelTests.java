@@ -72,7 +72,7 @@ public class HashModelTests extends ESTestCase {
             e = expectThrows(IllegalArgumentException.class, () -> model.hashFused(List.of(new byte[1]), List.of("a", "b")));
             assertThat(e.getMessage(), containsString("takes (image, text) pairs but got 1 images and 2 texts"));
             e = expectThrows(IllegalArgumentException.class, () -> model.hashImages(List.of(validImage(model), new byte[] { 1, 2, 3 })));
-            assertThat(e.getMessage(), containsString("image [1]: the image is not a PNG, JPEG, GIF or BMP image"));
+            assertThat(e.getMessage(), containsString("image [1]: the image is not a PNG, JPEG, GIF, BMP or WebP image"));
             model.close();
             IllegalStateException closed = expectThrows(IllegalStateException.class, () -> model.hashImages(List.of(validImage(model))));
             assertThat(closed.getMessage(), containsString("is closed"));

@@ -279,7 +279,7 @@ public class ImagePreprocessorTests extends ESTestCase {
     public void testBadBytesAreRefused() throws IOException {
         byte[] text = "this is not an image at all".getBytes(StandardCharsets.UTF_8);
         IllegalArgumentException e = expectThrows(IllegalArgumentException.class, () -> preprocessor(8).preprocess(text));
-        assertThat(e.getMessage(), containsString("the image is not a PNG, JPEG, GIF or BMP image"));
+        assertThat(e.getMessage(), containsString("the image is not a PNG, JPEG, GIF, BMP or WebP image"));
         assertThat(e.getMessage(), containsString("bytes starting with [74 68 69 73 20 69 73 20]"));
 
         e = expectThrows(IllegalArgumentException.class, () -> preprocessor(8).preprocess(new byte[0]));
@@ -290,7 +290,7 @@ public class ImagePreprocessorTests extends ESTestCase {
         // A format ImageIO reads but the model's contract does not include.
         byte[] tiff = encode(new BufferedImage(8, 8, BufferedImage.TYPE_INT_RGB), "tiff");
         e = expectThrows(IllegalArgumentException.class, () -> preprocessor(8).preprocess(tiff));
-        assertThat(e.getMessage(), containsString("not a PNG, JPEG, GIF or BMP image (it looks like tif"));
+        assertThat(e.getMessage(), containsString("not a PNG, JPEG, GIF, BMP or WebP image (it looks like tif"));
     }
 
     public void testWritesIntoABatchAtAnOffset() throws IOException {
@@ -303,6 +303,45 @@ public class ImagePreprocessorTests extends ESTestCase {
         assertTrue(Float.isNaN(batch[2 * p.tensorLength()]));
         for (int i = p.tensorLength(); i < 2 * p.tensorLength(); i++) {
             assertEquals(-1f, batch[i], 0f);
+        }
+    }
+
+    public void testWebPLosslessDecodesToTheSamePixelsAsPng() throws IOException {
+        ImagePreprocessor p = preprocessor(8);
+        float[] fromPng = p.preprocess(resource("pattern-8x8.png"));
+        float[] fromWebP = p.preprocess(resource("pattern-8x8-lossless.webp"));
+        assertArrayEquals(fromPng, fromWebP, 0f);
+    }
+
+    public void testWebPLossyIsDecodedAndResized() throws IOException {
+        float[] x = preprocessor(8).preprocess(resource("photo-32x24-lossy.webp"));
+        assertEquals(3 * 8 * 8, x.length);
+        for (float v : x) {
+            assertTrue(v >= -1f && v <= 1f);
+        }
+    }
+
+    public void testWebPHeaderOverThePixelLimitIsRefusedBeforeDecoding() throws IOException {
+        byte[] bomb = resource("bomb-16384x16384.webp");
+        InputException e = expectThrows(InputException.class, () -> preprocessor(8).preprocess(bomb));
+        assertEquals(InputException.Kind.IMAGE_TOO_LARGE, e.kind());
+        assertThat(e.getMessage(), containsString("the webp image is 16384x16384 = [268435456] pixels, over the limit"));
+    }
+
+    public void testKindsOfBadImages() throws IOException {
+        ImagePreprocessor p = preprocessor(8);
+        assertEquals(InputException.Kind.EMPTY_IMAGE, expectThrows(InputException.class, () -> p.preprocess(new byte[0])).kind());
+        byte[] text = "not an image".getBytes(StandardCharsets.UTF_8);
+        assertEquals(InputException.Kind.UNSUPPORTED_IMAGE, expectThrows(InputException.class, () -> p.preprocess(text)).kind());
+        byte[] png = resource("pattern-8x8.png");
+        byte[] truncated = Arrays.copyOf(png, png.length / 2);
+        assertEquals(InputException.Kind.CORRUPT_IMAGE, expectThrows(InputException.class, () -> p.preprocess(truncated)).kind());
+    }
+
+    private static byte[] resource(String name) throws IOException {
+        try (var in = ImagePreprocessorTests.class.getResourceAsStream(name)) {
+            assertNotNull("test resource " + name, in);
+            return in.readAllBytes();
         }
     }
 

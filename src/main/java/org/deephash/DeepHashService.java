@@ -1,0 +1,218 @@
+package org.deephash;
+
+import org.deephash.model.HashModel;
+import org.deephash.model.HashOutput;
+import org.deephash.model.HashStats;
+import org.deephash.model.InputException;
+import org.deephash.model.ModelConfig.EntryPoint;
+import org.deephash.model.ModelRegistry;
+import org.elasticsearch.common.cache.Cache;
+import org.elasticsearch.common.cache.CacheBuilder;
+import org.elasticsearch.common.settings.Setting;
+import org.elasticsearch.common.settings.Setting.Property;
+import org.elasticsearch.common.settings.Settings;
+import org.elasticsearch.common.unit.ByteSizeValue;
+import org.elasticsearch.common.util.concurrent.EsExecutors;
+import org.elasticsearch.threadpool.ExecutorBuilder;
+import org.elasticsearch.threadpool.FixedExecutorBuilder;
+
+import java.io.Closeable;
+import java.nio.file.Path;
+import java.util.Base64;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.ExecutorService;
+import java.util.regex.Pattern;
+
+/**
+ * The node's hashing: the model registry, the inference thread pool, the node's settings for both,
+ * and the statistics. Every hash a document, a query or the API asks for goes through {@link #hash}
+ * so that it is timed and its failures are counted by kind.
+ */
+public final class DeepHashService implements Closeable {
+    public static final String THREAD_POOL = "deep_hash";
+    private static final Pattern WHITESPACE = Pattern.compile("\\s+");
+
+    public static final Setting<Integer> INTRA_OP_THREADS = Setting.intSetting(
+        "deep_hash.inference.intra_op_threads",
+        HashModel.DEFAULT_INTRA_OP_THREADS,
+        1,
+        HashModel.MAX_INTRA_OP_THREADS,
+        Property.NodeScope
+    );
+    public static final Setting<ByteSizeValue> MAX_IMAGE_BYTES = Setting.byteSizeSetting(
+        "deep_hash.image.max_bytes",
+        ByteSizeValue.ofMb(10),
+        ByteSizeValue.ofBytes(1),
+        ByteSizeValue.ofMb(512),
+        Property.NodeScope
+    );
+    public static final Setting<Long> MAX_IMAGE_PIXELS = Setting.longSetting(
+        "deep_hash.image.max_pixels",
+        4096L * 4096,
+        1,
+        Property.NodeScope
+    );
+    public static final Setting<Integer> MAX_TEXT_CHARS = Setting.intSetting(
+        "deep_hash.text.max_chars",
+        HashModel.DEFAULT_MAX_TEXT_CHARS,
+        1,
+        Property.NodeScope
+    );
+    /** Sentence embeddings remembered per model; 0 turns the cache off. */
+    public static final Setting<Integer> TEXT_CACHE_SIZE = Setting.intSetting("deep_hash.text.cache_size", 10_000, 0, Property.NodeScope);
+
+    public static List<Setting<?>> settings() {
+        return List.of(INTRA_OP_THREADS, MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, MAX_TEXT_CHARS, TEXT_CACHE_SIZE);
+    }
+
+    /** A fixed pool as wide as the node's processors; its queue takes a large bulk request's documents at once. */
+    public static ExecutorBuilder<?> executorBuilder(Settings settings) {
+        return new FixedExecutorBuilder(
+            settings,
+            THREAD_POOL,
+            EsExecutors.allocatedProcessors(settings),
+            10_000,
+            "deep_hash.thread_pool",
+            EsExecutors.TaskTrackingConfig.DO_NOT_TRACK
+        );
+    }
+
+    private final ModelRegistry registry;
+    private final HashStats stats = new HashStats();
+    private final ExecutorService executor;
+    private final long maxImageBytes;
+
+    public DeepHashService(Settings settings, Path bundledModels, Path userModels, ExecutorService executor) {
+        this.executor = executor;
+        this.maxImageBytes = MAX_IMAGE_BYTES.get(settings).getBytes();
+        int threads = INTRA_OP_THREADS.get(settings);
+        long maxPixels = MAX_IMAGE_PIXELS.get(settings);
+        int maxChars = MAX_TEXT_CHARS.get(settings);
+        int cacheSize = TEXT_CACHE_SIZE.get(settings);
+        this.registry = new ModelRegistry(
+            bundledModels,
+            userModels,
+            name -> new HashModel.Options(threads, maxImageBytes, maxPixels, maxChars, cacheSize == 0 ? null : sentenceCache(cacheSize))
+        );
+    }
+
+    private static HashModel.SentenceCache sentenceCache(int size) {
+        Cache<String, float[]> cache = CacheBuilder.<String, float[]>builder().setMaximumWeight(size).build();
+        return new HashModel.SentenceCache() {
+            @Override
+            public float[] get(String text) {
+                return cache.get(text);
+            }
+
+            @Override
+            public void put(String text, float[] embedding) {
+                cache.put(text, embedding);
+            }
+        };
+    }
+
+    public ModelRegistry registry() {
+        return registry;
+    }
+
+    public HashStats stats() {
+        return stats;
+    }
+
+    /** The pool that inference runs on, off the transport and write threads. */
+    public ExecutorService executor() {
+        return executor;
+    }
+
+    /** The entry point for the inputs given: fused for both, else the one there is. */
+    public static EntryPoint entryPoint(byte[] image, String text) {
+        if (image != null && text != null) {
+            return EntryPoint.FUSED;
+        }
+        if (image != null) {
+            return EntryPoint.IMAGE;
+        }
+        if (text != null) {
+            return EntryPoint.TEXT;
+        }
+        throw new InputException(InputException.Kind.MISSING_INPUT, "nothing to hash: expected an image, a text or both");
+    }
+
+    /**
+     * Hashes one input with model {@code modelName}'s entry point {@code entry} (its inputs must be
+     * there), timing the inference; a failure is counted by kind and rethrown.
+     */
+    public HashOutput hash(String modelName, EntryPoint entry, byte[] image, String text) {
+        try {
+            HashModel model = registry.get(modelName);
+            if (model.has(entry) == false) {
+                throw new InputException(
+                    InputException.Kind.UNSUPPORTED_INPUT,
+                    "model [" + modelName + "] has no " + entry.jsonName() + " entry point: it hashes "
+                        + model.config().entryPoints().keySet().stream().map(EntryPoint::jsonName).toList()
+                );
+            }
+            long start = System.nanoTime();
+            List<HashOutput> out = switch (entry) {
+                case IMAGE -> model.hashImages(List.of(image));
+                case TEXT -> model.hashTexts(List.of(text));
+                case FUSED -> model.hashFused(List.of(image), List.of(text));
+            };
+            stats.inference(entry, 1, System.nanoTime() - start);
+            return out.get(0);
+        } catch (RuntimeException e) {
+            stats.error(e);
+            throw e;
+        }
+    }
+
+    /**
+     * Image bytes from base64 (standard or URL-safe alphabet, line breaks allowed, an optional
+     * {@code data:image/...;base64,} prefix), refusing a string whose bytes would be over the image
+     * limit before decoding it. {@code what} names the value in messages.
+     */
+    public byte[] decodeImage(String base64, String what) {
+        String s = base64;
+        if (s.startsWith("data:")) {
+            int comma = s.indexOf(',');
+            if (comma < 0 || s.substring(0, comma).toLowerCase(Locale.ROOT).endsWith(";base64") == false) {
+                throw countError(new InputException(
+                    InputException.Kind.BAD_BASE64,
+                    what + " is a data URL without [;base64,]: expected base64 image bytes, e.g. [data:image/png;base64,iVBOR...]"
+                ));
+            }
+            s = s.substring(comma + 1);
+        }
+        if ((long) s.length() / 4 * 3 > maxImageBytes + 3 * 1024L) {
+            throw countError(new InputException(
+                InputException.Kind.IMAGE_TOO_LARGE,
+                what + " is [" + s.length() + "] base64 characters, about [" + ((long) s.length() / 4 * 3) + "] bytes, over the limit of ["
+                    + maxImageBytes + "] bytes (" + MAX_IMAGE_BYTES.getKey() + ")"
+            ));
+        }
+        // Line breaks and spaces are dropped; any other character outside the alphabet is an error (the
+        // JDK's MIME decoder would skip it silently).
+        s = WHITESPACE.matcher(s).replaceAll("");
+        try {
+            return s.indexOf('-') >= 0 || s.indexOf('_') >= 0 ? Base64.getUrlDecoder().decode(s) : Base64.getDecoder().decode(s);
+        } catch (IllegalArgumentException e) {
+            String start = s.length() > 24 ? s.substring(0, 24) + "..." : s;
+            throw countError(new InputException(
+                InputException.Kind.BAD_BASE64,
+                what + " is not valid base64 (" + e.getMessage() + "): got [" + start + "], " + s.length() + " characters; expected the image bytes in base64",
+                e
+            ));
+        }
+    }
+
+    private InputException countError(InputException e) {
+        stats.error(e);
+        return e;
+    }
+
+    @Override
+    public void close() {
+        registry.close();
+    }
+}

@@ -1,0 +1,298 @@
+package org.deephash.ingest;
+
+import org.deephash.DeepHashService;
+import org.deephash.model.HashOutput;
+import org.deephash.model.HashStats;
+import org.deephash.model.InputException;
+import org.deephash.model.ModelConfig;
+import org.deephash.model.ModelConfig.EntryPoint;
+import org.deephash.model.ModelRegistry;
+import org.elasticsearch.ingest.AbstractProcessor;
+import org.elasticsearch.ingest.ConfigurationUtils;
+import org.elasticsearch.ingest.IngestDocument;
+import org.elasticsearch.ingest.Processor;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.BiConsumer;
+import java.util.function.Supplier;
+
+/**
+ * The {@code deep_hash} ingest processor: hashes a document's image (base64) and caption (a string or
+ * an array of strings, joined with ", " as the model was trained) with a model, and writes the hex
+ * code of the fused image+caption tower (or of the one input there is) to {@code target_field};
+ * optionally the per-modality codes (for cross-modal search) and the embedding (for re-ranking).
+ *
+ * <p>It is asynchronous: the document is hashed on the {@code deep_hash} thread pool, so a bulk
+ * request's documents are hashed on every core while the write thread goes on to the next one.
+ * Anything wrong with a document (missing inputs, bad base64, an image that is too large, corrupt or
+ * in another format, a text that is too long) fails that document with a 400 that names the field,
+ * which {@code on_failure} can handle; nothing is written for it.
+ */
+public final class DeepHashProcessor extends AbstractProcessor {
+    public static final String TYPE = "deep_hash";
+
+    private final DeepHashService service;
+    private final String model;
+    private final String imageField;
+    private final String textField;
+    private final String targetField;
+    private final String imageTargetField;
+    private final String textTargetField;
+    private final String embeddingField;
+    private final boolean removeImage;
+    private final boolean ignoreMissing;
+
+    DeepHashProcessor(
+        String tag,
+        String description,
+        DeepHashService service,
+        String model,
+        String imageField,
+        String textField,
+        String targetField,
+        String imageTargetField,
+        String textTargetField,
+        String embeddingField,
+        boolean removeImage,
+        boolean ignoreMissing
+    ) {
+        super(tag, description);
+        this.service = service;
+        this.model = model;
+        this.imageField = imageField;
+        this.textField = textField;
+        this.targetField = targetField;
+        this.imageTargetField = imageTargetField;
+        this.textTargetField = textTargetField;
+        this.embeddingField = embeddingField;
+        this.removeImage = removeImage;
+        this.ignoreMissing = ignoreMissing;
+    }
+
+    @Override
+    public String getType() {
+        return TYPE;
+    }
+
+    @Override
+    public boolean isAsync() {
+        return true;
+    }
+
+    @Override
+    public void execute(IngestDocument document, BiConsumer<IngestDocument, Exception> handler) {
+        Object imageValue;
+        Object textValue;
+        try {
+            imageValue = imageField == null ? null : document.getFieldValue(imageField, Object.class, true);
+            textValue = textField == null ? null : document.getFieldValue(textField, Object.class, true);
+        } catch (IllegalArgumentException e) {
+            handler.accept(null, e);
+            return;
+        }
+        if (isMissing(imageValue) && isMissing(textValue)) {
+            if (ignoreMissing) {
+                handler.accept(document, null);
+            } else {
+                InputException e = new InputException(InputException.Kind.MISSING_INPUT, "the document has " + missingInputs() + ": nothing to hash");
+                service.stats().error(e);
+                handler.accept(null, e);
+            }
+            return;
+        }
+        try {
+            service.executor().execute(() -> {
+                try {
+                    hash(document, imageValue, textValue);
+                } catch (Exception e) {
+                    handler.accept(null, e);
+                    return;
+                }
+                handler.accept(document, null);
+            });
+        } catch (RuntimeException rejected) {
+            handler.accept(null, rejected);
+        }
+    }
+
+    private static boolean isMissing(Object value) {
+        return value == null || (value instanceof String s && s.isBlank()) || (value instanceof List<?> l && l.isEmpty());
+    }
+
+    private String missingInputs() {
+        List<String> fields = new ArrayList<>();
+        if (imageField != null) {
+            fields.add("no image in [" + imageField + "]");
+        }
+        if (textField != null) {
+            fields.add("no text in [" + textField + "]");
+        }
+        return String.join(" and ", fields) + (ignoreMissing ? "" : " (set [ignore_missing] to true to index such documents unhashed)");
+    }
+
+    private void hash(IngestDocument document, Object imageValue, Object textValue) {
+        byte[] image = null;
+        String text = null;
+        try {
+            if (isMissing(imageValue) == false) {
+                if (imageValue instanceof String == false) {
+                    throw new InputException(
+                        InputException.Kind.WRONG_TYPE,
+                        "field [" + imageField + "] is a " + typeName(imageValue) + ": expected a string of base64 image bytes"
+                    );
+                }
+                image = service.decodeImage((String) imageValue, "field [" + imageField + "]");
+            }
+            if (isMissing(textValue) == false) {
+                text = text(textValue);
+            }
+        } catch (InputException e) {
+            if (e.kind() == InputException.Kind.WRONG_TYPE) {
+                service.stats().error(e);
+            }
+            throw e;
+        }
+        HashOutput main = run(DeepHashService.entryPoint(image, text), image, text);
+        document.setFieldValue(targetField, main.codeHex());
+        if (embeddingField != null) {
+            List<Float> embedding = new ArrayList<>(main.embedding().length);
+            for (float v : main.embedding()) {
+                embedding.add(v);
+            }
+            document.setFieldValue(embeddingField, embedding);
+        }
+        if (imageTargetField != null && image != null) {
+            document.setFieldValue(imageTargetField, image != null && text == null ? main.codeHex() : run(EntryPoint.IMAGE, image, null).codeHex());
+        }
+        if (textTargetField != null && text != null) {
+            document.setFieldValue(textTargetField, image == null ? main.codeHex() : run(EntryPoint.TEXT, null, text).codeHex());
+        }
+        if (removeImage && image != null) {
+            document.removeField(imageField);
+        }
+        service.stats().hashed(HashStats.Caller.INGEST, 1);
+    }
+
+    private HashOutput run(EntryPoint entry, byte[] image, String text) {
+        try {
+            return service.hash(model, entry, image, text);
+        } catch (InputException e) {
+            String field = entry == EntryPoint.TEXT ? textField : entry == EntryPoint.IMAGE ? imageField : imageField + "] and [" + textField;
+            throw e.kind() == InputException.Kind.UNKNOWN_MODEL || e.kind() == InputException.Kind.MODEL_UNAVAILABLE
+                ? e
+                : e.withPrefix("field [" + field + "]: ");
+        }
+    }
+
+    /** The caption: a string, or an array of strings joined with ", " (a label and keywords, as in training). */
+    private String text(Object value) {
+        if (value instanceof String s) {
+            return s;
+        }
+        if (value instanceof List<?> list) {
+            List<String> parts = new ArrayList<>(list.size());
+            for (Object o : list) {
+                if (o instanceof String == false) {
+                    throw new InputException(
+                        InputException.Kind.WRONG_TYPE,
+                        "field [" + textField + "] has a " + typeName(o) + " in its array: expected strings"
+                    );
+                }
+                if (((String) o).isBlank() == false) {
+                    parts.add((String) o);
+                }
+            }
+            return String.join(", ", parts);
+        }
+        throw new InputException(InputException.Kind.WRONG_TYPE, "field [" + textField + "] is a " + typeName(value) + ": expected a string or an array of strings");
+    }
+
+    private static String typeName(Object value) {
+        if (value == null) {
+            return "null";
+        }
+        if (value instanceof Map) {
+            return "object";
+        }
+        if (value instanceof List) {
+            return "array";
+        }
+        if (value instanceof Number) {
+            return "number [" + value + "]";
+        }
+        if (value instanceof Boolean) {
+            return "boolean [" + value + "]";
+        }
+        return value.getClass().getSimpleName();
+    }
+
+    /** Reads and checks the processor's settings; the model must exist and take the inputs configured. */
+    public static final class Factory implements Processor.Factory {
+        private final Supplier<DeepHashService> service;
+
+        public Factory(Supplier<DeepHashService> service) {
+            this.service = service;
+        }
+
+        @Override
+        public Processor create(Map<String, Processor.Factory> factories, String tag, String description, Map<String, Object> config) {
+            String model = ConfigurationUtils.readStringProperty(TYPE, tag, config, "model", ModelRegistry.DEFAULT_MODEL);
+            String imageField = ConfigurationUtils.readOptionalStringProperty(TYPE, tag, config, "image_field");
+            String textField = ConfigurationUtils.readOptionalStringProperty(TYPE, tag, config, "text_field");
+            String targetField = ConfigurationUtils.readStringProperty(TYPE, tag, config, "target_field", "hash");
+            String imageTargetField = ConfigurationUtils.readOptionalStringProperty(TYPE, tag, config, "image_target_field");
+            String textTargetField = ConfigurationUtils.readOptionalStringProperty(TYPE, tag, config, "text_target_field");
+            String embeddingField = ConfigurationUtils.readOptionalStringProperty(TYPE, tag, config, "embedding_field");
+            boolean removeImage = ConfigurationUtils.readBooleanProperty(TYPE, tag, config, "remove_image", false);
+            boolean ignoreMissing = ConfigurationUtils.readBooleanProperty(TYPE, tag, config, "ignore_missing", false);
+            if (imageField == null && textField == null) {
+                throw ConfigurationUtils.newConfigurationException(TYPE, tag, "image_field", "or [text_field] is required: name the field(s) to hash");
+            }
+            if (imageTargetField != null && imageField == null) {
+                throw ConfigurationUtils.newConfigurationException(TYPE, tag, "image_target_field", "needs [image_field]");
+            }
+            if (textTargetField != null && textField == null) {
+                throw ConfigurationUtils.newConfigurationException(TYPE, tag, "text_target_field", "needs [text_field]");
+            }
+            ModelConfig modelConfig;
+            try {
+                modelConfig = service.get().registry().config(model);
+            } catch (IllegalArgumentException e) {
+                throw ConfigurationUtils.newConfigurationException(TYPE, tag, "model", e.getMessage());
+            }
+            checkEntryPoint(tag, modelConfig, model, imageField != null, EntryPoint.IMAGE, "image_field");
+            checkEntryPoint(tag, modelConfig, model, textField != null, EntryPoint.TEXT, "text_field");
+            if (imageField != null && textField != null) {
+                checkEntryPoint(tag, modelConfig, model, true, EntryPoint.FUSED, "image_field");
+            }
+            return new DeepHashProcessor(
+                tag,
+                description,
+                service.get(),
+                model,
+                imageField,
+                textField,
+                targetField,
+                imageTargetField,
+                textTargetField,
+                embeddingField,
+                removeImage,
+                ignoreMissing
+            );
+        }
+
+        private static void checkEntryPoint(String tag, ModelConfig config, String model, boolean needed, EntryPoint entry, String property) {
+            if (needed && config.has(entry) == false) {
+                throw ConfigurationUtils.newConfigurationException(
+                    TYPE,
+                    tag,
+                    property,
+                    "cannot be hashed by model [" + model + "]: it has no " + entry.jsonName() + " entry point, only "
+                        + config.entryPoints().keySet().stream().map(EntryPoint::jsonName).toList()
+                );
+            }
+        }
+    }
+}
