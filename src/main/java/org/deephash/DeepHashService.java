@@ -78,6 +78,12 @@ public final class DeepHashService implements Closeable {
         );
     }
 
+    /**
+     * The service of a node in this JVM, for query builders made in Java code rather than parsed or read
+     * from the wire (those get theirs from the plugin); every node's service hashes alike.
+     */
+    private static volatile DeepHashService lastStarted;
+
     private final ModelRegistry registry;
     private final HashStats stats = new HashStats();
     private final ExecutorService executor;
@@ -95,6 +101,12 @@ public final class DeepHashService implements Closeable {
             userModels,
             name -> new HashModel.Options(threads, maxImageBytes, maxPixels, maxChars, cacheSize == 0 ? null : sentenceCache(cacheSize))
         );
+        lastStarted = this;
+    }
+
+    /** A started node's service in this JVM, or null (see {@link #lastStarted}). */
+    public static DeepHashService anyStarted() {
+        return lastStarted;
     }
 
     private static HashModel.SentenceCache sentenceCache(int size) {
@@ -213,6 +225,9 @@ public final class DeepHashService implements Closeable {
 
     @Override
     public void close() {
+        if (lastStarted == this) {
+            lastStarted = null;
+        }
         registry.close();
     }
 }

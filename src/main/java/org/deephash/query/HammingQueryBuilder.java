@@ -488,15 +488,19 @@ public final class HammingQueryBuilder extends AbstractQueryBuilder<HammingQuery
         }
         DeepHashService s = service == null ? null : service.get();
         if (s == null) {
+            s = DeepHashService.anyStarted();
+        }
+        if (s == null) {
             throw new IllegalStateException("[" + NAME + "] query by [text] or [image] needs the deep-hash plugin's models, which this node has not loaded");
         }
         SetOnce<HashOutput> result = new SetOnce<>();
+        DeepHashService hasher = s;
         context.registerAsyncAction((client, listener) -> {
             try {
-                s.executor().execute(ActionRunnable.run(listener.map(ignored -> null), () -> {
-                    byte[] imageBytes = image == null ? null : s.decodeImage(image, "[" + NAME + "] query [image]");
-                    HashOutput out = s.hash(model, DeepHashService.entryPoint(imageBytes, text), imageBytes, text);
-                    s.stats().hashed(HashStats.Caller.QUERY, 1);
+                hasher.executor().execute(ActionRunnable.run(listener.map(ignored -> null), () -> {
+                    byte[] imageBytes = image == null ? null : hasher.decodeImage(image, "[" + NAME + "] query [image]");
+                    HashOutput out = hasher.hash(model, DeepHashService.entryPoint(imageBytes, text), imageBytes, text);
+                    hasher.stats().hashed(HashStats.Caller.QUERY, 1);
                     result.set(out);
                 }));
             } catch (RuntimeException e) {

@@ -6,7 +6,9 @@ import org.deephash.DeepHashPlugin;
 import org.deephash.hamming.HammingOracle;
 import org.deephash.hamming.HammingQuery;
 import org.deephash.hamming.HashCode;
+import org.deephash.hamming.RerankQuery;
 import org.elasticsearch.common.ParsingException;
+import org.elasticsearch.common.Strings;
 import org.elasticsearch.common.compress.CompressedXContent;
 import org.elasticsearch.index.mapper.MapperService;
 import org.elasticsearch.index.query.QueryShardException;
@@ -45,6 +47,8 @@ public class HammingQueryBuilderTests extends AbstractQueryTestCase<HammingQuery
             }
             properties.append("\"").append(name).append("\": {\"type\": \"binary_hash\", \"bits\": ").append(bits).append('}');
         });
+        properties.append(",\"vec\": {\"type\": \"dense_vector\", \"dims\": 4, \"similarity\": \"l2_norm\"}");
+        properties.append(",\"vec_stored\": {\"type\": \"dense_vector\", \"dims\": 4, \"index\": false}");
         mapperService.merge(
             "_doc",
             new CompressedXContent("{\"properties\": {" + properties + "}}"),
@@ -58,11 +62,65 @@ public class HammingQueryBuilderTests extends AbstractQueryTestCase<HammingQuery
         int bits = HASH_FIELDS.get(field);
         HashCode code = HashCode.ofBytes(HammingOracle.randomCode(random(), bits));
         Integer maxDistance = randomBoolean() ? null : between(0, bits);
-        return new HammingQueryBuilder(field, code, maxDistance).ignoreUnmapped(randomBoolean());
+        HammingQueryBuilder builder = new HammingQueryBuilder(field, code, maxDistance).ignoreUnmapped(randomBoolean());
+        if (randomBoolean()) {
+            float[] vector = { randomFloat(), randomFloat(), randomFloat(), randomFloat() };
+            builder.rerank(new HammingQueryBuilder.Rerank(randomFrom("vec", "vec_stored"), between(1, 1000), vector));
+        }
+        return builder;
+    }
+
+    public void testTextAndImageQueriesRoundTrip() throws IOException {
+        HammingQueryBuilder byText = new HammingQueryBuilder("hash64", "grinning face", null, null, 3, null);
+        byText.rerank(new HammingQueryBuilder.Rerank("vec", 50, null));
+        HammingQueryBuilder parsed = (HammingQueryBuilder) parseQuery(Strings.toString(byText));
+        assertEquals(byText, parsed);
+        assertEquals("default", parsed.model());
+        HammingQueryBuilder byImage = new HammingQueryBuilder("hash64", null, "iVBORw0KGgo=", "mine", null, null);
+        assertEquals(byImage, copyQuery(byImage));
+        assertEquals(byImage, parseQuery(Strings.toString(byImage)));
+    }
+
+    public void testTextImageAndCodeAreExclusive() {
+        ParsingException e = expectThrows(
+            ParsingException.class,
+            () -> parseQuery("{\"hamming\": {\"field\": \"hash64\", \"code\": \"00\", \"text\": \"x\"}}")
+        );
+        assertThat(e.getMessage(), containsString("takes either a [code] or a [text] and/or [image] with a [model], not both"));
+        e = expectThrows(ParsingException.class, () -> parseQuery("{\"hamming\": {\"field\": \"hash64\"}}"));
+        assertThat(e.getMessage(), containsString("needs a [code] (hex or an array of 0/1 values), a [text] or an [image] (base64)"));
+        e = expectThrows(ParsingException.class, () -> parseQuery("{\"hamming\": {\"field\": \"hash64\", \"text\": \"x\", \"model\": \"../x\"}}"));
+        assertThat(e.getMessage(), containsString("invalid model name [../x]"));
+        e = expectThrows(
+            ParsingException.class,
+            () -> parseQuery("{\"hamming\": {\"field\": \"hash64\", \"text\": \"x\", \"rerank\": {\"field\": \"vec\", \"window\": 0}}}")
+        );
+        assertThat(e.getMessage(), containsString("[rerank.window] must be from 1 to 10000 but was [0]"));
+    }
+
+    public void testRerankNeedsAFloatVectorField() throws IOException {
+        SearchExecutionContext context = createSearchExecutionContext();
+        HammingQueryBuilder noVector = new HammingQueryBuilder("hash64", HashCode.fromHex("0011223344556677"), null);
+        noVector.rerank(new HammingQueryBuilder.Rerank("vec", 10, null));
+        QueryShardException e = expectThrows(QueryShardException.class, () -> noVector.toQuery(context));
+        assertThat(e.getMessage(), containsString("[rerank] needs a query vector"));
+        HammingQueryBuilder notVector = new HammingQueryBuilder("hash64", HashCode.fromHex("0011223344556677"), null);
+        notVector.rerank(new HammingQueryBuilder.Rerank("hash8", 10, new float[] { 1, 2, 3, 4 }));
+        e = expectThrows(QueryShardException.class, () -> notVector.toQuery(context));
+        assertThat(e.getMessage(), containsString("[rerank.field] [hash8] is of type [binary_hash]: expected a [dense_vector] field"));
+        HammingQueryBuilder wrongDims = new HammingQueryBuilder("hash64", HashCode.fromHex("0011223344556677"), null);
+        wrongDims.rerank(new HammingQueryBuilder.Rerank("vec", 10, new float[] { 1, 2, 3 }));
+        e = expectThrows(QueryShardException.class, () -> wrongDims.toQuery(context));
+        assertThat(e.getMessage(), containsString("cannot re-rank by [vec]"));
     }
 
     @Override
     protected void doAssertLuceneQuery(HammingQueryBuilder builder, Query query, SearchExecutionContext context) {
+        if (builder.rerank() != null) {
+            assertThat(query, instanceOf(RerankQuery.class));
+            assertEquals(builder.rerank().window(), ((RerankQuery) query).window());
+            query = ((RerankQuery) query).coarse();
+        }
         assertThat(query, instanceOf(HammingQuery.class));
         HammingQuery hamming = (HammingQuery) query;
         assertThat(hamming.field(), equalTo(builder.field()));

@@ -1,0 +1,380 @@
+package org.deephash.ingest;
+
+import org.deephash.DeepHashPlugin;
+import org.deephash.hamming.HashCode;
+import org.deephash.model.HashModel;
+import org.deephash.model.HashOutput;
+import org.deephash.model.ModelConfig;
+import org.deephash.query.HammingQueryBuilder;
+import org.deephash.rest.DeepHashStatsAction;
+import org.elasticsearch.action.bulk.BulkItemResponse;
+import org.elasticsearch.action.bulk.BulkRequestBuilder;
+import org.elasticsearch.action.bulk.BulkResponse;
+import org.elasticsearch.action.search.SearchResponse;
+import org.elasticsearch.action.support.WriteRequest;
+import org.elasticsearch.common.bytes.BytesArray;
+import org.elasticsearch.common.settings.Settings;
+import org.elasticsearch.plugins.Plugin;
+import org.elasticsearch.rest.RestStatus;
+import org.elasticsearch.search.SearchHit;
+import org.elasticsearch.test.ESIntegTestCase;
+import org.elasticsearch.xcontent.XContentType;
+import org.junit.AfterClass;
+import org.junit.BeforeClass;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import static org.elasticsearch.test.hamcrest.ElasticsearchAssertions.assertAcked;
+import static org.elasticsearch.test.hamcrest.ElasticsearchAssertions.assertHitCount;
+import static org.elasticsearch.test.hamcrest.ElasticsearchAssertions.assertNoFailures;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.greaterThanOrEqualTo;
+
+/**
+ * The {@code deep_hash} processor and the {@code hamming} query by text and image on an in-process
+ * cluster of two nodes: every code and embedding a document gets is compared with the bundled model
+ * run directly (the oracle), queries by text or image must answer exactly as a query by the code the
+ * model gives, and a re-ranked query is checked against a brute-force Hamming + Euclidean oracle.
+ * The pictures are real: a sample of the model's test split (demo/emoji-test-sample.ndjson).
+ */
+@ESIntegTestCase.ClusterScope(scope = ESIntegTestCase.Scope.SUITE, numDataNodes = 2)
+public class DeepHashIngestClusterTests extends ESIntegTestCase {
+    private static final Path SAMPLE = Path.of("demo/emoji-test-sample.ndjson");
+    private static final Path MODEL = Path.of("target/models/default");
+
+    private record Picture(String id, String image, List<String> caption, String subgroup) {
+        String text() {
+            return String.join(", ", caption);
+        }
+    }
+
+    private static List<Picture> pictures;
+    private static HashModel oracle;
+
+    @BeforeClass
+    public static void loadPicturesAndModel() throws IOException {
+        pictures = new ArrayList<>();
+        var mapper = new com.fasterxml.jackson.databind.ObjectMapper();
+        for (String line : Files.readAllLines(SAMPLE, StandardCharsets.UTF_8)) {
+            var node = mapper.readTree(line);
+            List<String> caption = new ArrayList<>();
+            node.get("caption").forEach(c -> caption.add(c.asText()));
+            pictures.add(new Picture("p" + node.get("picture").asInt(), node.get("image").asText(), caption, node.get("subgroup").asText()));
+        }
+        oracle = HashModel.load(MODEL);
+    }
+
+    @AfterClass
+    public static void closeModel() {
+        if (oracle != null) {
+            oracle.close();
+        }
+        oracle = null;
+        pictures = null;
+    }
+
+    @Override
+    protected Collection<Class<? extends Plugin>> nodePlugins() {
+        return List.of(DeepHashPlugin.class);
+    }
+
+    private void putPipeline(String id, String processorBody) {
+        String json = "{\"processors\": [{\"deep_hash\": " + processorBody + "}]}";
+        assertAcked(clusterAdmin().preparePutPipeline(id, new BytesArray(json), XContentType.JSON));
+    }
+
+    private void createIndex(String index, int shards) {
+        assertAcked(prepareCreate(index).setSettings(Settings.builder().put("index.number_of_shards", shards).put("index.number_of_replicas", 0))
+            .setMapping("""
+                {"properties": {
+                  "hash": {"type": "binary_hash", "bits": 64},
+                  "image_hash": {"type": "binary_hash", "bits": 64},
+                  "text_hash": {"type": "binary_hash", "bits": 64},
+                  "embedding": {"type": "dense_vector", "dims": 256, "similarity": "l2_norm"},
+                  "stored_embedding": {"type": "dense_vector", "dims": 256, "index": false},
+                  "subgroup": {"type": "keyword"}
+                }}"""));
+        ensureGreen(index);
+    }
+
+    private static final String FULL_PROCESSOR = """
+        {"image_field": "image", "text_field": "caption", "target_field": "hash", "image_target_field": "image_hash",
+         "text_target_field": "text_hash", "embedding_field": "embedding", "remove_image": true}""";
+
+    /** Indexes {@code docs} through pipeline {@code pipeline}, one bulk request, refreshed. */
+    private BulkResponse index(String index, String pipeline, List<Picture> docs) {
+        BulkRequestBuilder bulk = client().prepareBulk().setRefreshPolicy(WriteRequest.RefreshPolicy.IMMEDIATE);
+        for (Picture p : docs) {
+            bulk.add(prepareIndex(index).setId(p.id()).setPipeline(pipeline).setSource(Map.of("image", p.image(), "caption", p.caption(), "subgroup", p.subgroup())));
+        }
+        return bulk.get();
+    }
+
+    private static byte[] png(Picture p) {
+        return Base64.getDecoder().decode(p.image());
+    }
+
+    public void testPipelineWritesTheModelsCodesAndEmbedding() {
+        putPipeline("full", FULL_PROCESSOR);
+        createIndex("full", 2);
+        List<Picture> docs = randomSubsetOf(40, pictures);
+        BulkResponse response = index("full", "full", docs);
+        assertFalse(response.buildFailureMessage(), response.hasFailures());
+        for (Picture p : docs) {
+            Map<String, Object> source = client().prepareGet("full", p.id()).get().getSourceAsMap();
+            HashOutput fused = oracle.hashFused(List.of(png(p)), List.of(p.text())).get(0);
+            assertEquals(p.id(), fused.codeHex(), source.get("hash"));
+            assertEquals(p.id(), oracle.hashImages(List.of(png(p))).get(0).codeHex(), source.get("image_hash"));
+            assertEquals(p.id(), oracle.hashTexts(List.of(p.text())).get(0).codeHex(), source.get("text_hash"));
+            @SuppressWarnings("unchecked")
+            List<Number> embedding = (List<Number>) source.get("embedding");
+            assertEquals(fused.embedding().length, embedding.size());
+            for (int i = 0; i < embedding.size(); i++) {
+                assertEquals(fused.embedding()[i], embedding.get(i).floatValue(), 1e-6f);
+            }
+            assertFalse("remove_image drops the picture", source.containsKey("image"));
+        }
+    }
+
+    public void testOneInputGivesThatModalitysCode() {
+        putPipeline("either", "{\"image_field\": \"image\", \"text_field\": \"caption\"}");
+        createIndex("either", 1);
+        Picture p = randomFrom(pictures);
+        client().prepareIndex("either").setId("image-only").setPipeline("either").setSource(Map.of("image", p.image())).get();
+        client().prepareIndex("either").setId("text-only").setPipeline("either").setSource(Map.of("caption", p.caption())).get();
+        refresh("either");
+        assertEquals(oracle.hashImages(List.of(png(p))).get(0).codeHex(), client().prepareGet("either", "image-only").get().getSourceAsMap().get("hash"));
+        assertEquals(oracle.hashTexts(List.of(p.text())).get(0).codeHex(), client().prepareGet("either", "text-only").get().getSourceAsMap().get("hash"));
+    }
+
+    public void testBadDocumentsFailAloneWithA400NamingTheField() {
+        putPipeline("strict", "{\"image_field\": \"image\", \"text_field\": \"caption\"}");
+        createIndex("strict", 1);
+        Picture good = randomFrom(pictures);
+        byte[] goodPng = png(good);
+        String truncated = Base64.getEncoder().encodeToString(java.util.Arrays.copyOf(goodPng, goodPng.length / 2));
+        String notAnImage = Base64.getEncoder().encodeToString("hello, this is text".getBytes(StandardCharsets.UTF_8));
+        Map<String, Map<String, Object>> bad = new HashMap<>();
+        bad.put("bad-base64", Map.of("image", "iVBORw0KGgo!!!not base64"));
+        bad.put("corrupt", Map.of("image", truncated));
+        bad.put("not-an-image", Map.of("image", notAnImage));
+        bad.put("bomb", Map.of("image", Base64.getEncoder().encodeToString(pngHeader(20000, 20000))));
+        bad.put("wrong-type", Map.of("image", 42));
+        bad.put("wrong-caption", Map.of("caption", Map.of("a", "b")));
+        bad.put("nothing", Map.of("other", "x"));
+        bad.put("too-long", Map.of("caption", "word ".repeat(3000)));
+        Map<String, String> expected = Map.of(
+            "bad-base64", "field [image] is not valid base64",
+            "corrupt", "field [image]: the image looks like png but could not be decoded",
+            "not-an-image", "field [image]: the image is not a PNG, JPEG, GIF, BMP or WebP image",
+            "bomb", "field [image]: the png image is 20000x20000 pixels: each side may be at most 16384",
+            "wrong-type", "field [image] is a number [42]: expected a string of base64 image bytes",
+            "wrong-caption", "field [caption] is a object",
+            "nothing", "the document has no image in [image] and no text in [caption]",
+            "too-long", "field [caption]: the text is [15000] characters, over the limit of [10000]"
+        );
+        BulkRequestBuilder bulk = client().prepareBulk().setRefreshPolicy(WriteRequest.RefreshPolicy.IMMEDIATE);
+        bulk.add(prepareIndex("strict").setId("good").setPipeline("strict").setSource(Map.of("image", good.image(), "caption", good.caption())));
+        bad.forEach((id, source) -> bulk.add(prepareIndex("strict").setId(id).setPipeline("strict").setSource(source)));
+        BulkResponse response = bulk.get();
+        for (BulkItemResponse item : response.getItems()) {
+            if (item.getId().equals("good")) {
+                assertFalse(item.getFailureMessage(), item.isFailed());
+                continue;
+            }
+            assertTrue(item.getId() + " must fail", item.isFailed());
+            assertEquals(item.getId(), RestStatus.BAD_REQUEST, item.getFailure().getStatus());
+            assertThat(item.getId(), item.getFailureMessage(), containsString(expected.get(item.getId())));
+        }
+        assertHitCount(client().prepareSearch("strict").setSize(0), 1);
+
+        // on_failure can hash what is left (the caption) when the picture is bad; ignore_missing indexes a
+        // document without inputs unhashed.
+        String json = """
+            {"processors": [{"deep_hash": {"image_field": "image", "text_field": "caption", "ignore_missing": true,
+              "on_failure": [{"deep_hash": {"text_field": "caption", "target_field": "hash"}}]}}]}""";
+        assertAcked(clusterAdmin().preparePutPipeline("lenient", new BytesArray(json), XContentType.JSON));
+        client().prepareIndex("strict").setId("fallback").setPipeline("lenient").setSource(Map.of("image", "%%%", "caption", good.caption())).get();
+        client().prepareIndex("strict").setId("unhashed").setPipeline("lenient").setSource(Map.of("other", "x")).get();
+        refresh("strict");
+        Map<String, Object> fallback = client().prepareGet("strict", "fallback").get().getSourceAsMap();
+        assertEquals(oracle.hashTexts(List.of(good.text())).get(0).codeHex(), fallback.get("hash"));
+        assertFalse(client().prepareGet("strict", "unhashed").get().getSourceAsMap().containsKey("hash"));
+    }
+
+    public void testPipelineWithAnUnknownModelOrFieldIsRefused() {
+        Exception e = expectThrows(Exception.class, () -> putPipeline("unknown", "{\"image_field\": \"image\", \"model\": \"nope\"}"));
+        assertThat(e.getMessage(), containsString("unknown model [nope]"));
+        e = expectThrows(Exception.class, () -> putPipeline("no-input", "{\"target_field\": \"h\"}"));
+        assertThat(e.getMessage(), containsString("[image_field] or [text_field] is required"));
+        e = expectThrows(Exception.class, () -> putPipeline("bad-name", "{\"text_field\": \"t\", \"model\": \"../etc\"}"));
+        assertThat(e.getMessage(), containsString("invalid model name [../etc]"));
+    }
+
+    public void testBulkOfAThousandDocuments() {
+        putPipeline("full", FULL_PROCESSOR);
+        createIndex("thousand", 2);
+        BulkRequestBuilder bulk = client().prepareBulk().setRefreshPolicy(WriteRequest.RefreshPolicy.IMMEDIATE);
+        for (int i = 0; i < 1000; i++) {
+            Picture p = pictures.get(i % pictures.size());
+            bulk.add(prepareIndex("thousand").setId("d" + i).setPipeline("full").setSource(Map.of("image", p.image(), "caption", p.caption())));
+        }
+        BulkResponse response = bulk.get();
+        assertFalse(response.buildFailureMessage(), response.hasFailures());
+        assertHitCount(client().prepareSearch("thousand").setSize(0).setTrackTotalHits(true), 1000);
+        assertHitCount(
+            client().prepareSearch("thousand").setSize(0).setTrackTotalHits(true).setQuery(org.elasticsearch.index.query.QueryBuilders.existsQuery("hash")),
+            1000
+        );
+
+        DeepHashStatsAction.Response stats = client().execute(DeepHashStatsAction.INSTANCE, new DeepHashStatsAction.Request()).actionGet();
+        long hashed = stats.getNodes().stream().mapToLong(n -> ((Number) n.stats().get("documents_hashed")).longValue()).sum();
+        assertThat(hashed, greaterThanOrEqualTo(1000L));
+    }
+
+    public void testQueriesByTextAndImageAnswerAsTheirCodes() {
+        putPipeline("full", FULL_PROCESSOR);
+        createIndex("search", 3);
+        List<Picture> docs = randomSubsetOf(120, pictures);
+        assertFalse(index("search", "full", docs).hasFailures());
+        for (int q = 0; q < 6; q++) {
+            Picture query = randomFrom(pictures);
+            // text against image codes and image against text codes: the cross-modal searches
+            assertSameHits(
+                new HammingQueryBuilder("image_hash", query.text(), null, null, null, null),
+                new HammingQueryBuilder("image_hash", HashCode.ofBytes(oracle.hashTexts(List.of(query.text())).get(0).code()), null)
+            );
+            assertSameHits(
+                new HammingQueryBuilder("text_hash", null, query.image(), "default", null, null),
+                new HammingQueryBuilder("text_hash", HashCode.ofBytes(oracle.hashImages(List.of(png(query))).get(0).code()), null)
+            );
+            assertSameHits(
+                new HammingQueryBuilder("hash", query.text(), query.image(), null, 20, null),
+                new HammingQueryBuilder("hash", HashCode.ofBytes(oracle.hashFused(List.of(png(query)), List.of(query.text())).get(0).code()), 20)
+            );
+        }
+    }
+
+    private void assertSameHits(HammingQueryBuilder byInput, HammingQueryBuilder byCode) {
+        SearchResponse expected = client().prepareSearch("search").setQuery(byCode).setSize(200).get();
+        SearchResponse actual = client().prepareSearch("search").setQuery(byInput).setSize(200).get();
+        try {
+            assertNoFailures(actual);
+            assertEquals(expected.getHits().getHits().length, actual.getHits().getHits().length);
+            for (int i = 0; i < expected.getHits().getHits().length; i++) {
+                assertEquals(expected.getHits().getAt(i).getId(), actual.getHits().getAt(i).getId());
+                assertEquals(expected.getHits().getAt(i).getScore(), actual.getHits().getAt(i).getScore(), 0f);
+            }
+        } finally {
+            expected.decRef();
+            actual.decRef();
+        }
+    }
+
+    public void testRerankAgainstABruteForceOracle() {
+        putPipeline("both-embeddings", """
+            {"image_field": "image", "text_field": "caption", "target_field": "hash", "embedding_field": "embedding"}""");
+        createIndex("rerank", 1);
+        List<Picture> docs = randomSubsetOf(150, pictures);
+        BulkRequestBuilder bulk = client().prepareBulk().setRefreshPolicy(WriteRequest.RefreshPolicy.IMMEDIATE);
+        Map<String, HashOutput> outputs = new HashMap<>();
+        for (Picture p : docs) {
+            HashOutput out = oracle.hashFused(List.of(png(p)), List.of(p.text())).get(0);
+            outputs.put(p.id(), out);
+            Map<String, Object> source = new HashMap<>();
+            source.put("image", p.image());
+            source.put("caption", p.caption());
+            source.put("stored_embedding", out.embedding());
+            bulk.add(prepareIndex("rerank").setId(p.id()).setPipeline("both-embeddings").setSource(source));
+        }
+        assertFalse(bulk.get().hasFailures());
+        for (int q = 0; q < 5; q++) {
+            Picture query = randomFrom(pictures);
+            HashOutput text = oracle.hashTexts(List.of(query.text())).get(0);
+            int window = between(5, 60);
+            String vectorField = randomFrom("embedding", "stored_embedding");
+            HammingQueryBuilder builder = new HammingQueryBuilder("hash", query.text(), null, null, null, null);
+            builder.rerank(new HammingQueryBuilder.Rerank(vectorField, window, null));
+            SearchResponse response = client().prepareSearch("rerank").setQuery(builder).setSize(200).get();
+            try {
+                assertNoFailures(response);
+                checkRerank(response.getHits().getHits(), outputs, text, window);
+            } finally {
+                response.decRef();
+            }
+        }
+    }
+
+    /** The hits must be a window's worth of the nearest codes (ties at the edge either way), ordered by 1 / (1 + l2^2). */
+    private static void checkRerank(SearchHit[] hits, Map<String, HashOutput> docs, HashOutput query, int window) {
+        Map<String, Integer> distance = new HashMap<>();
+        docs.forEach((id, out) -> distance.put(id, hamming(out.code(), query.code())));
+        List<Integer> sorted = distance.values().stream().sorted().toList();
+        int edge = sorted.get(Math.min(window, sorted.size()) - 1);
+        assertEquals(Math.min(window, docs.size()), hits.length);
+        Set<String> returned = new HashSet<>();
+        for (SearchHit hit : hits) {
+            returned.add(hit.getId());
+            assertThat("candidate " + hit.getId() + " is beyond the window's edge", distance.get(hit.getId()) <= edge, equalTo(true));
+            float expected = (float) (1.0 / (1.0 + squaredL2(docs.get(hit.getId()).embedding(), query.embedding())));
+            assertEquals(hit.getId(), expected, hit.getScore(), 1e-5f);
+        }
+        distance.forEach((id, d) -> {
+            if (d < edge) {
+                assertTrue("a code nearer than the window's edge is missing: " + id, returned.contains(id));
+            }
+        });
+        List<SearchHit> ordered = new ArrayList<>(List.of(hits));
+        ordered.sort(Comparator.comparingDouble(h -> -h.getScore()));
+        assertEquals(ordered, List.of(hits));
+    }
+
+    private static int hamming(byte[] a, byte[] b) {
+        int d = 0;
+        for (int i = 0; i < a.length; i++) {
+            d += Integer.bitCount((a[i] ^ b[i]) & 0xff);
+        }
+        return d;
+    }
+
+    private static double squaredL2(float[] a, float[] b) {
+        double s = 0;
+        for (int i = 0; i < a.length; i++) {
+            double d = a[i] - b[i];
+            s += d * d;
+        }
+        return s;
+    }
+
+    /** A PNG that is only its signature and an IHDR chunk claiming width x height. */
+    static byte[] pngHeader(int width, int height) {
+        java.nio.ByteBuffer ihdr = java.nio.ByteBuffer.allocate(13).putInt(width).putInt(height).put((byte) 8).put((byte) 6).put((byte) 0).put((byte) 0).put((byte) 0);
+        java.nio.ByteBuffer png = java.nio.ByteBuffer.allocate(8 + 12 + 13);
+        png.put(new byte[] { (byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' });
+        png.putInt(13);
+        byte[] type = "IHDR".getBytes(StandardCharsets.US_ASCII);
+        png.put(type).put(ihdr.array());
+        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+        crc.update(type);
+        crc.update(ihdr.array());
+        png.putInt((int) crc.getValue());
+        return png.array();
+    }
+
+    static ModelConfig config() {
+        return oracle.config();
+    }
+}
