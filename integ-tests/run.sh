@@ -2,7 +2,8 @@
 # Runs the deep-hash integration tests end to end: sets up a real Elasticsearch node from the
 # integ-test distribution with the plugin zip installed, starts it, runs the *IT tests against it
 # over HTTP (phase 1), restarts the node on the same data and runs the second half of RestartIT
-# (phase 2), and stops the node whatever happens. Exits with the tests' status.
+# (phase 2), restarts it on JDK 25 and runs HashingIT there (phase 3), and stops the node whatever
+# happens. Exits with the tests' status.
 #
 #   integ-tests/run.sh                       all ITs
 #   integ-tests/run.sh -Dit.test=BadInputIT  extra arguments go to Maven in phase 1 (e.g. one class;
@@ -97,6 +98,20 @@ if [ -f "$state" ]; then
   [ "$rc" -eq 0 ] && rc=$rc2
 else
   echo "[run] phase 2 (after a restart) skipped: RestartIT did not complete its first half" >&2
+fi
+# Phase 3: the model on the other JDK the node supports (ONNX Runtime's native library under the
+# entitlement policy): the node restarted on Temurin 25, HashingIT again.
+JDK25="${JDK25_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
+if [ -x "$JDK25/bin/java" ] && [ "${ES_JAVA_HOME:-}" != "$JDK25" ] && [ -z "$*" ]; then
+  t3=$SECONDS
+  "$NODE" stop
+  url="$(ES_JAVA_HOME="$JDK25" "$NODE" start)"
+  rc3=0
+  run_mvn "${mvn_args[@]}" "-DTESTS_ES_URL=$url" -Dit.test=HashingIT || rc3=$?
+  echo "[run] phase 3 (HashingIT on JDK 25) finished with status $rc3 in $((SECONDS - t3)) s" >&2
+  [ "$rc" -eq 0 ] && rc=$rc3
+else
+  echo "[run] phase 3 (HashingIT on JDK 25) skipped: no JDK at $JDK25, or a subset of tests was asked for" >&2
 fi
 echo "[run] tests finished with status $rc (total $((SECONDS - t0)) s)" >&2
 if [ "$rc" -ne 0 ]; then
