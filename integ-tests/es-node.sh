@@ -25,6 +25,7 @@
 #                  the user the node runs as)
 #   ES_RUN_USER    user to run the node as when this script runs as root (default nobody)
 #   ES_START_TIMEOUT  seconds to wait for the node to answer (default 120)
+#   ES_EXTRA_CONFIG   lines appended to config/elasticsearch.yml at every start (e.g. "deep_hash.text.cache_size: 0")
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
@@ -160,6 +161,9 @@ xpack.security.enabled: false
 cluster.routing.allocation.disk.threshold_enabled: false
 action.destructive_requires_name: false
 EOF
+  if [ -n "${ES_EXTRA_CONFIG:-}" ]; then
+    printf '%s\n' "$ES_EXTRA_CONFIG" >>"$ES_HOME/config/elasticsearch.yml"
+  fi
 }
 
 fetch_distribution() {

@@ -47,7 +47,7 @@ public class HammingQueryBuilderTests extends AbstractQueryTestCase<HammingQuery
             }
             properties.append("\"").append(name).append("\": {\"type\": \"binary_hash\", \"bits\": ").append(bits).append('}');
         });
-        properties.append(",\"vec\": {\"type\": \"dense_vector\", \"dims\": 4, \"similarity\": \"l2_norm\"}");
+        properties.append(",\"vec\": {\"type\": \"dense_vector\", \"dims\": 4, \"index\": true, \"similarity\": \"l2_norm\"}");
         properties.append(",\"vec_stored\": {\"type\": \"dense_vector\", \"dims\": 4, \"index\": false}");
         mapperService.merge(
             "_doc",

@@ -1,0 +1,241 @@
+"""Hashing through a real node: ingest rate, MAP through the node against model/'s offline MAP, and
+hash-only against hash + re-rank against exact dense search (P@10 and latency).
+
+Run by bench/run-hashing-bench.sh, which starts the node; this script only talks HTTP to it.
+
+    /usr/bin/python3 bench/hashing_bench.py --url URL --docs test-docs.ndjson --offline model/results/results.json \
+        --out bench/results/hashing.json [--runs 3] [--phase ingest|quality|all] [--label NAME]
+
+Ingest: the same bulk requests (500 pictures each, the whole test split) are sent to an index without a
+pipeline and to indices with a `deep_hash` pipeline (image only, caption only, fused, fused + per-modality
+codes + embedding), alternating variants within each run, one client.
+
+MAP: every test picture and caption is a query, as in model/evaluate.py (relevant = same subgroup, MAP over
+the whole ranking, a query never retrieves itself). The node's ranking is taken as it answers (ties in the
+node's order) and, to compare with evaluate.py, re-sorted by distance with evaluate.py's tie-breaking (a
+fixed random order of the database): with identical codes that MAP must equal the offline one exactly.
+"""
+import argparse
+import base64
+import json
+import statistics
+import sys
+import time
+
+import numpy as np
+
+from node_bench import Node, percentile
+
+BITS = 64
+PIPELINES = {
+    "image": {"image_field": "image", "target_field": "hash"},
+    "text": {"text_field": "caption", "target_field": "hash"},
+    "fused": {"image_field": "image", "text_field": "caption", "target_field": "hash"},
+    "full": {"image_field": "image", "text_field": "caption", "target_field": "hash", "image_target_field": "image_hash",
+             "text_target_field": "text_hash", "embedding_field": "embedding", "remove_image": True},
+}
+MAPPING = {"properties": {
+    "hash": {"type": "binary_hash", "bits": BITS}, "image_hash": {"type": "binary_hash", "bits": BITS},
+    "text_hash": {"type": "binary_hash", "bits": BITS}, "subgroup": {"type": "keyword"}, "picture": {"type": "integer"},
+    "emoji": {"type": "integer"}, "image": {"type": "keyword", "index": False, "doc_values": False},
+    "embedding": {"type": "dense_vector", "dims": 256, "similarity": "l2_norm", "index_options": {"type": "flat"}},
+}}
+
+
+def read(path):
+    with open(path) as f:
+        return [json.loads(line) for line in f]
+
+
+def create(node, index, pipeline=None, shards=1):
+    node.request("DELETE", f"/{index}?ignore_unavailable=true")
+    settings = {"number_of_shards": shards, "number_of_replicas": 0, "index.deep_hash.codec": True, "refresh_interval": "-1"}
+    if pipeline:
+        settings["index.default_pipeline"] = pipeline
+    node.request("PUT", f"/{index}", {"settings": settings, "mappings": MAPPING})
+
+
+def bulk_bodies(docs, batch=500):
+    bodies = []
+    for s in range(0, len(docs), batch):
+        lines = []
+        for d in docs[s:s + batch]:
+            lines.append(json.dumps({"index": {"_id": str(d["picture"])}}))
+            lines.append(json.dumps({k: d[k] for k in ("image", "caption", "subgroup", "picture", "emoji")}))
+        bodies.append(("\n".join(lines) + "\n").encode())
+    return bodies
+
+
+def ingest(node, index, bodies):
+    """Seconds to index every body, one bulk after the other; fails on any item error."""
+    start = time.perf_counter()
+    for body in bodies:
+        r = node.request("POST", f"/{index}/_bulk", body, "application/x-ndjson")
+        if r["errors"]:
+            raise RuntimeError(json.dumps([i for i in r["items"] if "error" in i["index"]][:3]))
+    elapsed = time.perf_counter() - start
+    node.request("POST", f"/{index}/_refresh")
+    return elapsed
+
+
+def ranking(node, index, query, exclude=None, size=10000, **extra):
+    body = {"size": size, "_source": False, "track_total_hits": False, "query": {"hamming": query}}
+    if exclude is not None:
+        body["query"] = {"bool": {"must": {"hamming": query}, "must_not": {"ids": {"values": [exclude]}}}}
+    body.update(extra)
+    start = time.perf_counter()
+    r = node.request("POST", f"/{index}/_search?filter_path=took,hits.hits._id,hits.hits._score", body)
+    return r.get("hits", {}).get("hits", []), (time.perf_counter() - start) * 1000
+
+
+def average_precision(relevant_in_order, n_relevant):
+    hits = np.asarray(relevant_in_order, dtype=np.float64)
+    if n_relevant == 0:
+        return None
+    cum = np.cumsum(hits)
+    return float((hits * cum / np.arange(1, len(hits) + 1)).sum() / n_relevant)
+
+
+def map_task(node, index, queries, db_ids, db_labels, make_query, self_id):
+    """MAP in the node's order and with evaluate.py's tie-breaking, and P@10."""
+    position = {i: p for p, i in enumerate(db_ids)}
+    jitter = np.random.default_rng(0).random(len(db_ids))
+    node_aps, tied_aps, p10 = [], [], []
+    for q in queries:
+        hits, _ = ranking(node, index, make_query(q), exclude=self_id(q))
+        ids = [h["_id"] for h in hits]
+        label = q["subgroup"]
+        n_rel = sum(1 for i in db_ids if db_labels[i] == label and i != self_id(q))
+        if len(ids) != len(db_ids) - (1 if self_id(q) is not None else 0):
+            raise RuntimeError(f"a ranking of {len(ids)} documents for a database of {len(db_ids)}")
+        rel = [db_labels[i] == label for i in ids]
+        ap = average_precision(rel, n_rel)
+        if ap is None:
+            continue
+        node_aps.append(ap)
+        p10.append(sum(rel[:10]) / 10)
+        distances = np.array([round(BITS * (1 - h["_score"])) for h in hits])
+        order = np.lexsort((jitter[[position[i] for i in ids]], distances))
+        tied_aps.append(average_precision([rel[k] for k in order], n_rel))
+    return {"queries": len(node_aps), "map_node_order": float(np.mean(node_aps)), "map": float(np.mean(tied_aps)),
+            "p@10": float(np.mean(p10))}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--docs", required=True, help="the test split as documents (model/documents.py)")
+    parser.add_argument("--offline", required=True, help="model/results/results.json")
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--phase", choices=["ingest", "quality", "all"], default="all")
+    parser.add_argument("--label", default="default", help="names this ingest run in the output (e.g. the node's cache setting)")
+    args = parser.parse_args()
+    node = Node(args.url)
+    docs = read(args.docs)
+    out = {"docs": len(docs)}
+    try:
+        with open(args.out) as f:
+            out = json.load(f)
+    except (OSError, ValueError):
+        pass
+    out["docs"] = len(docs)
+    bodies = bulk_bodies(docs)
+
+    if args.phase in ("ingest", "all"):
+        for name, processor in PIPELINES.items():
+            node.request("PUT", f"/_ingest/pipeline/bench-{name}", {"processors": [{"deep_hash": processor}]})
+        variants = ["none"] + list(PIPELINES)
+        seconds = {v: [] for v in variants}
+        for run in range(args.runs):
+            for v in variants:
+                create(node, f"ingest-{v}", None if v == "none" else f"bench-{v}")
+                seconds[v].append(ingest(node, f"ingest-{v}", bodies))
+                node.request("DELETE", f"/ingest-{v}")
+                print(f"run {run + 1} {v}: {len(docs) / seconds[v][-1]:.0f} docs/s", file=sys.stderr)
+        stats = node.request("GET", "/_deep_hash/stats")
+        out.setdefault("ingest", {})[args.label] = {
+            v: {"docs_per_s": [len(docs) / s for s in seconds[v]], "median_docs_per_s": len(docs) / statistics.median(seconds[v])}
+            for v in variants}
+        out.setdefault("ingest_stats", {})[args.label] = list(stats["nodes"].values())[0]
+
+    if args.phase in ("quality", "all"):
+        create(node, "quality", "bench-full")
+        node.request("PUT", "/_ingest/pipeline/bench-full", {"processors": [{"deep_hash": PIPELINES["full"]}]})
+        ingest(node, "quality", bodies)
+        # One document per emoji with its caption only: the database of image->text, as in evaluate.py.
+        captions = {}
+        for d in docs:
+            captions.setdefault(d["emoji"], {"picture": d["emoji"], "emoji": d["emoji"], "caption": d["caption"],
+                                             "subgroup": d["subgroup"], "image": None})
+        caption_docs = [captions[e] for e in sorted(captions)]
+        create(node, "captions", "bench-full")
+        lines = []
+        for d in caption_docs:
+            lines.append(json.dumps({"index": {"_id": str(d["emoji"])}}))
+            lines.append(json.dumps({"caption": d["caption"], "subgroup": d["subgroup"], "emoji": d["emoji"]}))
+        node.request("POST", "/captions/_bulk?refresh=true", ("\n".join(lines) + "\n").encode(), "application/x-ndjson")
+        node.request("POST", "/quality/_refresh")
+        pictures = sorted(docs, key=lambda d: d["picture"])
+        picture_ids = [str(d["picture"]) for d in pictures]
+        picture_labels = {str(d["picture"]): d["subgroup"] for d in pictures}
+        emoji_ids = [str(d["emoji"]) for d in caption_docs]
+        emoji_labels = {str(d["emoji"]): d["subgroup"] for d in caption_docs}
+        text = lambda q: ", ".join(q["caption"])
+        tasks = {
+            "image->image": ("quality", pictures, picture_ids, picture_labels, lambda q: {"field": "image_hash", "image": q["image"]}, lambda q: str(q["picture"])),
+            "text->image": ("quality", caption_docs, picture_ids, picture_labels, lambda q: {"field": "image_hash", "text": text(q)}, lambda q: None),
+            "image->text": ("captions", pictures, emoji_ids, emoji_labels, lambda q: {"field": "text_hash", "image": q["image"]}, lambda q: None),
+            "fused->fused": ("quality", pictures, picture_ids, picture_labels, lambda q: {"field": "hash", "image": q["image"], "text": text(q)}, lambda q: str(q["picture"])),
+            "text->fused": ("quality", caption_docs, picture_ids, picture_labels, lambda q: {"field": "hash", "text": text(q)}, lambda q: None),
+        }
+        with open(args.offline) as f:
+            offline = json.load(f)["runs"]["fused-64"]["tasks"]
+        quality = {}
+        for name, (index, queries, db_ids, db_labels, make, self_id) in tasks.items():
+            t0 = time.perf_counter()
+            r = map_task(node, index, queries, db_ids, db_labels, make, self_id)
+            r["offline_map"] = offline[name]["map"]
+            r["offline_p@10"] = offline[name]["p@10"]
+            r["seconds"] = time.perf_counter() - t0
+            quality[name] = r
+            print(f"{name}: node {r['map']:.4f} (node order {r['map_node_order']:.4f}) offline {r['offline_map']:.4f}", file=sys.stderr)
+        out["quality"] = quality
+
+        # Hash only, hash + re-rank and exact dense search: P@10 and latency of the top 10.
+        rerank = {}
+        for name, field, make in (("text->fused", "hash", lambda q: {"text": text(q)}),
+                                  ("fused->fused", "hash", lambda q: {"text": text(q), "image": q["image"]})):
+            queries = caption_docs if name.startswith("text") else pictures
+            rows = {"hash": ([], []), "hash+rerank": ([], []), "dense exact": ([], [])}
+            for q in queries:
+                self_id = None if name.startswith("text") else str(q["picture"])
+                label = q["subgroup"]
+                hashed = node.request("POST", "/_deep_hash/models/default/_hash", make(q))
+                for variant in rows:
+                    if variant == "dense exact":
+                        # index_options flat: the kNN search compares every vector, an exact search.
+                        body = {"size": 10, "_source": False, "knn": {
+                            "field": "embedding", "query_vector": hashed["embedding"], "k": 10, "num_candidates": 100,
+                            "filter": {"bool": {"must_not": {"ids": {"values": [self_id] if self_id else []}}}}}}
+                        start = time.perf_counter()
+                        hits = node.request("POST", "/quality/_search?filter_path=hits.hits._id", body).get("hits", {}).get("hits", [])
+                        ms = (time.perf_counter() - start) * 1000
+                    else:
+                        query = {"field": field, "code": hashed["code"]}
+                        if variant == "hash+rerank":
+                            query["rerank"] = {"field": "embedding", "window": 100, "vector": hashed["embedding"]}
+                        hits, ms = ranking(node, "quality", query, exclude=self_id, size=10)
+                    rows[variant][0].append(sum(picture_labels[h["_id"]] == label for h in hits[:10]) / 10)
+                    rows[variant][1].append(ms)
+            rerank[name] = {v: {"p@10": float(np.mean(p)), "p50_ms": percentile(ms, 50), "p99_ms": percentile(ms, 99), "queries": len(p)}
+                            for v, (p, ms) in rows.items()}
+            print(name, json.dumps(rerank[name]), file=sys.stderr)
+        out["rerank"] = rerank
+
+    with open(args.out, "w") as f:
+        json.dump(out, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

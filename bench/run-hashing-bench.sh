@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Hashing through a real node (see bench/hashing_bench.py): ingest rate with and without the deep_hash
+# processor (the node's caption cache off, then on), MAP of text, image and fused queries on the
+# model's whole test split against model/'s offline MAP, and hash-only / hash + re-rank / exact dense
+# search. Starts its own node (ES_NODE_NAME=bench-hashing) on Temurin 25, writes
+# bench/results/hashing.json, stops the node.
+#   bench/run-hashing-bench.sh [runs]
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+runs="${1:-3}"
+bench/setup.sh
+[ -f target/deep-hash-0.1.0-SNAPSHOT.zip ] || mvn -B -q package -DskipTests
+if [ ! -f model/work/data/images.npy ]; then
+  bash model/setup.sh
+  /usr/bin/python3 model/data.py --out model/work/data
+fi
+mkdir -p bench/work bench/results
+/usr/bin/python3 model/documents.py --data model/work/data --split test --out bench/work/test-docs.ndjson
+
+export ES_NODE_NAME=bench-hashing ES_HEAP="${ES_HEAP:-2g}"
+export ES_JAVA_HOME="${ES_JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
+integ-tests/es-node.sh stop >/dev/null 2>&1 || true
+integ-tests/es-node.sh setup
+trap 'integ-tests/es-node.sh stop' EXIT INT TERM
+out=bench/results/hashing.json
+rm -f "$out"
+run() {  # label, extra config, phase
+  integ-tests/es-node.sh stop >/dev/null 2>&1 || true
+  local url
+  url=$(ES_EXTRA_CONFIG="$2" integ-tests/es-node.sh start)
+  /usr/bin/python3 bench/hashing_bench.py --url "$url" --docs bench/work/test-docs.ndjson \
+    --offline model/results/results.json --out "$out" --runs "$runs" --phase "$3" --label "$1"
+}
+run no-caption-cache "deep_hash.text.cache_size: 0" ingest
+run caption-cache "" all
+echo "==> $out"
