@@ -21,6 +21,8 @@ import java.nio.file.Path;
 import java.util.Base64;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.regex.Pattern;
 
@@ -173,6 +175,36 @@ public final class DeepHashService implements Closeable {
             };
             stats.inference(entry, 1, System.nanoTime() - start);
             return out.get(0);
+        } catch (RuntimeException e) {
+            stats.error(e);
+            throw e;
+        }
+    }
+
+    /**
+     * Hashes one document's inputs with several entry points of model {@code modelName} in one call
+     * (the picture decoded and the caption encoded once); the call's time is shared evenly among the
+     * entry points in the statistics.
+     */
+    public Map<EntryPoint, HashOutput> hashEach(String modelName, byte[] image, String text, Set<EntryPoint> entryPoints) {
+        try {
+            HashModel model = registry.get(modelName);
+            for (EntryPoint entry : entryPoints) {
+                if (model.has(entry) == false) {
+                    throw new InputException(
+                        InputException.Kind.UNSUPPORTED_INPUT,
+                        "model [" + modelName + "] has no " + entry.jsonName() + " entry point: it hashes "
+                            + model.config().entryPoints().keySet().stream().map(EntryPoint::jsonName).toList()
+                    );
+                }
+            }
+            long start = System.nanoTime();
+            Map<EntryPoint, HashOutput> out = model.hashEach(image, text, entryPoints);
+            long share = (System.nanoTime() - start) / Math.max(1, out.size());
+            for (EntryPoint entry : out.keySet()) {
+                stats.inference(entry, 1, share);
+            }
+            return out;
         } catch (RuntimeException e) {
             stats.error(e);
             throw e;

@@ -13,8 +13,10 @@ import org.elasticsearch.ingest.IngestDocument;
 import org.elasticsearch.ingest.Processor;
 
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.BiConsumer;
 import java.util.function.Supplier;
 
@@ -154,7 +156,16 @@ public final class DeepHashProcessor extends AbstractProcessor {
             }
             throw e;
         }
-        HashOutput main = run(DeepHashService.entryPoint(image, text), image, text);
+        EntryPoint mainEntry = DeepHashService.entryPoint(image, text);
+        Set<EntryPoint> wanted = EnumSet.of(mainEntry);
+        if (imageTargetField != null && image != null) {
+            wanted.add(EntryPoint.IMAGE);
+        }
+        if (textTargetField != null && text != null) {
+            wanted.add(EntryPoint.TEXT);
+        }
+        Map<EntryPoint, HashOutput> outputs = run(wanted, image, text);
+        HashOutput main = outputs.get(mainEntry);
         document.setFieldValue(targetField, main.codeHex());
         if (embeddingField != null) {
             List<Float> embedding = new ArrayList<>(main.embedding().length);
@@ -164,10 +175,10 @@ public final class DeepHashProcessor extends AbstractProcessor {
             document.setFieldValue(embeddingField, embedding);
         }
         if (imageTargetField != null && image != null) {
-            document.setFieldValue(imageTargetField, image != null && text == null ? main.codeHex() : run(EntryPoint.IMAGE, image, null).codeHex());
+            document.setFieldValue(imageTargetField, outputs.get(EntryPoint.IMAGE).codeHex());
         }
         if (textTargetField != null && text != null) {
-            document.setFieldValue(textTargetField, image == null ? main.codeHex() : run(EntryPoint.TEXT, null, text).codeHex());
+            document.setFieldValue(textTargetField, outputs.get(EntryPoint.TEXT).codeHex());
         }
         if (removeImage && image != null) {
             document.removeField(imageField);
@@ -175,11 +186,11 @@ public final class DeepHashProcessor extends AbstractProcessor {
         service.stats().hashed(HashStats.Caller.INGEST, 1);
     }
 
-    private HashOutput run(EntryPoint entry, byte[] image, String text) {
+    private Map<EntryPoint, HashOutput> run(Set<EntryPoint> entries, byte[] image, String text) {
         try {
-            return service.hash(model, entry, image, text);
+            return service.hashEach(model, image, text, entries);
         } catch (InputException e) {
-            String field = entry == EntryPoint.TEXT ? textField : entry == EntryPoint.IMAGE ? imageField : imageField + "] and [" + textField;
+            String field = e.kind() == InputException.Kind.TEXT_TOO_LONG || image == null ? textField : imageField;
             throw e.kind() == InputException.Kind.UNKNOWN_MODEL || e.kind() == InputException.Kind.MODEL_UNAVAILABLE
                 ? e
                 : e.withPrefix("field [" + field + "]: ");

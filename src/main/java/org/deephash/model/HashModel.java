@@ -452,39 +452,95 @@ public final class HashModel implements AutoCloseable {
         lock.readLock().lock();
         try {
             checkOpen();
-            OrtSession session = sessions.get(entry);
-            if (session == null) {
-                throw new IllegalArgumentException(
-                    "model [" + config.name() + "] has no " + entry.jsonName() + " entry point; it has " + sessions.keySet().stream().map(EntryPoint::jsonName).toList()
-                );
-            }
-            Map<String, OnnxTensor> inputs = new HashMap<>();
+            OnnxTensor textInput = null;
             try {
-                if (imageTensor != null) {
-                    int s = config.image().size();
-                    inputs.put(ModelConfig.IMAGE_INPUT, OnnxTensor.createTensor(env, FloatBuffer.wrap(imageTensor), new long[] { n, 3, s, s }));
-                }
-                if (texts != null) {
-                    inputs.put(config.textEncoder().textInput(), textTensor(texts));
-                }
-                try (OrtSession.Result result = session.run(inputs, outputNames)) {
-                    float[] probs = output(entry, result, config.probsOutput(), n, config.bits());
-                    float[] embeddings = output(entry, result, config.embeddingOutput(), n, config.embeddingDim());
-                    List<HashOutput> outputs = new ArrayList<>(n);
-                    for (int i = 0; i < n; i++) {
-                        float[] p = Arrays.copyOfRange(probs, i * config.bits(), (i + 1) * config.bits());
-                        float[] e = Arrays.copyOfRange(embeddings, i * config.embeddingDim(), (i + 1) * config.embeddingDim());
-                        outputs.add(new HashOutput(HashOutput.pack(p, threshold), p, e));
-                    }
-                    return outputs;
-                }
+                textInput = texts == null ? null : textTensor(texts);
+                return runTensors(entry, n, imageTensor, textInput);
             } catch (OrtException e) {
                 throw new IllegalStateException("inference failed in the " + entry.jsonName() + " entry point of model [" + config.name() + "]: " + e.getMessage(), e);
             } finally {
-                inputs.values().forEach(OnnxTensor::close);
+                if (textInput != null) {
+                    textInput.close();
+                }
             }
         } finally {
             lock.readLock().unlock();
+        }
+    }
+
+    /**
+     * Hashes one document's picture and caption (either may be null) with each entry point in
+     * {@code entryPoints} that its inputs allow, decoding the picture and encoding the caption once for
+     * all of them (a pipeline that writes the fused and the per-modality codes pays for one MiniLM pass,
+     * not two).
+     */
+    public Map<EntryPoint, HashOutput> hashEach(byte[] image, String text, Set<EntryPoint> entryPoints) {
+        if (text != null) {
+            checkTexts(List.of(text));
+        }
+        float[] imageInput = image == null ? null : imageTensor(List.of(image));
+        Map<EntryPoint, HashOutput> out = new EnumMap<>(EntryPoint.class);
+        lock.readLock().lock();
+        try {
+            checkOpen();
+            OnnxTensor textInput = null;
+            try {
+                for (EntryPoint entry : entryPoints) {
+                    if ((entry.takesImage() && imageInput == null) || (entry.takesText() && text == null)) {
+                        continue;
+                    }
+                    if (entry.takesText() && textInput == null) {
+                        textInput = textTensor(List.of(text));
+                    }
+                    out.put(entry, runTensors(entry, 1, entry.takesImage() ? imageInput : null, entry.takesText() ? textInput : null).get(0));
+                }
+            } catch (OrtException e) {
+                throw new IllegalStateException("inference failed in model [" + config.name() + "]: " + e.getMessage(), e);
+            } finally {
+                if (textInput != null) {
+                    textInput.close();
+                }
+            }
+        } finally {
+            lock.readLock().unlock();
+        }
+        return out;
+    }
+
+    /** Runs one entry point on ready inputs; closes the image tensor it makes, never {@code textInput}. Call under the read lock. */
+    private List<HashOutput> runTensors(EntryPoint entry, int n, float[] imageTensor, OnnxTensor textInput) throws OrtException {
+        OrtSession session = sessions.get(entry);
+        if (session == null) {
+            throw new IllegalArgumentException(
+                "model [" + config.name() + "] has no " + entry.jsonName() + " entry point; it has " + sessions.keySet().stream().map(EntryPoint::jsonName).toList()
+            );
+        }
+        Map<String, OnnxTensor> inputs = new HashMap<>();
+        OnnxTensor imageInput = null;
+        try {
+            if (imageTensor != null) {
+                int s = config.image().size();
+                imageInput = OnnxTensor.createTensor(env, FloatBuffer.wrap(imageTensor), new long[] { n, 3, s, s });
+                inputs.put(ModelConfig.IMAGE_INPUT, imageInput);
+            }
+            if (textInput != null) {
+                inputs.put(config.textEncoder().textInput(), textInput);
+            }
+            try (OrtSession.Result result = session.run(inputs, outputNames)) {
+                float[] probs = output(entry, result, config.probsOutput(), n, config.bits());
+                float[] embeddings = output(entry, result, config.embeddingOutput(), n, config.embeddingDim());
+                List<HashOutput> outputs = new ArrayList<>(n);
+                for (int i = 0; i < n; i++) {
+                    float[] p = Arrays.copyOfRange(probs, i * config.bits(), (i + 1) * config.bits());
+                    float[] e = Arrays.copyOfRange(embeddings, i * config.embeddingDim(), (i + 1) * config.embeddingDim());
+                    outputs.add(new HashOutput(HashOutput.pack(p, threshold), p, e));
+                }
+                return outputs;
+            }
+        } finally {
+            if (imageInput != null) {
+                imageInput.close();
+            }
         }
     }
 

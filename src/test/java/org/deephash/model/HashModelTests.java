@@ -40,6 +40,42 @@ public class HashModelTests extends ESTestCase {
         return dir;
     }
 
+    /** One call for every entry point gives what the three single calls give, with the cache and without. */
+    public void testHashEachMatchesTheSingleCalls() throws IOException {
+        List<String> sample = Files.readAllLines(Path.of("demo/emoji-test-sample.ndjson"), StandardCharsets.UTF_8);
+        JsonMapper json = JsonMapper.builder().build();
+        java.util.Map<String, float[]> store = new java.util.concurrent.ConcurrentHashMap<>();
+        HashModel.SentenceCache cache = randomBoolean() ? null : new HashModel.SentenceCache() {
+            @Override
+            public float[] get(String text) {
+                return store.get(text);
+            }
+
+            @Override
+            public void put(String text, float[] embedding) {
+                store.put(text, embedding);
+            }
+        };
+        ModelConfig config = ModelConfig.load(GoldenVectorsTests.modelDir());
+        try (HashModel model = new HashModel(config, new HashModel.Options(1, 1 << 20, 1 << 20, 10_000, cache))) {
+            for (int i = 0; i < 5; i++) {
+                var doc = json.readTree(sample.get(between(0, sample.size() - 1)));
+                byte[] png = java.util.Base64.getDecoder().decode(doc.get("image").asText());
+                List<String> parts = new ArrayList<>();
+                doc.get("caption").forEach(c -> parts.add(c.asText()));
+                String text = String.join(", ", parts);
+                var each = model.hashEach(png, text, java.util.EnumSet.allOf(EntryPoint.class));
+                assertEquals(model.hashImages(List.of(png)).get(0).codeHex(), each.get(EntryPoint.IMAGE).codeHex());
+                assertEquals(model.hashTexts(List.of(text)).get(0).codeHex(), each.get(EntryPoint.TEXT).codeHex());
+                HashOutput fused = model.hashFused(List.of(png), List.of(text)).get(0);
+                assertEquals(fused.codeHex(), each.get(EntryPoint.FUSED).codeHex());
+                assertArrayEquals(fused.embedding(), each.get(EntryPoint.FUSED).embedding(), 1e-6f);
+                var imageOnly = model.hashEach(png, null, java.util.EnumSet.allOf(EntryPoint.class));
+                assertEquals(java.util.Set.of(EntryPoint.IMAGE), imageOnly.keySet());
+            }
+        }
+    }
+
     public void testSignatureMismatchIsRefusedAtLoad() throws IOException {
         Path dir = editedCopy(root -> root.put("bits", root.get("bits").asInt() * 2));
         IllegalArgumentException e = expectThrows(IllegalArgumentException.class, () -> HashModel.load(dir));
