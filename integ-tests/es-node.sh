@@ -10,6 +10,7 @@
 #   es-node.sh url     print the URL of the running node
 #   es-node.sh status  say whether the node is running
 #   es-node.sh log     print the tail of the node's log
+#   es-node.sh home    print the node's ES_HOME (its config/ is $ES_PATH_CONF)
 #
 # Environment (all optional):
 #   PLUGIN_ZIP     plugin zip to install (default: <repo>/target/deep-hash-0.1.0-SNAPSHOT.zip)
@@ -356,10 +357,11 @@ case "${1:-}" in
   start)  cmd_start ;;
   stop)   cmd_stop ;;
   url)    cmd_url ;;
+  home)   resolve_node_dir; echo "$ES_HOME" ;;
   status) cmd_status ;;
   log)    resolve_node_dir; print_log_tail 200 ;;
   *)
-    echo "usage: $0 {setup|start|stop|url|status|log}" >&2
+    echo "usage: $0 {setup|start|stop|url|home|status|log}" >&2
     exit 2
     ;;
 esac

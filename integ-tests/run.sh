@@ -71,6 +71,15 @@ t0=$SECONDS
 "$NODE" stop >/dev/null 2>&1 || true   # a node left over from an earlier run (KEEP_NODE=1)
 "$NODE" setup
 started=1   # from here on, always stop on exit (stop is a no-op when nothing runs)
+# Two user models for HashingIT: a copy of the shipped one, and one whose text.onnx changed after its
+# model.json was written (the node must start, list it as unusable and refuse only it).
+user_models="$("$NODE" home)/config/deep-hash/models"
+rm -rf "$user_models"
+mkdir -p "$user_models"
+cp -r "$REPO_ROOT/model/export" "$user_models/copy"
+cp -r "$REPO_ROOT/model/export" "$user_models/broken"
+echo "changed" > "$user_models/broken/text.onnx"
+chmod -R a+rX "$user_models"
 url="$("$NODE" start)"
 echo "[run] node at $url (setup+start $((SECONDS - t0)) s)" >&2
 

@@ -88,13 +88,42 @@ class HashingIT {
     void theBundledModelIsListed() throws IOException {
         Raw r = es.raw("GET", "/_deep_hash/models", (String) null);
         assertEquals(200, r.status(), r.describe());
-        JsonNode model = r.json().get("models").get(0);
-        assertEquals("default", model.get("name").asText(), r.describe());
+        JsonNode model = null;
+        for (JsonNode m : r.json().get("models")) {
+            if (m.get("name").asText().equals("default")) {
+                model = m;
+            }
+        }
+        assertTrue(model != null, r.describe());
         assertEquals("bundled", model.get("source").asText());
         assertEquals(64, model.get("bits").asInt());
         assertTrue(model.get("usable").asBoolean(), r.describe());
         assertEquals(List.of("image", "text", "fused"), JSON.convertValue(model.get("entry_points"), List.class));
         assertEquals(404, es.raw("GET", "/_deep_hash/models/nope", (String) null).status());
+    }
+
+    /** The user models run.sh installs under the node's config directory: a good copy works, a broken one fails alone. */
+    @Test
+    @Order(6)
+    void userModelsBesideTheBundledOne() throws IOException {
+        Raw list = es.raw("GET", "/_deep_hash/models", (String) null);
+        Map<String, JsonNode> models = new HashMap<>();
+        list.json().get("models").forEach(m -> models.put(m.get("name").asText(), m));
+        org.junit.jupiter.api.Assumptions.assumeTrue(models.containsKey("copy"), "no user models installed (integ-tests/run.sh installs them)");
+        assertEquals("user", models.get("copy").get("source").asText(), list.describe());
+        assertTrue(models.get("copy").get("usable").asBoolean(), list.describe());
+        assertEquals(false, models.get("broken").get("usable").asBoolean(), list.describe());
+        assertTrue(models.get("broken").get("error").asText().contains("SHA-256"), list.describe());
+        Raw copy = es.raw("POST", "/_deep_hash/models/copy/_hash", "{\"text\": \"hot beverage\"}");
+        Raw bundled = es.raw("POST", "/_deep_hash/models/default/_hash", "{\"text\": \"hot beverage\"}");
+        assertEquals(200, copy.status(), copy.describe());
+        assertEquals(bundled.json().get("code"), copy.json().get("code"));
+        Raw broken = es.raw("POST", "/_deep_hash/models/broken/_hash", "{\"text\": \"hot beverage\"}");
+        assertEquals(400, broken.status(), broken.describe());
+        assertTrue(broken.text().contains("model [broken]") && broken.text().contains("cannot be loaded"), broken.describe());
+        Raw pipeline = es.raw("PUT", "/_ingest/pipeline/deep-hash-it-broken", "{\"processors\": [{\"deep_hash\": {\"text_field\": \"t\", \"model\": \"broken\"}}]}");
+        assertEquals(400, pipeline.status(), pipeline.describe());
+        assertEquals(200, es.raw("GET", "/_cluster/health", (String) null).status());
     }
 
     /** Every golden input, through the processor and through _hash, gives PyTorch's code (no bit flipped) and embedding within 1e-5. */
