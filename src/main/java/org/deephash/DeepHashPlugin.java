@@ -70,7 +70,7 @@ public class DeepHashPlugin extends Plugin implements MapperPlugin, SearchPlugin
 
     @Override
     public List<ExecutorBuilder<?>> getExecutorBuilders(Settings settings) {
-        return List.of(DeepHashService.executorBuilder(settings));
+        return DeepHashService.executorBuilders(settings);
     }
 
     @Override
@@ -79,7 +79,8 @@ public class DeepHashPlugin extends Plugin implements MapperPlugin, SearchPlugin
             services.environment().settings(),
             bundledModels(),
             services.environment().configDir().resolve(USER_MODELS),
-            services.threadPool().executor(DeepHashService.THREAD_POOL)
+            services.threadPool().executor(DeepHashService.THREAD_POOL),
+            services.threadPool().executor(DeepHashService.SEARCH_THREAD_POOL)
         );
         service.set(s);
         return List.of(s);

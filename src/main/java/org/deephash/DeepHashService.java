@@ -33,6 +33,8 @@ import java.util.regex.Pattern;
  */
 public final class DeepHashService implements Closeable {
     public static final String THREAD_POOL = "deep_hash";
+    /** Queries and the API hash here, so that a search never waits behind a bulk request's backlog. */
+    public static final String SEARCH_THREAD_POOL = "deep_hash_search";
     private static final Pattern WHITESPACE = Pattern.compile("\\s+");
 
     public static final Setting<Integer> INTRA_OP_THREADS = Setting.intSetting(
@@ -68,15 +70,23 @@ public final class DeepHashService implements Closeable {
         return List.of(INTRA_OP_THREADS, MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, MAX_TEXT_CHARS, TEXT_CACHE_SIZE);
     }
 
-    /** A fixed pool as wide as the node's processors; its queue takes a large bulk request's documents at once. */
-    public static ExecutorBuilder<?> executorBuilder(Settings settings) {
-        return new FixedExecutorBuilder(
-            settings,
-            THREAD_POOL,
-            EsExecutors.allocatedProcessors(settings),
-            10_000,
-            "deep_hash.thread_pool",
-            EsExecutors.TaskTrackingConfig.DO_NOT_TRACK
+    /**
+     * The ingest pool, as wide as the node's processors, whose queue takes a large bulk request's
+     * documents at once; and the search pool for query rewrite and the API, half as wide, so that
+     * queries are hashed while a bulk request is.
+     */
+    public static List<ExecutorBuilder<?>> executorBuilders(Settings settings) {
+        int processors = EsExecutors.allocatedProcessors(settings);
+        return List.of(
+            new FixedExecutorBuilder(settings, THREAD_POOL, processors, 10_000, "deep_hash.thread_pool", EsExecutors.TaskTrackingConfig.DO_NOT_TRACK),
+            new FixedExecutorBuilder(
+                settings,
+                SEARCH_THREAD_POOL,
+                Math.max(1, processors / 2),
+                1_000,
+                "deep_hash_search.thread_pool",
+                EsExecutors.TaskTrackingConfig.DO_NOT_TRACK
+            )
         );
     }
 
@@ -89,10 +99,12 @@ public final class DeepHashService implements Closeable {
     private final ModelRegistry registry;
     private final HashStats stats = new HashStats();
     private final ExecutorService executor;
+    private final ExecutorService searchExecutor;
     private final long maxImageBytes;
 
-    public DeepHashService(Settings settings, Path bundledModels, Path userModels, ExecutorService executor) {
+    public DeepHashService(Settings settings, Path bundledModels, Path userModels, ExecutorService executor, ExecutorService searchExecutor) {
         this.executor = executor;
+        this.searchExecutor = searchExecutor;
         this.maxImageBytes = MAX_IMAGE_BYTES.get(settings).getBytes();
         int threads = INTRA_OP_THREADS.get(settings);
         long maxPixels = MAX_IMAGE_PIXELS.get(settings);
@@ -134,9 +146,14 @@ public final class DeepHashService implements Closeable {
         return stats;
     }
 
-    /** The pool that inference runs on, off the transport and write threads. */
+    /** The pool that ingest inference runs on, off the transport and write threads. */
     public ExecutorService executor() {
         return executor;
+    }
+
+    /** The pool that queries and the API hash on. */
+    public ExecutorService searchExecutor() {
+        return searchExecutor;
     }
 
     /** The entry point for the inputs given: fused for both, else the one there is. */

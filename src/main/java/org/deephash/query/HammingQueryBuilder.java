@@ -497,7 +497,7 @@ public final class HammingQueryBuilder extends AbstractQueryBuilder<HammingQuery
         DeepHashService hasher = s;
         context.registerAsyncAction((client, listener) -> {
             try {
-                hasher.executor().execute(ActionRunnable.run(listener.map(ignored -> null), () -> {
+                hasher.searchExecutor().execute(ActionRunnable.run(listener.map(ignored -> null), () -> {
                     byte[] imageBytes = image == null ? null : hasher.decodeImage(image, "[" + NAME + "] query [image]");
                     HashOutput out = hasher.hash(model, DeepHashService.entryPoint(imageBytes, text), imageBytes, text);
                     hasher.stats().hashed(HashStats.Caller.QUERY, 1);

@@ -13,7 +13,7 @@ final class RestSupport {
 
     static void fork(DeepHashService service, RestChannel channel, CheckedSupplier<RestResponse, Exception> work) {
         try {
-            service.executor().execute(() -> {
+            service.searchExecutor().execute(() -> {
                 RestResponse response;
                 try {
                     response = work.get();

@@ -268,6 +268,25 @@ public class DeepHashIngestClusterTests extends ESIntegTestCase {
         }
     }
 
+    public void testATextIsHashedOncePerRequestNotPerShard() {
+        putPipeline("full", FULL_PROCESSOR);
+        createIndex("once-a", 3);
+        createIndex("once-b", 2);
+        assertFalse(index("once-a", "full", randomSubsetOf(20, pictures)).hasFailures());
+        assertFalse(index("once-b", "full", randomSubsetOf(20, pictures)).hasFailures());
+        long before = queriesHashed();
+        assertHitCount(
+            client().prepareSearch("once-a", "once-b").setQuery(new HammingQueryBuilder("image_hash", "a cat", null, null, null, null)).setSize(0),
+            40
+        );
+        assertEquals("one search over 5 shards of 2 indices on 2 nodes hashes its text once", before + 1, queriesHashed());
+    }
+
+    private long queriesHashed() {
+        DeepHashStatsAction.Response stats = client().execute(DeepHashStatsAction.INSTANCE, new DeepHashStatsAction.Request()).actionGet();
+        return stats.getNodes().stream().mapToLong(n -> ((Number) n.stats().get("queries_hashed")).longValue()).sum();
+    }
+
     private void assertSameHits(HammingQueryBuilder byInput, HammingQueryBuilder byCode) {
         SearchResponse expected = client().prepareSearch("search").setQuery(byCode).setSize(200).get();
         SearchResponse actual = client().prepareSearch("search").setQuery(byInput).setSize(200).get();
