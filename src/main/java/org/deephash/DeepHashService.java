@@ -176,14 +176,7 @@ public final class DeepHashService implements Closeable {
      */
     public HashOutput hash(String modelName, EntryPoint entry, byte[] image, String text) {
         try {
-            HashModel model = registry.get(modelName);
-            if (model.has(entry) == false) {
-                throw new InputException(
-                    InputException.Kind.UNSUPPORTED_INPUT,
-                    "model [" + modelName + "] has no " + entry.jsonName() + " entry point: it hashes "
-                        + model.config().entryPoints().keySet().stream().map(EntryPoint::jsonName).toList()
-                );
-            }
+            HashModel model = model(modelName, Set.of(entry));
             long start = System.nanoTime();
             List<HashOutput> out = switch (entry) {
                 case IMAGE -> model.hashImages(List.of(image));
@@ -198,6 +191,21 @@ public final class DeepHashService implements Closeable {
         }
     }
 
+    /** Model {@code modelName}, loaded, which must have every entry point in {@code entryPoints}. */
+    private HashModel model(String modelName, Set<EntryPoint> entryPoints) {
+        HashModel model = registry.get(modelName);
+        for (EntryPoint entry : entryPoints) {
+            if (model.has(entry) == false) {
+                throw new InputException(
+                    InputException.Kind.UNSUPPORTED_INPUT,
+                    "model [" + modelName + "] has no " + entry.jsonName() + " entry point: it hashes "
+                        + model.config().entryPoints().keySet().stream().map(EntryPoint::jsonName).toList()
+                );
+            }
+        }
+        return model;
+    }
+
     /**
      * Hashes one document's inputs with several entry points of model {@code modelName} in one call
      * (the picture decoded and the caption encoded once); the call's time is shared evenly among the
@@ -205,16 +213,7 @@ public final class DeepHashService implements Closeable {
      */
     public Map<EntryPoint, HashOutput> hashEach(String modelName, byte[] image, String text, Set<EntryPoint> entryPoints) {
         try {
-            HashModel model = registry.get(modelName);
-            for (EntryPoint entry : entryPoints) {
-                if (model.has(entry) == false) {
-                    throw new InputException(
-                        InputException.Kind.UNSUPPORTED_INPUT,
-                        "model [" + modelName + "] has no " + entry.jsonName() + " entry point: it hashes "
-                            + model.config().entryPoints().keySet().stream().map(EntryPoint::jsonName).toList()
-                    );
-                }
-            }
+            HashModel model = model(modelName, entryPoints);
             long start = System.nanoTime();
             Map<EntryPoint, HashOutput> out = model.hashEach(image, text, entryPoints);
             long share = (System.nanoTime() - start) / Math.max(1, out.size());

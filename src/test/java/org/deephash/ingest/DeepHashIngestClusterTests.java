@@ -4,7 +4,7 @@ import org.deephash.DeepHashPlugin;
 import org.deephash.hamming.HashCode;
 import org.deephash.model.HashModel;
 import org.deephash.model.HashOutput;
-import org.deephash.model.ModelConfig;
+import org.deephash.model.ImagePreprocessorTests;
 import org.deephash.query.HammingQueryBuilder;
 import org.deephash.rest.DeepHashStatsAction;
 import org.elasticsearch.action.bulk.BulkItemResponse;
@@ -171,7 +171,7 @@ public class DeepHashIngestClusterTests extends ESIntegTestCase {
         bad.put("bad-base64", Map.of("image", "iVBORw0KGgo!!!not base64"));
         bad.put("corrupt", Map.of("image", truncated));
         bad.put("not-an-image", Map.of("image", notAnImage));
-        bad.put("bomb", Map.of("image", Base64.getEncoder().encodeToString(pngHeader(20000, 20000))));
+        bad.put("bomb", Map.of("image", Base64.getEncoder().encodeToString(ImagePreprocessorTests.pngHeaderOnly(20000, 20000))));
         bad.put("wrong-type", Map.of("image", 42));
         bad.put("wrong-caption", Map.of("caption", Map.of("a", "b")));
         bad.put("nothing", Map.of("other", "x"));
@@ -378,22 +378,4 @@ public class DeepHashIngestClusterTests extends ESIntegTestCase {
         return s;
     }
 
-    /** A PNG that is only its signature and an IHDR chunk claiming width x height. */
-    static byte[] pngHeader(int width, int height) {
-        java.nio.ByteBuffer ihdr = java.nio.ByteBuffer.allocate(13).putInt(width).putInt(height).put((byte) 8).put((byte) 6).put((byte) 0).put((byte) 0).put((byte) 0);
-        java.nio.ByteBuffer png = java.nio.ByteBuffer.allocate(8 + 12 + 13);
-        png.put(new byte[] { (byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' });
-        png.putInt(13);
-        byte[] type = "IHDR".getBytes(StandardCharsets.US_ASCII);
-        png.put(type).put(ihdr.array());
-        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
-        crc.update(type);
-        crc.update(ihdr.array());
-        png.putInt((int) crc.getValue());
-        return png.array();
-    }
-
-    static ModelConfig config() {
-        return oracle.config();
-    }
 }

@@ -346,7 +346,7 @@ public class ImagePreprocessorTests extends ESTestCase {
     }
 
     /** A PNG that is only its signature and a valid IHDR chunk: enough for the header, nothing to decode. */
-    private static byte[] pngHeaderOnly(int width, int height) {
+    public static byte[] pngHeaderOnly(int width, int height) {
         ByteBuffer ihdr = ByteBuffer.allocate(13).putInt(width).putInt(height).put((byte) 8).put((byte) 6).put((byte) 0).put((byte) 0).put((byte) 0);
         ByteBuffer png = ByteBuffer.allocate(8 + 12 + 13);
         png.put(new byte[] { (byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' });
