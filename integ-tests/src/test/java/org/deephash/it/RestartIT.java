@@ -105,8 +105,13 @@ class RestartIT {
 
     // ------------------------------------------------------------------ phases
 
+    private static final String PIPELINE = "deep-hash-it-restart-pipeline";
+
     private void before() throws IOException {
         Files.deleteIfExists(stateFile);
+        // A deep_hash pipeline that the node must rebuild from its cluster state at startup.
+        Raw pipeline = es.raw("PUT", "/_ingest/pipeline/" + PIPELINE, "{\"processors\": [{\"deep_hash\": {\"text_field\": \"caption\"}}]}");
+        assertEquals(200, pipeline.status(), pipeline.describe());
         seed = ItSupport.seed();
         rnd = ItSupport.random(seed);
         System.out.printf(Locale.ROOT, "[RestartIT] before restart: seed=0x%x node=%s%n", seed, es.url);
@@ -172,6 +177,14 @@ class RestartIT {
         seed = state.get("seed").asLong();
         rnd = ItSupport.random(seed ^ 0x5DEECE66DL);
         System.out.printf(Locale.ROOT, "[RestartIT] after restart: seed=0x%x node=%s%n", seed, es.url);
+        // The pipeline made before the restart hashes as _hash does.
+        Raw indexed = es.raw("PUT", "/deep-hash-it-restart-hashed/_doc/1?pipeline=" + PIPELINE + "&refresh=true", "{\"caption\": \"hot beverage\"}");
+        assertEquals(201, indexed.status(), indexed.describe());
+        Raw hashed = es.raw("POST", "/_deep_hash/models/default/_hash", "{\"text\": \"hot beverage\"}");
+        Raw doc = es.raw("GET", "/deep-hash-it-restart-hashed/_doc/1", (String) null);
+        assertEquals(hashed.json().get("code").asText(), doc.json().path("_source").path("hash").asText(), doc.describe());
+        es.raw("DELETE", "/deep-hash-it-restart-hashed", (String) null);
+        es.raw("DELETE", "/_ingest/pipeline/" + PIPELINE, (String) null);
         List<String> indices = new ArrayList<>();
         state.path("indices").fieldNames().forEachRemaining(indices::add);
         System.out.printf(Locale.ROOT, "[RestartIT] indices %s%n", indices);
