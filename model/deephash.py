@@ -115,8 +115,8 @@ class ImageTower(nn.Module):
         if pretrained:
             from mobilenet import MobileNetFeatures
 
-            self.pretrained = MobileNetFeatures()
-            self.out_dim += MobileNetFeatures.out_dim
+            self.pretrained = MobileNetFeatures(pretrained) if isinstance(pretrained, str) else MobileNetFeatures()
+            self.out_dim += self.pretrained.out_dim
 
     def forward(self, x, pretrained_features=None):
         """pretrained_features: the frozen backbone's output for x, when the caller has it cached."""

@@ -45,10 +45,11 @@ def read_package():
 
 
 class KerasGraph(nn.Module):
-    """The Keras layers up to `LAST`, evaluated in topological order (the file's order)."""
+    """The Keras layers up to `last` (default `LAST`), evaluated in topological order (the file's order)."""
 
-    def __init__(self, layers, weights):
+    def __init__(self, layers, weights, last=LAST):
         super().__init__()
+        self.last = last
         self.order = []  # (name, kind, inputs)
         self.mods = nn.ModuleDict()
         self.pads = {}
@@ -88,9 +89,9 @@ class KerasGraph(nn.Module):
             elif kind == "Add":
                 pass
             else:
-                raise ValueError(f"unexpected layer {name} of type {kind} before {LAST}")
+                raise ValueError(f"unexpected layer {name} of type {kind} before {last}")
             self.order.append((name, kind, inputs))
-            if name == LAST:
+            if name == last:
                 break
 
     def forward(self, x):
@@ -108,17 +109,19 @@ class KerasGraph(nn.Module):
                 values[name] = args[0] + args[1]
             else:
                 values[name] = self.mods[name](args[0])
-        return values[LAST]
+        return values[self.last]
 
 
 class MobileNetFeatures(nn.Module):
-    """Frozen MobileNetV2 features of a normalised 64 px batch: [N, 1280], global average pooled."""
+    """Frozen MobileNetV2 features of a normalised 64 px batch, global average pooled: [N, 1280] at
+    `out_relu`, fewer channels at an earlier layer (`last`, a Keras layer name such as
+    `block_13_expand_relu`)."""
 
-    out_dim = 1280
-
-    def __init__(self):
+    def __init__(self, last=LAST):
         super().__init__()
-        self.graph = convert()
+        self.graph = convert(last=last)
+        with torch.no_grad():
+            self.out_dim = int(self.graph(torch.zeros(1, 3, INPUT_SIZE, INPUT_SIZE)).shape[1])
         for p in self.graph.parameters():
             p.requires_grad = False
         self.graph.eval()
@@ -134,10 +137,10 @@ class MobileNetFeatures(nn.Module):
         return self.graph(x).mean(dim=(2, 3))
 
 
-def convert(package=None):
-    """The graph up to `LAST`, from `package` (read_package()'s answer) or read now."""
+def convert(package=None, last=LAST):
+    """The graph up to `last`, from `package` (read_package()'s answer) or read now."""
     layers, weights = package or read_package()
-    return KerasGraph(layers, weights).eval()
+    return KerasGraph(layers, weights, last).eval()
 
 
 def classify(graph, weights, x):

@@ -100,6 +100,8 @@ def main():
     parser.add_argument("--pairwise", type=float, default=1.0, help="weight of the DCMH pairwise term")
     parser.add_argument("--triplet", type=float, default=1.0, help="weight of the triplet term")
     parser.add_argument("--pretrained-image", type=int, default=0, help="1: frozen MobileNetV2 features beside the CNN")
+    parser.add_argument("--pretrained-layer", default="out_relu",
+                        help="with --pretrained-image 1: the MobileNetV2 layer whose pooled output is used (a Keras layer name)")
     parser.add_argument("--centres", type=float, default=0.0, help="weight of the hash-centre (CSQ) term")
     parser.add_argument("--alignment", type=float, default=0.0, help="weight of the image/caption contrastive alignment")
     parser.add_argument("--quantization", type=float, default=0.1)
@@ -123,7 +125,8 @@ def main():
     captions = Captions(args.data, table, args.text_encoder)
     vocab_size = len(captions.vocab.tokens) if captions.vocab else 0
     modalities = tuple(args.modalities.split(","))
-    model = dh.DeepHash(vocab_size, args.bits, len(subgroups), modalities, args.text_encoder, args.pretrained_image)
+    pretrained_image = (args.pretrained_layer if args.pretrained_layer != "out_relu" else True) if args.pretrained_image else False
+    model = dh.DeepHash(vocab_size, args.bits, len(subgroups), modalities, args.text_encoder, pretrained_image)
     steps_per_epoch = (len(train) + args.batch - 1) // args.batch
     epochs = 1 if args.quick else args.epochs
     total_steps = 3 if args.quick else epochs * steps_per_epoch
@@ -194,7 +197,7 @@ def main():
             f.write("\n".join(captions.vocab.tokens) + "\n")
     with open(os.path.join(out_dir, "config.json"), "w") as f:
         json.dump({"bits": args.bits, "modalities": list(modalities), "subgroups": subgroups,
-                   "text_encoder": args.text_encoder, "pretrained_image": bool(args.pretrained_image), "vocab_size": vocab_size, "seconds": round(time.time() - started),
+                   "text_encoder": args.text_encoder, "pretrained_image": pretrained_image, "vocab_size": vocab_size, "seconds": round(time.time() - started),
                    "args": vars(args)}, f, indent=2)
     print(f"train {args.name}: done in {time.time() - started:.0f} s", file=sys.stderr)
 

@@ -180,7 +180,8 @@ public final class RerankQuery extends Query {
 
         @Override
         public int advance(int target) {
-            if (i + 1 >= to) {
+            // target may be NO_MORE_DOCS: docBase + target would overflow.
+            if (i + 1 >= to || target > docs[to - 1] - docBase) {
                 i = to;
                 return doc = NO_MORE_DOCS;
             }
