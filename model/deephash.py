@@ -115,7 +115,12 @@ class ImageTower(nn.Module):
         if pretrained:
             from mobilenet import MobileNetFeatures
 
-            self.pretrained = MobileNetFeatures(pretrained) if isinstance(pretrained, str) else MobileNetFeatures()
+            if isinstance(pretrained, dict):  # {"layer": Keras layer name, "size": input side in pixels}
+                self.pretrained = MobileNetFeatures(pretrained["layer"], pretrained["size"])
+            elif isinstance(pretrained, str):  # a layer name, at the default size
+                self.pretrained = MobileNetFeatures(pretrained)
+            else:
+                self.pretrained = MobileNetFeatures()
             self.out_dim += self.pretrained.out_dim
 
     def forward(self, x, pretrained_features=None):

@@ -117,11 +117,12 @@ class MobileNetFeatures(nn.Module):
     `out_relu`, fewer channels at an earlier layer (`last`, a Keras layer name such as
     `block_13_expand_relu`)."""
 
-    def __init__(self, last=LAST):
+    def __init__(self, last=LAST, size=INPUT_SIZE):
         super().__init__()
+        self.size = size
         self.graph = convert(last=last)
         with torch.no_grad():
-            self.out_dim = int(self.graph(torch.zeros(1, 3, INPUT_SIZE, INPUT_SIZE)).shape[1])
+            self.out_dim = int(self.graph(torch.zeros(1, 3, size, size)).shape[1])
         for p in self.graph.parameters():
             p.requires_grad = False
         self.graph.eval()
@@ -133,7 +134,7 @@ class MobileNetFeatures(nn.Module):
 
     def forward(self, x):
         # Our normalisation is (v/255 - 0.5)/0.5; nsfwjs feeds MobileNetV2 v/255.
-        x = F.interpolate(x * 0.5 + 0.5, size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear", align_corners=False)
+        x = F.interpolate(x * 0.5 + 0.5, size=(self.size, self.size), mode="bilinear", align_corners=False)
         return self.graph(x).mean(dim=(2, 3))
 
 

@@ -102,6 +102,8 @@ def main():
     parser.add_argument("--pretrained-image", type=int, default=0, help="1: frozen MobileNetV2 features beside the CNN")
     parser.add_argument("--pretrained-layer", default="out_relu",
                         help="with --pretrained-image 1: the MobileNetV2 layer whose pooled output is used (a Keras layer name)")
+    parser.add_argument("--pretrained-size", type=int, default=128,
+                        help="with --pretrained-image 1: the side the 64 px pictures are upsampled to for MobileNetV2")
     parser.add_argument("--centres", type=float, default=0.0, help="weight of the hash-centre (CSQ) term")
     parser.add_argument("--alignment", type=float, default=0.0, help="weight of the image/caption contrastive alignment")
     parser.add_argument("--quantization", type=float, default=0.1)
@@ -125,7 +127,12 @@ def main():
     captions = Captions(args.data, table, args.text_encoder)
     vocab_size = len(captions.vocab.tokens) if captions.vocab else 0
     modalities = tuple(args.modalities.split(","))
-    pretrained_image = (args.pretrained_layer if args.pretrained_layer != "out_relu" else True) if args.pretrained_image else False
+    pretrained_image = False
+    if args.pretrained_image:
+        if args.pretrained_size != 128:
+            pretrained_image = {"layer": args.pretrained_layer, "size": args.pretrained_size}
+        else:
+            pretrained_image = args.pretrained_layer if args.pretrained_layer != "out_relu" else True
     model = dh.DeepHash(vocab_size, args.bits, len(subgroups), modalities, args.text_encoder, pretrained_image)
     steps_per_epoch = (len(train) + args.batch - 1) // args.batch
     epochs = 1 if args.quick else args.epochs
