@@ -3,6 +3,7 @@ package org.deephash.model;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import org.apache.lucene.tests.util.LuceneTestCase;
 import org.elasticsearch.test.ESTestCase;
 
 import java.io.IOException;
@@ -13,7 +14,12 @@ import java.util.List;
 
 import static org.hamcrest.Matchers.containsString;
 
-/** Bundled and user models side by side: lookup, override, a broken model beside good ones, names. */
+/**
+ * Bundled and user models side by side: lookup, override, a broken model beside good ones, names.
+ * Lucene's ExtrasFS is off: it would drop random "extra0" directories into the model directories,
+ * which the registry rightly lists (as models without a model.json).
+ */
+@LuceneTestCase.SuppressFileSystems("ExtrasFS")
 public class ModelRegistryTests extends ESTestCase {
 
     private static void copyModel(Path to) throws IOException {
