@@ -133,12 +133,12 @@ def main():
     args = parser.parse_args()
     node = Node(args.url)
     docs = read(args.docs)
-    out = {"docs": len(docs)}
+    # A second invocation (another --label) adds to the file the first one wrote.
     try:
         with open(args.out) as f:
             out = json.load(f)
     except (OSError, ValueError):
-        pass
+        out = {}
     out["docs"] = len(docs)
     bodies = bulk_bodies(docs)
 

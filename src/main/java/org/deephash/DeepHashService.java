@@ -18,7 +18,9 @@ import org.elasticsearch.threadpool.FixedExecutorBuilder;
 
 import java.io.Closeable;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Base64;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -175,20 +177,11 @@ public final class DeepHashService implements Closeable {
      * there), timing the inference; a failure is counted by kind and rethrown.
      */
     public HashOutput hash(String modelName, EntryPoint entry, byte[] image, String text) {
-        try {
-            HashModel model = model(modelName, Set.of(entry));
-            long start = System.nanoTime();
-            List<HashOutput> out = switch (entry) {
-                case IMAGE -> model.hashImages(List.of(image));
-                case TEXT -> model.hashTexts(List.of(text));
-                case FUSED -> model.hashFused(List.of(image), List.of(text));
-            };
-            stats.inference(entry, 1, System.nanoTime() - start);
-            return out.get(0);
-        } catch (RuntimeException e) {
-            stats.error(e);
-            throw e;
+        if ((entry.takesImage() && image == null) || (entry.takesText() && text == null)) {
+            throw new IllegalArgumentException("the " + entry.jsonName() + " entry point needs "
+                + (entry.takesImage() && entry.takesText() ? "an image and a text" : entry.takesImage() ? "an image" : "a text"));
         }
+        return hashEach(modelName, image, text, EnumSet.of(entry)).get(entry);
     }
 
     /** Model {@code modelName}, loaded, which must have every entry point in {@code entryPoints}. */
@@ -237,7 +230,7 @@ public final class DeepHashService implements Closeable {
         if (s.startsWith("data:")) {
             int comma = s.indexOf(',');
             if (comma < 0 || s.substring(0, comma).toLowerCase(Locale.ROOT).endsWith(";base64") == false) {
-                throw countError(new InputException(
+                throw counted(new InputException(
                     InputException.Kind.BAD_BASE64,
                     what + " is a data URL without [;base64,]: expected base64 image bytes, e.g. [data:image/png;base64,iVBOR...]"
                 ));
@@ -245,7 +238,7 @@ public final class DeepHashService implements Closeable {
             s = s.substring(comma + 1);
         }
         if ((long) s.length() / 4 * 3 > maxImageBytes + 3 * 1024L) {
-            throw countError(new InputException(
+            throw counted(new InputException(
                 InputException.Kind.IMAGE_TOO_LARGE,
                 what + " is [" + s.length() + "] base64 characters, about [" + ((long) s.length() / 4 * 3) + "] bytes, over the limit of ["
                     + maxImageBytes + "] bytes (" + MAX_IMAGE_BYTES.getKey() + ")"
@@ -258,7 +251,7 @@ public final class DeepHashService implements Closeable {
             return s.indexOf('-') >= 0 || s.indexOf('_') >= 0 ? Base64.getUrlDecoder().decode(s) : Base64.getDecoder().decode(s);
         } catch (IllegalArgumentException e) {
             String start = s.length() > 24 ? s.substring(0, 24) + "..." : s;
-            throw countError(new InputException(
+            throw counted(new InputException(
                 InputException.Kind.BAD_BASE64,
                 what + " is not valid base64 (" + e.getMessage() + "): got [" + start + "], " + s.length() + " characters; expected the image bytes in base64",
                 e
@@ -266,9 +259,60 @@ public final class DeepHashService implements Closeable {
         }
     }
 
-    private InputException countError(InputException e) {
+    /** Counts {@code e} in the statistics by its kind and returns it, to be thrown. */
+    public InputException counted(InputException e) {
         stats.error(e);
         return e;
+    }
+
+    /** A counted {@link InputException.Kind#WRONG_TYPE}: "{what} is a {type}: expected {expected}". */
+    public InputException wrongType(String what, Object value, String expected) {
+        return counted(new InputException(InputException.Kind.WRONG_TYPE, what + " is a " + typeName(value) + ": expected " + expected));
+    }
+
+    /**
+     * A caption from a document or request value: a string, or an array of strings (a label and
+     * keywords, blank ones skipped) joined with ", " as the model was trained. {@code what} names the
+     * value in messages.
+     */
+    public String caption(Object value, String what) {
+        if (value instanceof String s) {
+            return s;
+        }
+        if (value instanceof List<?> list) {
+            List<String> parts = new ArrayList<>(list.size());
+            for (Object o : list) {
+                if (o instanceof String == false) {
+                    throw counted(
+                        new InputException(InputException.Kind.WRONG_TYPE, what + " has a " + typeName(o) + " in its array: expected strings")
+                    );
+                }
+                if (((String) o).isBlank() == false) {
+                    parts.add((String) o);
+                }
+            }
+            return String.join(", ", parts);
+        }
+        throw wrongType(what, value, "a string or an array of strings");
+    }
+
+    private static String typeName(Object value) {
+        if (value == null) {
+            return "null";
+        }
+        if (value instanceof Map) {
+            return "object";
+        }
+        if (value instanceof List) {
+            return "array";
+        }
+        if (value instanceof Number) {
+            return "number [" + value + "]";
+        }
+        if (value instanceof Boolean) {
+            return "boolean [" + value + "]";
+        }
+        return value.getClass().getSimpleName();
     }
 
     @Override

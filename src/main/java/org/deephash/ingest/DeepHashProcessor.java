@@ -98,9 +98,7 @@ public final class DeepHashProcessor extends AbstractProcessor {
             if (ignoreMissing) {
                 handler.accept(document, null);
             } else {
-                InputException e = new InputException(InputException.Kind.MISSING_INPUT, "the document has " + missingInputs() + ": nothing to hash");
-                service.stats().error(e);
-                handler.accept(null, e);
+                handler.accept(null, service.counted(new InputException(InputException.Kind.MISSING_INPUT, "the document has " + missingInputs() + ": nothing to hash")));
             }
             return;
         }
@@ -137,24 +135,14 @@ public final class DeepHashProcessor extends AbstractProcessor {
     private void hash(IngestDocument document, Object imageValue, Object textValue) {
         byte[] image = null;
         String text = null;
-        try {
-            if (isMissing(imageValue) == false) {
-                if (imageValue instanceof String == false) {
-                    throw new InputException(
-                        InputException.Kind.WRONG_TYPE,
-                        "field [" + imageField + "] is a " + typeName(imageValue) + ": expected a string of base64 image bytes"
-                    );
-                }
-                image = service.decodeImage((String) imageValue, "field [" + imageField + "]");
+        if (isMissing(imageValue) == false) {
+            if (imageValue instanceof String == false) {
+                throw service.wrongType("field [" + imageField + "]", imageValue, "a string of base64 image bytes");
             }
-            if (isMissing(textValue) == false) {
-                text = text(textValue);
-            }
-        } catch (InputException e) {
-            if (e.kind() == InputException.Kind.WRONG_TYPE) {
-                service.stats().error(e);
-            }
-            throw e;
+            image = service.decodeImage((String) imageValue, "field [" + imageField + "]");
+        }
+        if (isMissing(textValue) == false) {
+            text = service.caption(textValue, "field [" + textField + "]");
         }
         EntryPoint mainEntry = DeepHashService.entryPoint(image, text);
         Set<EntryPoint> wanted = EnumSet.of(mainEntry);
@@ -195,48 +183,6 @@ public final class DeepHashProcessor extends AbstractProcessor {
                 ? e
                 : e.withPrefix("field [" + field + "]: ");
         }
-    }
-
-    /** The caption: a string, or an array of strings joined with ", " (a label and keywords, as in training). */
-    private String text(Object value) {
-        if (value instanceof String s) {
-            return s;
-        }
-        if (value instanceof List<?> list) {
-            List<String> parts = new ArrayList<>(list.size());
-            for (Object o : list) {
-                if (o instanceof String == false) {
-                    throw new InputException(
-                        InputException.Kind.WRONG_TYPE,
-                        "field [" + textField + "] has a " + typeName(o) + " in its array: expected strings"
-                    );
-                }
-                if (((String) o).isBlank() == false) {
-                    parts.add((String) o);
-                }
-            }
-            return String.join(", ", parts);
-        }
-        throw new InputException(InputException.Kind.WRONG_TYPE, "field [" + textField + "] is a " + typeName(value) + ": expected a string or an array of strings");
-    }
-
-    private static String typeName(Object value) {
-        if (value == null) {
-            return "null";
-        }
-        if (value instanceof Map) {
-            return "object";
-        }
-        if (value instanceof List) {
-            return "array";
-        }
-        if (value instanceof Number) {
-            return "number [" + value + "]";
-        }
-        if (value instanceof Boolean) {
-            return "boolean [" + value + "]";
-        }
-        return value.getClass().getSimpleName();
     }
 
     /** Reads and checks the processor's settings; the model must exist and take the inputs configured. */

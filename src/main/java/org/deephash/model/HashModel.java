@@ -21,6 +21,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumMap;
+import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -367,6 +368,8 @@ public final class HashModel implements AutoCloseable {
         for (int i = 0; i < imageBytes.size(); i++) {
             try {
                 images.preprocess(imageBytes.get(i), tensor, i * length);
+            } catch (InputException e) {
+                throw imageBytes.size() == 1 ? e : e.withPrefix("image [" + i + "]: ");
             } catch (IllegalArgumentException e) {
                 throw imageBytes.size() == 1 ? e : new IllegalArgumentException("image [" + i + "]: " + e.getMessage(), e);
             }
@@ -446,26 +449,7 @@ public final class HashModel implements AutoCloseable {
     }
 
     private List<HashOutput> run(EntryPoint entry, int n, float[] imageTensor, List<String> texts) {
-        if (n == 0) {
-            return List.of();
-        }
-        lock.readLock().lock();
-        try {
-            checkOpen();
-            OnnxTensor textInput = null;
-            try {
-                textInput = texts == null ? null : textTensor(texts);
-                return runTensors(entry, n, imageTensor, textInput);
-            } catch (OrtException e) {
-                throw new IllegalStateException("inference failed in the " + entry.jsonName() + " entry point of model [" + config.name() + "]: " + e.getMessage(), e);
-            } finally {
-                if (textInput != null) {
-                    textInput.close();
-                }
-            }
-        } finally {
-            lock.readLock().unlock();
-        }
+        return n == 0 ? List.of() : runEach(EnumSet.of(entry), n, imageTensor, texts).get(entry);
     }
 
     /**
@@ -479,23 +463,43 @@ public final class HashModel implements AutoCloseable {
             checkTexts(List.of(text));
         }
         float[] imageInput = image == null ? null : imageTensor(List.of(image));
+        Set<EntryPoint> runnable = EnumSet.noneOf(EntryPoint.class);
+        for (EntryPoint entry : entryPoints) {
+            if ((entry.takesImage() == false || image != null) && (entry.takesText() == false || text != null)) {
+                runnable.add(entry);
+            }
+        }
         Map<EntryPoint, HashOutput> out = new EnumMap<>(EntryPoint.class);
+        if (runnable.isEmpty() == false) {
+            runEach(runnable, 1, imageInput, text == null ? null : List.of(text)).forEach((entry, outputs) -> out.put(entry, outputs.get(0)));
+        }
+        return out;
+    }
+
+    /**
+     * Runs each entry point over the same {@code n} inputs, the text tensor (word ids or MiniLM
+     * embeddings) built once, when the first entry point that takes text needs it, and shared.
+     */
+    private Map<EntryPoint, List<HashOutput>> runEach(Set<EntryPoint> entryPoints, int n, float[] imageTensor, List<String> texts) {
+        Map<EntryPoint, List<HashOutput>> out = new EnumMap<>(EntryPoint.class);
         lock.readLock().lock();
         try {
             checkOpen();
             OnnxTensor textInput = null;
+            EntryPoint current = null;
             try {
                 for (EntryPoint entry : entryPoints) {
-                    if ((entry.takesImage() && imageInput == null) || (entry.takesText() && text == null)) {
-                        continue;
+                    current = entry;
+                    if (entry.takesText() && textInput == null && texts != null) {
+                        textInput = textTensor(texts);
                     }
-                    if (entry.takesText() && textInput == null) {
-                        textInput = textTensor(List.of(text));
-                    }
-                    out.put(entry, runTensors(entry, 1, entry.takesImage() ? imageInput : null, entry.takesText() ? textInput : null).get(0));
+                    out.put(entry, runTensors(entry, n, entry.takesImage() ? imageTensor : null, entry.takesText() ? textInput : null));
                 }
             } catch (OrtException e) {
-                throw new IllegalStateException("inference failed in model [" + config.name() + "]: " + e.getMessage(), e);
+                throw new IllegalStateException(
+                    "inference failed in the " + current.jsonName() + " entry point of model [" + config.name() + "]: " + e.getMessage(),
+                    e
+                );
             } finally {
                 if (textInput != null) {
                     textInput.close();

@@ -108,7 +108,7 @@ public final class HammingQueryBuilder extends AbstractQueryBuilder<HammingQuery
     private final Supplier<HashOutput> hashed;
 
     public HammingQueryBuilder(String field, HashCode code, @Nullable Integer maxDistance) {
-        this(field, Objects.requireNonNull(code, "[" + NAME + "] query needs a [code]"), null, null, null, maxDistance, null);
+        this(field, Objects.requireNonNull(code, "[" + NAME + "] query needs a [code]"), null, null, null, maxDistance, null, null);
     }
 
     /**
@@ -123,19 +123,7 @@ public final class HammingQueryBuilder extends AbstractQueryBuilder<HammingQuery
         @Nullable Integer maxDistance,
         Supplier<DeepHashService> service
     ) {
-        this(field, null, text, image, model, maxDistance, service);
-    }
-
-    private HammingQueryBuilder(
-        String field,
-        HashCode code,
-        String text,
-        String image,
-        String model,
-        Integer maxDistance,
-        Supplier<DeepHashService> service
-    ) {
-        this(field, code, text, image, model, maxDistance, service, null);
+        this(field, null, text, image, model, maxDistance, service, null);
     }
 
     private HammingQueryBuilder(
@@ -370,7 +358,7 @@ public final class HammingQueryBuilder extends AbstractQueryBuilder<HammingQuery
                     );
                 }
                 HashCode code = rawCode instanceof String hex ? HashCode.fromHex(hex) : HashCode.fromBitList((List<?>) rawCode);
-                builder = new HammingQueryBuilder(field, code, null, null, null, maxDistance, service);
+                builder = new HammingQueryBuilder(field, code, null, null, null, maxDistance, service, null);
             } else {
                 builder = new HammingQueryBuilder(field, text, image, model, maxDistance, service);
             }

@@ -3,7 +3,6 @@ package org.deephash.rest;
 import org.deephash.DeepHashService;
 import org.deephash.model.HashOutput;
 import org.deephash.model.HashStats;
-import org.deephash.model.InputException;
 import org.deephash.model.ModelConfig.EntryPoint;
 import org.deephash.model.ModelRegistry;
 import org.elasticsearch.client.internal.node.NodeClient;
@@ -15,7 +14,7 @@ import org.elasticsearch.xcontent.XContentBuilder;
 import org.elasticsearch.xcontent.XContentParser;
 
 import java.io.IOException;
-import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -63,21 +62,23 @@ public final class RestHashAction extends BaseRestHandler {
                 throw new IllegalArgumentException("[_hash] does not support [" + key + "]: it takes [text] and [image]");
             }
         }
-        String text = text(body.get("text"));
+        DeepHashService s = service.get();
+        String text = body.get("text") == null ? null : s.caption(body.get("text"), "[_hash] [text]");
         Object imageValue = body.get("image");
         if (imageValue != null && imageValue instanceof String == false) {
-            throw new IllegalArgumentException("[_hash] [image] must be a string of base64 image bytes but was " + imageValue.getClass().getSimpleName());
+            throw s.wrongType("[_hash] [image]", imageValue, "a string of base64 image bytes");
         }
         String image = (String) imageValue;
         if (text == null && image == null) {
             throw new IllegalArgumentException("[_hash] needs [text], [image] or both");
         }
-        DeepHashService s = service.get();
         return channel -> RestSupport.fork(s, channel, () -> {
             long start = System.nanoTime();
             byte[] bytes = image == null ? null : s.decodeImage(image, "[image]");
             EntryPoint entry = DeepHashService.entryPoint(bytes, text);
-            HashOutput main = s.hash(model, entry, bytes, text);
+            // With both inputs, the per-modality codes too: one call, one decode and one caption encoding.
+            Map<EntryPoint, HashOutput> outputs = s.hashEach(model, bytes, text, entry == EntryPoint.FUSED ? EnumSet.allOf(EntryPoint.class) : EnumSet.of(entry));
+            HashOutput main = outputs.get(entry);
             XContentBuilder b = channel.newBuilder();
             b.startObject();
             b.field("model", model);
@@ -86,9 +87,9 @@ public final class RestHashAction extends BaseRestHandler {
             b.field("code", main.codeHex());
             if (entry == EntryPoint.FUSED) {
                 b.startObject("codes");
-                b.field("fused", main.codeHex());
-                b.field("image", s.hash(model, EntryPoint.IMAGE, bytes, null).codeHex());
-                b.field("text", s.hash(model, EntryPoint.TEXT, null, text).codeHex());
+                for (EntryPoint e : List.of(EntryPoint.FUSED, EntryPoint.IMAGE, EntryPoint.TEXT)) {
+                    b.field(e.jsonName(), outputs.get(e).codeHex());
+                }
                 b.endObject();
             }
             b.array("embedding", main.embedding());
@@ -97,22 +98,5 @@ public final class RestHashAction extends BaseRestHandler {
             s.stats().hashed(HashStats.Caller.API, 1);
             return new RestResponse(RestStatus.OK, b);
         });
-    }
-
-    private static String text(Object value) {
-        if (value == null || value instanceof String) {
-            return (String) value;
-        }
-        if (value instanceof List<?> list) {
-            List<String> parts = new ArrayList<>();
-            for (Object o : list) {
-                if (o instanceof String == false) {
-                    throw new InputException(InputException.Kind.WRONG_TYPE, "[_hash] [text] arrays hold strings but found [" + o + "]");
-                }
-                parts.add((String) o);
-            }
-            return String.join(", ", parts);
-        }
-        throw new InputException(InputException.Kind.WRONG_TYPE, "[_hash] [text] must be a string or an array of strings but was [" + value + "]");
     }
 }

@@ -1,6 +1,7 @@
 package org.deephash.ingest;
 
 import org.deephash.DeepHashPlugin;
+import org.deephash.hamming.HammingOracle;
 import org.deephash.hamming.HashCode;
 import org.deephash.model.HashModel;
 import org.deephash.model.HashOutput;
@@ -340,7 +341,7 @@ public class DeepHashIngestClusterTests extends ESIntegTestCase {
     /** The hits must be a window's worth of the nearest codes (ties at the edge either way), ordered by 1 / (1 + l2^2). */
     private static void checkRerank(SearchHit[] hits, Map<String, HashOutput> docs, HashOutput query, int window) {
         Map<String, Integer> distance = new HashMap<>();
-        docs.forEach((id, out) -> distance.put(id, hamming(out.code(), query.code())));
+        docs.forEach((id, out) -> distance.put(id, HammingOracle.distance(out.code(), query.code())));
         List<Integer> sorted = distance.values().stream().sorted().toList();
         int edge = sorted.get(Math.min(window, sorted.size()) - 1);
         assertEquals(Math.min(window, docs.size()), hits.length);
@@ -359,14 +360,6 @@ public class DeepHashIngestClusterTests extends ESIntegTestCase {
         List<SearchHit> ordered = new ArrayList<>(List.of(hits));
         ordered.sort(Comparator.comparingDouble(h -> -h.getScore()));
         assertEquals(ordered, List.of(hits));
-    }
-
-    private static int hamming(byte[] a, byte[] b) {
-        int d = 0;
-        for (int i = 0; i < a.length; i++) {
-            d += Integer.bitCount((a[i] ^ b[i]) & 0xff);
-        }
-        return d;
     }
 
     private static double squaredL2(float[] a, float[] b) {
