@@ -115,12 +115,8 @@ class ImageTower(nn.Module):
         if pretrained:
             from mobilenet import MobileNetFeatures
 
-            if isinstance(pretrained, dict):  # {"layer": Keras layer name, "size": input side in pixels}
-                self.pretrained = MobileNetFeatures(pretrained["layer"], pretrained["size"])
-            elif isinstance(pretrained, str):  # a layer name, at the default size
-                self.pretrained = MobileNetFeatures(pretrained)
-            else:
-                self.pretrained = MobileNetFeatures()
+            # {"layer": a Keras layer name, "size": the input side in pixels}; True (older runs): the defaults.
+            self.pretrained = MobileNetFeatures(**pretrained) if isinstance(pretrained, dict) else MobileNetFeatures()
             self.out_dim += self.pretrained.out_dim
 
     def forward(self, x, pretrained_features=None):

@@ -113,14 +113,14 @@ class KerasGraph(nn.Module):
 
 
 class MobileNetFeatures(nn.Module):
-    """Frozen MobileNetV2 features of a normalised 64 px batch, global average pooled: [N, 1280] at
-    `out_relu`, fewer channels at an earlier layer (`last`, a Keras layer name such as
-    `block_13_expand_relu`)."""
+    """Frozen MobileNetV2 features of a normalised 64 px batch upsampled to `size`, global average
+    pooled: [N, 1280] at `out_relu`, fewer channels at an earlier layer (`layer`, a Keras layer name
+    such as `block_13_expand_relu`)."""
 
-    def __init__(self, last=LAST, size=INPUT_SIZE):
+    def __init__(self, layer=LAST, size=INPUT_SIZE):
         super().__init__()
         self.size = size
-        self.graph = convert(last=last)
+        self.graph = convert(last=layer)
         with torch.no_grad():
             self.out_dim = int(self.graph(torch.zeros(1, 3, size, size)).shape[1])
         for p in self.graph.parameters():

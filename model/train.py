@@ -127,12 +127,7 @@ def main():
     captions = Captions(args.data, table, args.text_encoder)
     vocab_size = len(captions.vocab.tokens) if captions.vocab else 0
     modalities = tuple(args.modalities.split(","))
-    pretrained_image = False
-    if args.pretrained_image:
-        if args.pretrained_size != 128:
-            pretrained_image = {"layer": args.pretrained_layer, "size": args.pretrained_size}
-        else:
-            pretrained_image = args.pretrained_layer if args.pretrained_layer != "out_relu" else True
+    pretrained_image = {"layer": args.pretrained_layer, "size": args.pretrained_size} if args.pretrained_image else False
     model = dh.DeepHash(vocab_size, args.bits, len(subgroups), modalities, args.text_encoder, pretrained_image)
     steps_per_epoch = (len(train) + args.batch - 1) // args.batch
     epochs = 1 if args.quick else args.epochs
