@@ -101,33 +101,44 @@ def conv_block(cin, cout, stride=1):
 
 class ImageTower(nn.Module):
     """A small CNN sized for two CPU cores: a strided stem 64 -> 32, then three conv+pool blocks to 4x4,
-    then global average and max pooling. With `pretrained`, beside it the frozen MobileNetV2 features
-    converted from nsfwjs (mobilenet.py)."""
+    then global average and max pooling. With `pretrained`, the frozen MobileNetV2 features converted
+    from nsfwjs (mobilenet.py) beside it, or instead of it."""
 
     def __init__(self, width=32, pretrained=False):
         super().__init__()
+        # pretrained: {"layer": a Keras layer name or a list of them, "size": the input side in pixels,
+        # "cnn": whether the small CNN runs beside it (default true)}; True (older runs): the defaults.
+        options = dict(pretrained) if isinstance(pretrained, dict) else {}
+        cnn = options.pop("cnn", True) or not pretrained
+        # Dropout on the frozen features while training (they are many and the pictures few).
+        self.dropout = nn.Dropout(options.pop("dropout", 0.0))
         self.features = nn.Sequential(
             conv_block(3, width, stride=2), conv_block(width, 2 * width), conv_block(2 * width, 4 * width),
             conv_block(4 * width, 8 * width),
-        )
-        self.out_dim = 16 * width
+        ) if cnn else None
+        self.out_dim = 16 * width if cnn else 0
         self.pretrained = None
         if pretrained:
             from mobilenet import MobileNetFeatures
 
-            # {"layer": a Keras layer name, "size": the input side in pixels}; True (older runs): the defaults.
-            self.pretrained = MobileNetFeatures(**pretrained) if isinstance(pretrained, dict) else MobileNetFeatures()
+            self.pretrained = MobileNetFeatures(**options)
             self.out_dim += self.pretrained.out_dim
+        # Without the CNN, the frozen features are standardised (their scales differ by orders of magnitude).
+        self.norm = nn.BatchNorm1d(self.pretrained.out_dim, affine=False) if pretrained and not cnn else None
 
     def forward(self, x, pretrained_features=None):
         """pretrained_features: the frozen backbone's output for x, when the caller has it cached."""
-        h = self.features(x)
-        parts = [h.mean(dim=(2, 3)), h.amax(dim=(2, 3))]
+        parts = []
+        if self.features is not None:
+            h = self.features(x)
+            parts += [h.mean(dim=(2, 3)), h.amax(dim=(2, 3))]
         if self.pretrained is not None:
             if pretrained_features is None:
                 with torch.no_grad():
                     pretrained_features = self.pretrained(x)
-            parts.append(pretrained_features)
+            if self.norm is not None:
+                pretrained_features = self.norm(pretrained_features)
+            parts.append(self.dropout(pretrained_features))
         return torch.cat(parts, dim=1)
 
 
@@ -164,8 +175,13 @@ def projection(din):
 
 
 class DeepHash(nn.Module):
-    def __init__(self, vocab_size, bits, classes, modalities=("image", "text", "fused"), text_encoder="lstm", pretrained_image=False):
+    def __init__(self, vocab_size, bits, classes, modalities=("image", "text", "fused"), text_encoder="lstm", pretrained_image=False,
+                 fusion="features"):
+        """fusion: what the fused tower projects, the two backbones' features side by side ("features")
+        or the image and text towers' latents ("latents", which keeps a wide image backbone from
+        drowning the caption)."""
         super().__init__()
+        self.fusion = fusion
         self.bits = bits
         self.modalities = modalities
         self.text_encoder = text_encoder
@@ -176,7 +192,7 @@ class DeepHash(nn.Module):
             self.text = TextTower(vocab_size) if text_encoder == "lstm" else SentenceTower()
             self.text_proj = projection(self.text.out_dim)
         if "fused" in modalities:
-            self.fuse = projection(self.image.out_dim + self.text.out_dim)
+            self.fuse = projection(self.image.out_dim + self.text.out_dim if fusion == "features" else 2 * LATENT)
         self.hash = nn.Linear(LATENT, bits)
         self.classify = nn.Linear(bits, classes)
 
@@ -190,8 +206,14 @@ class DeepHash(nn.Module):
     def encode_text(self, tokens):
         return self.head(self.text_proj(self.text(tokens)))
 
+    def fused_latent(self, fi, ft):
+        """The fused tower's latent from the image and text backbones' features."""
+        if self.fusion == "features":
+            return self.fuse(torch.cat([fi, ft], dim=1))
+        return self.fuse(torch.cat([self.image_proj(fi), self.text_proj(ft)], dim=1))
+
     def encode_fused(self, image, tokens):
-        return self.head(self.fuse(torch.cat([self.image(image), self.text(tokens)], dim=1)))
+        return self.head(self.fused_latent(self.image(image), self.text(tokens)))
 
     def encode_all(self, image, tokens, pretrained_features=None):
         """One pass of both backbones for the three codes of a batch of (picture, caption) pairs."""
@@ -203,7 +225,7 @@ class DeepHash(nn.Module):
         if "text" in self.modalities:
             out["text"] = self.head(self.text_proj(ft))
         if "fused" in self.modalities:
-            out["fused"] = self.head(self.fuse(torch.cat([fi, ft], dim=1)))
+            out["fused"] = self.head(self.fused_latent(fi, ft))
         return out
 
 

@@ -38,7 +38,7 @@ def load_run(name):
         with open(os.path.join(run_dir, "vocab.txt")) as f:
             vocab = dh.Vocabulary(f.read().split("\n")[:-1])
     model = dh.DeepHash(config["vocab_size"], config["bits"], len(config["subgroups"]), tuple(config["modalities"]),
-                        config["text_encoder"], config.get("pretrained_image", False))
+                        config["text_encoder"], config.get("pretrained_image", False), config.get("fusion", "features"))
     model.load_state_dict(torch.load(os.path.join(run_dir, "model.pt")))
     model.eval()
     return model, vocab, config

@@ -1,6 +1,7 @@
 """Pretrained MobileNetV2 features from the npm package nsfwjs (MIT): its TensorFlow.js layers model
 (Keras topology, uint8-quantized weights) rebuilt layer by layer in PyTorch, up to `out_relu` (1280
-channels). Used frozen, as a second image backbone beside the small CNN.
+channels). Used frozen: the shipped model's image backbone (the pooled outputs of three of its layers;
+see model/run.sh and the model card).
 
   /usr/bin/python3 model/mobilenet.py   converts and checks the conversion
 """
@@ -23,11 +24,9 @@ INPUT_SIZE = 128  # the 64 px pictures are upsampled in the graph: MobileNetV2 w
 
 def read_package():
     """(Keras topology, {weight name: float32 array}) from the package's JS-wrapped files, via Node.
-    The package (and the TensorFlow.js it depends on) is installed on first use only: the shipped model
-    does not use this backbone (see the model card), so CI need not download it."""
+    model/setup.sh installs the package (without TensorFlow.js, which is not needed to read it)."""
     if not os.path.isdir(PACKAGE):
-        subprocess.run(["npm", "install", "--no-save", "--no-audit", "--no-fund", "--loglevel=error", "nsfwjs@4.4.0"],
-                       cwd=HERE, check=True)
+        sys.exit(f"mobilenet: {PACKAGE} is missing: run model/setup.sh")
     script = ("const m=require(process.argv[1] + '/model.min.js'); const w=require(process.argv[1] + '/group1-shard1of1.min.js');"
               "process.stdout.write(JSON.stringify({model: m, weights: w}));")
     out = json.loads(subprocess.run(["node", "-e", script, PACKAGE], check=True, capture_output=True).stdout)
@@ -45,11 +44,13 @@ def read_package():
 
 
 class KerasGraph(nn.Module):
-    """The Keras layers up to `last` (default `LAST`), evaluated in topological order (the file's order)."""
+    """The Keras layers up to `last` (default `LAST`), evaluated in topological order (the file's order).
+    Its output is `last`'s, or with `outputs` (layer names), the list of those layers' outputs."""
 
-    def __init__(self, layers, weights, last=LAST):
+    def __init__(self, layers, weights, last=LAST, outputs=None):
         super().__init__()
         self.last = last
+        self.outputs = outputs
         self.order = []  # (name, kind, inputs)
         self.mods = nn.ModuleDict()
         self.pads = {}
@@ -109,20 +110,28 @@ class KerasGraph(nn.Module):
                 values[name] = args[0] + args[1]
             else:
                 values[name] = self.mods[name](args[0])
-        return values[self.last]
+        return [values[o] for o in self.outputs] if self.outputs else values[self.last]
 
 
 class MobileNetFeatures(nn.Module):
     """Frozen MobileNetV2 features of a normalised 64 px batch upsampled to `size`, global average
     pooled: [N, 1280] at `out_relu`, fewer channels at an earlier layer (`layer`, a Keras layer name
-    such as `block_13_expand_relu`)."""
+    such as `block_13_expand_relu`), or the pooled outputs of several layers side by side (`layer`, a
+    list of names)."""
 
     def __init__(self, layer=LAST, size=INPUT_SIZE):
         super().__init__()
         self.size = size
-        self.graph = convert(last=layer)
+        names = [layer] if isinstance(layer, str) else list(layer)
+        package = read_package()
+        order = [spec["name"] for spec in package[0]]
+        missing = [n for n in names if n not in order]
+        if missing:
+            raise ValueError(f"no MobileNetV2 layer named {missing}")
+        last = max(names, key=order.index)
+        self.graph = KerasGraph(package[0], package[1], last, outputs=names).eval()
         with torch.no_grad():
-            self.out_dim = int(self.graph(torch.zeros(1, 3, size, size)).shape[1])
+            self.out_dim = sum(int(o.shape[1]) for o in self.graph(torch.zeros(1, 3, size, size)))
         for p in self.graph.parameters():
             p.requires_grad = False
         self.graph.eval()
@@ -135,7 +144,7 @@ class MobileNetFeatures(nn.Module):
     def forward(self, x):
         # Our normalisation is (v/255 - 0.5)/0.5; nsfwjs feeds MobileNetV2 v/255.
         x = F.interpolate(x * 0.5 + 0.5, size=(self.size, self.size), mode="bilinear", align_corners=False)
-        return self.graph(x).mean(dim=(2, 3))
+        return torch.cat([o.mean(dim=(2, 3)) for o in self.graph(x)], dim=1)
 
 
 def convert(package=None, last=LAST):

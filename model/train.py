@@ -4,6 +4,7 @@
   /usr/bin/python3 model/train.py --bits 64 --modalities image --name image-64   (Lin et al. baseline)
 """
 import argparse
+import hashlib
 import json
 import os
 import random
@@ -73,17 +74,28 @@ def augment(x):
 
 
 @torch.no_grad()
-def pretrained_cache(model, images, pictures, batch=256):
+def pretrained_cache(model, images, pictures, cache_dir, batch=256):
     """The frozen backbone's features of each training picture and of its mirror image, computed once:
-    the backbone never changes, so it need not run again every epoch (it costs 5x the rest)."""
+    the backbone never changes, so it need not run again every epoch (it costs 5x the rest). Kept in
+    `cache_dir` under a name made of the backbone's options and the pictures' bytes, so the other runs
+    of model/run.sh reuse it."""
+    backbone = model.image.pretrained
+    key = hashlib.sha256(json.dumps([backbone.size, backbone.graph.outputs]).encode())
+    key.update(np.ascontiguousarray(images[pictures]).tobytes())
+    path = os.path.join(cache_dir, f"mobilenet-{key.hexdigest()[:16]}.pt")
+    if os.path.exists(path):
+        return torch.load(path)
     started = time.time()
-    features = torch.zeros(len(images), 2, model.image.pretrained.out_dim)
+    features = torch.zeros(len(images), 2, backbone.out_dim)
     for s in range(0, len(pictures), batch):
         rows = pictures[s:s + batch]
         x = dh.preprocess_images(images[rows])
-        features[rows, 0] = model.image.pretrained(x)
-        features[rows, 1] = model.image.pretrained(x.flip(3))
+        features[rows, 0] = backbone(x)
+        features[rows, 1] = backbone(x.flip(3))
     print(f"pretrained features of {len(pictures)} pictures and their mirrors: {time.time() - started:.0f} s", file=sys.stderr, flush=True)
+    os.makedirs(cache_dir, exist_ok=True)
+    torch.save(features, path + ".tmp")
+    os.replace(path + ".tmp", path)
     return features
 
 
@@ -101,9 +113,16 @@ def main():
     parser.add_argument("--triplet", type=float, default=1.0, help="weight of the triplet term")
     parser.add_argument("--pretrained-image", type=int, default=0, help="1: frozen MobileNetV2 features beside the CNN")
     parser.add_argument("--pretrained-layer", default="out_relu",
-                        help="with --pretrained-image 1: the MobileNetV2 layer whose pooled output is used (a Keras layer name)")
+                        help="with --pretrained-image 1: the MobileNetV2 layer whose pooled output is used (a Keras layer name), "
+                             "or several, comma-separated, side by side")
     parser.add_argument("--pretrained-size", type=int, default=128,
                         help="with --pretrained-image 1: the side the 64 px pictures are upsampled to for MobileNetV2")
+    parser.add_argument("--pretrained-cnn", type=int, default=1,
+                        help="with --pretrained-image 1: 0 drops the small CNN, leaving MobileNetV2 alone")
+    parser.add_argument("--pretrained-dropout", type=float, default=0.0,
+                        help="with --pretrained-image 1: dropout on the MobileNetV2 features while training")
+    parser.add_argument("--fusion", choices=["features", "latents"], default="features",
+                        help="what the fused tower projects: both backbones' features, or the image and text towers' latents")
     parser.add_argument("--centres", type=float, default=0.0, help="weight of the hash-centre (CSQ) term")
     parser.add_argument("--alignment", type=float, default=0.0, help="weight of the image/caption contrastive alignment")
     parser.add_argument("--quantization", type=float, default=0.1)
@@ -127,8 +146,12 @@ def main():
     captions = Captions(args.data, table, args.text_encoder)
     vocab_size = len(captions.vocab.tokens) if captions.vocab else 0
     modalities = tuple(args.modalities.split(","))
-    pretrained_image = {"layer": args.pretrained_layer, "size": args.pretrained_size} if args.pretrained_image else False
-    model = dh.DeepHash(vocab_size, args.bits, len(subgroups), modalities, args.text_encoder, pretrained_image)
+    pretrained_image = False
+    if args.pretrained_image:
+        layers = args.pretrained_layer.split(",")
+        pretrained_image = {"layer": layers[0] if len(layers) == 1 else layers, "size": args.pretrained_size,
+                            "cnn": bool(args.pretrained_cnn), "dropout": args.pretrained_dropout}
+    model = dh.DeepHash(vocab_size, args.bits, len(subgroups), modalities, args.text_encoder, pretrained_image, args.fusion)
     steps_per_epoch = (len(train) + args.batch - 1) // args.batch
     epochs = 1 if args.quick else args.epochs
     total_steps = 3 if args.quick else epochs * steps_per_epoch
@@ -141,7 +164,7 @@ def main():
           f"text encoder {args.text_encoder} (vocabulary {vocab_size}), {args.bits} bits, {modalities}", file=sys.stderr, flush=True)
     started = time.time()
     pretrained = getattr(getattr(model, "image", None), "pretrained", None)
-    cache = pretrained_cache(model, images, train) if pretrained is not None else None
+    cache = pretrained_cache(model, images, sorted(train), os.path.join(args.data, "cache")) if pretrained is not None else None
     step = 0
     for epoch in range(epochs):
         model.train()
@@ -199,7 +222,7 @@ def main():
             f.write("\n".join(captions.vocab.tokens) + "\n")
     with open(os.path.join(out_dir, "config.json"), "w") as f:
         json.dump({"bits": args.bits, "modalities": list(modalities), "subgroups": subgroups,
-                   "text_encoder": args.text_encoder, "pretrained_image": pretrained_image, "vocab_size": vocab_size, "seconds": round(time.time() - started),
+                   "text_encoder": args.text_encoder, "pretrained_image": pretrained_image, "fusion": args.fusion, "vocab_size": vocab_size, "seconds": round(time.time() - started),
                    "args": vars(args)}, f, indent=2)
     print(f"train {args.name}: done in {time.time() - started:.0f} s", file=sys.stderr)
 

@@ -1,0 +1,92 @@
+"""How much the frozen MobileNetV2 features know about subgroups before any hashing: for each named
+layer (pooled over the picture), image->image MAP on the test split by cosine similarity of the raw
+features, and by the class probabilities of a linear (or one-hidden-layer) subgroup classifier fitted
+on the training split's features. Also for the named layers side by side. Used to choose the image
+backbone (model card, "What was tried").
+
+  /usr/bin/python3 model/probe.py --size 128 --layers block_12_expand_relu,block_13_expand_relu,block_14_expand_relu
+"""
+import argparse
+import os
+import sys
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+import deephash as dh
+import evaluate as ev
+from mobilenet import MobileNetFeatures
+from train import load_data
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def image_map(features, labels, test):
+    """image->image MAP over the test pictures by cosine similarity, the query left out."""
+    f = features[test] / (np.linalg.norm(features[test], axis=1, keepdims=True) + 1e-9)
+    d = -(f @ f.T)
+    relevant = labels[test][:, None] == labels[test][None, :]
+    np.fill_diagonal(d, 1e9)
+    np.fill_diagonal(relevant, False)
+    return ev.ranking_metrics(np.argsort(d, axis=1)[:, :-1], relevant)["map"]
+
+
+def fit_probe(features, labels, train, classes, hidden=0, dropout=0.0, epochs=300):
+    """Class probabilities of every picture from a classifier fitted (full batch, Adam) on the train split."""
+    mean, std = features[train].mean(0), features[train].std(0) + 1e-6
+    x = torch.tensor((features - mean) / std, dtype=torch.float32)
+    y = torch.tensor(labels)
+    torch.manual_seed(0)
+    layers = [torch.nn.Dropout(dropout)]
+    if hidden:
+        layers += [torch.nn.Linear(x.shape[1], hidden), torch.nn.ReLU(), torch.nn.Dropout(dropout)]
+    layers.append(torch.nn.Linear(hidden or x.shape[1], classes))
+    net = torch.nn.Sequential(*layers)
+    optimizer = torch.optim.Adam(net.parameters(), lr=1e-3, weight_decay=1e-4)
+    for _ in range(epochs):
+        net.train()
+        optimizer.zero_grad()
+        F.cross_entropy(net(x[train]), y[train]).backward()
+        optimizer.step()
+    net.eval()
+    with torch.no_grad():
+        return torch.softmax(net(x), 1).numpy()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=128)
+    parser.add_argument("--layers", default="block_12_expand_relu,block_13_expand_relu,block_14_expand_relu")
+    parser.add_argument("--data", default=os.path.join(HERE, "work/data"))
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    torch.set_flush_denormal(True)
+    images, records, table, subgroups = load_data(args.data)
+    label_of = {s: i for i, s in enumerate(subgroups)}
+    labels = np.array([label_of[table[r["emoji"]]["subgroup"]] for r in records])
+    split = np.array([table[r["emoji"]]["split"] for r in records])
+    train, test = np.where(split == "train")[0], np.where(split == "test")[0]
+    names = args.layers.split(",")
+    backbone = MobileNetFeatures(names, args.size)
+    parts = []
+    with torch.no_grad():
+        for s in range(0, len(images), 128):
+            x = F.interpolate(dh.preprocess_images(images[s:s + 128]) * 0.5 + 0.5, size=(args.size, args.size),
+                              mode="bilinear", align_corners=False)
+            parts.append([o.mean(dim=(2, 3)).numpy() for o in backbone.graph(x)])
+    per_layer = {n: np.concatenate([p[i] for p in parts]) for i, n in enumerate(names)}
+    if len(names) > 1:
+        per_layer["side by side"] = np.concatenate(list(per_layer.values()), axis=1)
+    for name, f in per_layer.items():
+        row = [f"{name} @ {args.size} px ({f.shape[1]}-d): cosine {image_map(f, labels, test):.3f}"]
+        for hidden, dropout in [(0, 0.0), (0, 0.5), (512, 0.5)]:
+            p = fit_probe(f, labels, train, len(subgroups), hidden, dropout)
+            accuracy = float((p[test].argmax(1) == labels[test]).mean())
+            row.append(f"{'linear' if not hidden else f'hidden {hidden}'} dropout {dropout}: accuracy {accuracy:.3f}, "
+                       f"MAP of the probabilities {image_map(p, labels, test):.3f}")
+        print("; ".join(row), flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
