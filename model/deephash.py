@@ -109,7 +109,7 @@ class ImageTower(nn.Module):
         # pretrained: {"layer": a Keras layer name or a list of them, "size": the input side in pixels,
         # "cnn": whether the small CNN runs beside it (default true)}; True (older runs): the defaults.
         options = dict(pretrained) if isinstance(pretrained, dict) else {}
-        cnn = options.pop("cnn", True) or not pretrained
+        cnn = options.pop("cnn", True)
         # Dropout on the frozen features while training (they are many and the pictures few).
         self.dropout = nn.Dropout(options.pop("dropout", 0.0))
         self.features = nn.Sequential(

@@ -122,16 +122,9 @@ class MobileNetFeatures(nn.Module):
     def __init__(self, layer=LAST, size=INPUT_SIZE):
         super().__init__()
         self.size = size
-        names = [layer] if isinstance(layer, str) else list(layer)
-        package = read_package()
-        order = [spec["name"] for spec in package[0]]
-        missing = [n for n in names if n not in order]
-        if missing:
-            raise ValueError(f"no MobileNetV2 layer named {missing}")
-        last = max(names, key=order.index)
-        self.graph = KerasGraph(package[0], package[1], last, outputs=names).eval()
+        self.graph = convert(outputs=[layer] if isinstance(layer, str) else list(layer))
         with torch.no_grad():
-            self.out_dim = sum(int(o.shape[1]) for o in self.graph(torch.zeros(1, 3, size, size)))
+            self.out_dim = sum(int(o.shape[1]) for o in self.pooled(torch.zeros(1, 3, size, size)))
         for p in self.graph.parameters():
             p.requires_grad = False
         self.graph.eval()
@@ -141,16 +134,27 @@ class MobileNetFeatures(nn.Module):
         self.graph.eval()  # frozen: batch norm keeps its ImageNet statistics
         return self
 
-    def forward(self, x):
+    def pooled(self, x):
+        """Each named layer's output for a normalised batch, global average pooled: a list of [N, C]."""
         # Our normalisation is (v/255 - 0.5)/0.5; nsfwjs feeds MobileNetV2 v/255.
         x = F.interpolate(x * 0.5 + 0.5, size=(self.size, self.size), mode="bilinear", align_corners=False)
-        return torch.cat([o.mean(dim=(2, 3)) for o in self.graph(x)], dim=1)
+        return [o.mean(dim=(2, 3)) for o in self.graph(x)]
+
+    def forward(self, x):
+        return torch.cat(self.pooled(x), dim=1)
 
 
-def convert(package=None, last=LAST):
-    """The graph up to `last`, from `package` (read_package()'s answer) or read now."""
+def convert(package=None, last=LAST, outputs=None):
+    """The graph up to `last`, from `package` (read_package()'s answer) or read now; with `outputs`
+    (layer names), up to the latest of them, answering the list of their outputs."""
     layers, weights = package or read_package()
-    return KerasGraph(layers, weights, last).eval()
+    if outputs:
+        order = [layer["name"] for layer in layers]
+        missing = [n for n in outputs if n not in order]
+        if missing:
+            raise ValueError(f"no MobileNetV2 layer named {missing}")
+        last = max(outputs, key=order.index)
+    return KerasGraph(layers, weights, last, outputs).eval()
 
 
 def classify(graph, weights, x):

@@ -72,9 +72,7 @@ def main():
     parts = []
     with torch.no_grad():
         for s in range(0, len(images), 128):
-            x = F.interpolate(dh.preprocess_images(images[s:s + 128]) * 0.5 + 0.5, size=(args.size, args.size),
-                              mode="bilinear", align_corners=False)
-            parts.append([o.mean(dim=(2, 3)).numpy() for o in backbone.graph(x)])
+            parts.append([o.numpy() for o in backbone.pooled(dh.preprocess_images(images[s:s + 128]))])
     per_layer = {n: np.concatenate([p[i] for p in parts]) for i, n in enumerate(names)}
     if len(names) > 1:
         per_layer["side by side"] = np.concatenate(list(per_layer.values()), axis=1)
