@@ -13,6 +13,9 @@ Variants:
   hamming-plain   binary_hash + hamming query, Elasticsearch's default doc values
   bit-flat        dense_vector element_type bit, index_options flat, knn (exact)
   bit-hnsw        dense_vector element_type bit, index_options hnsw, knn num_candidates 100
+  bit-hnsw:N      the same index, knn num_candidates N (a variant "base:N" shares base's index)
+  floor           not a rival: a match_all search for 10 hits on the first variant's index, the cost
+                  of any 10-hit search request on this node (HTTP, JSON, query and fetch phases)
 Writes one JSON result per configuration to --out.
 """
 import argparse
@@ -106,7 +109,14 @@ def disk_usage(node, index, docs):
             "field_detail": {k: v for k, v in field.items() if k.endswith("_in_bytes")}}
 
 
+def base_of(variant):
+    """The variant whose index a variant queries: "bit-hnsw:1000" queries bit-hnsw's."""
+    return variant.split(":", 1)[0]
+
+
 def query_body(variant, hex_code, k, radius):
+    if variant == "floor":
+        return {"size": k, "_source": False, "query": {"match_all": {}}}
     if variant.startswith("hamming"):
         q = {"field": "h", "code": hex_code}
         if radius is not None:
@@ -115,7 +125,10 @@ def query_body(variant, hex_code, k, radius):
         if radius is not None:
             body["track_total_hits"] = True
         return body
-    candidates = k if variant == "bit-flat" else 100
+    if ":" in variant:
+        candidates = int(variant.split(":", 1)[1])
+    else:
+        candidates = k if variant == "bit-flat" else 100
     return {"size": k, "_source": False,
             "knn": {"field": "h", "query_vector": hex_code, "k": k, "num_candidates": max(candidates, k)}}
 
@@ -169,9 +182,15 @@ def main():
     flat.add(codes)
     exact_d, exact_i = flat.search(queries, 10)
 
+    index_of = {v: f"bench-{base_of(v)}-{tag}" for v in variants if v != "floor"}
+    if "floor" in variants:
+        index_of["floor"] = index_of[next(v for v in variants if v != "floor")]
     for variant in variants:
-        index = f"bench-{variant}-{tag}"
+        index = index_of[variant]
         entry = {"index": index}
+        if variant == "floor" or base_of(variant) != variant:
+            result["variants"][variant] = entry  # queries another variant's index
+            continue
         exists = node.request("GET", f"/_cat/indices/{index}?format=json&h=docs.count") if args.reuse else []
         if args.reuse and exists and int(exists[0]["docs.count"]) == args.docs:
             print(f"{index}: reusing", file=sys.stderr)
@@ -205,10 +224,12 @@ def main():
                     continue
                 body = query_body(variant, hex_code, 10 if r is None else max(10, len(radius_set) + 10), r)
                 start = time.perf_counter()
-                response = node.request("POST", f"/bench-{variant}-{tag}/_search?request_cache=false", body)
+                response = node.request("POST", f"/{index_of[variant]}/_search?request_cache=false", body)
                 elapsed = time.perf_counter() - start
                 if qi >= 10:  # the first queries warm caches and JIT
                     timings[(variant, kind)].append(elapsed)
+                if variant == "floor":
+                    continue
                 hit_ids = [h["_id"] for h in response["hits"]["hits"]]
                 if kind == "top10":
                     distances = sorted(int(np.unpackbits(np.bitwise_xor(codes[int(i)], queries[qi])).sum()) for i in hit_ids)
@@ -230,6 +251,8 @@ def main():
         for kind, r in kinds:
             if timings[(variant, kind)]:
                 entry[kind] = summary(timings[(variant, kind)])
+        if variant == "floor":
+            continue
         entry["top10_exact_queries"] = checks[variant]["top10_exact"]
         entry["radius_exact_queries"] = checks[variant]["radius_exact"] if variant.startswith("hamming") else None
         entry["recall_at_10"] = statistics.fmean(checks[variant]["recall_at_10"])

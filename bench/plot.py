@@ -8,7 +8,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 LABELS = {
-    "rawLongArray": "raw long[] loop (the limit)",
+    "rawLongArray": "raw long[] loop, codes back to back (the limit)",
+    "rawLongArrayPlanes": "raw long[] loop, the format's word planes",
     "formatScan": "hamming block scan, FixedBits819",
     "formatTop10": "hamming top-10 query, FixedBits819",
     "mmapReadLong": "mmapped file, readLong per word",

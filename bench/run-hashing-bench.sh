@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 runs="${1:-3}"
 bench/setup.sh
-[ -f target/deep-hash-0.1.0-SNAPSHOT.zip ] || mvn -B -q package -DskipTests
+mvn -B -q package -DskipTests  # always: a zip left from an older build would measure old code
 if [ ! -f model/work/data/images.npy ]; then
   bash model/setup.sh
   /usr/bin/python3 model/data.py --out model/work/data

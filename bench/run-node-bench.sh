@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bench/setup.sh
-[ -f target/deep-hash-0.1.0-SNAPSHOT.zip ] || mvn -B -q package -DskipTests
+mvn -B -q package -DskipTests  # always: a zip left from an older build would benchmark old code
 
 export ES_NODE_NAME=bench ES_HEAP="${ES_HEAP:-4g}"
 export ES_JAVA_HOME="${ES_JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"

@@ -9,23 +9,45 @@ import java.io.IOException;
  * Read access to one field's codes in one segment of {@link FixedBitsDocValuesFormat}: what a scan
  * needs to read the codes in bulk instead of one document at a time.
  *
- * <p>The {@code i}-th document that has a code (in doc id order) has its code at byte
- * {@code i * bytesPerCode()} of {@link #codes()}. When {@link #isDense()} those documents are exactly
- * {@code 0 .. count() - 1}; otherwise {@link #documents()} lists them and its {@code index()} is {@code i}.
+ * <p>The {@code i}-th document that has a code (in doc id order) has position {@code i}. When
+ * {@link #isDense()} those documents are exactly {@code 0 .. count() - 1}; otherwise {@link #documents()}
+ * lists them and its {@code index()} is the position. Codes are stored in blocks of
+ * {@link #codesPerBlock()}, word plane by word plane: {@link #wordOffset} says where a word lies (the
+ * format's javadoc has the layout).
  */
 public final class FixedBitsCodes {
     private final IndexInput codes;
     private final IndexInput data;
     private final FixedBitsDocValuesProducer.Entry entry;
+    private final int wordBytes;
 
     FixedBitsCodes(IndexInput data, FixedBitsDocValuesProducer.Entry entry) throws IOException {
         this.data = data;
         this.entry = entry;
+        this.wordBytes = wordBytes(entry.bytesPerCode());
         this.codes = data.slice("codes", entry.codesOffset(), (long) entry.count() * entry.bytesPerCode());
+    }
+
+    /** 8 when codes are a whole number of longs (stored by word planes), else the whole code. */
+    static int wordBytes(int bytesPerCode) {
+        return bytesPerCode % Long.BYTES == 0 ? Long.BYTES : bytesPerCode;
     }
 
     public int bytesPerCode() {
         return entry.bytesPerCode();
+    }
+
+    /** Bytes in a word: 8 when codes are a whole number of longs, else {@link #bytesPerCode()}. */
+    public int wordBytes() {
+        return wordBytes;
+    }
+
+    public int wordsPerCode() {
+        return entry.bytesPerCode() / wordBytes;
+    }
+
+    public int codesPerBlock() {
+        return entry.codesPerBlock();
     }
 
     public int count() {
@@ -34,6 +56,28 @@ public final class FixedBitsCodes {
 
     public boolean isDense() {
         return entry.docsOffset() == -1;
+    }
+
+    /** The first position after the block that holds {@code position}. */
+    public int blockEnd(int position) {
+        int perBlock = entry.codesPerBlock();
+        return (int) Math.min(entry.count(), (long) (position / perBlock + 1) * perBlock);
+    }
+
+    /** Where word {@code word} of the code at {@code position} starts in {@link #codes()}. */
+    public long wordOffset(int position, int word) {
+        int perBlock = entry.codesPerBlock();
+        int blockFirst = position - position % perBlock;
+        int inBlock = Math.min(perBlock, entry.count() - blockFirst);
+        return (long) blockFirst * entry.bytesPerCode() + ((long) word * inBlock + (position - blockFirst)) * wordBytes;
+    }
+
+    /** Reads the code at {@code position} into {@code code} (of {@link #bytesPerCode()} bytes) from {@code in}, a view of {@link #codes()}. */
+    public void readCode(IndexInput in, int position, byte[] code) throws IOException {
+        for (int word = 0, words = wordsPerCode(); word < words; word++) {
+            in.seek(wordOffset(position, word));
+            in.readBytes(code, word * wordBytes, wordBytes);
+        }
     }
 
     /** A fresh view of the codes, positioned at 0; each caller gets its own (IndexInputs are not thread-safe). */

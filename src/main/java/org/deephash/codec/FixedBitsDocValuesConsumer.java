@@ -81,8 +81,10 @@ final class FixedBitsDocValuesConsumer extends DocValuesConsumer {
             return;
         }
 
+        int codesPerBlock = FixedBitsDocValuesFormat.codesPerBlock(width);
         meta.writeInt(field.number);
         meta.writeVInt(width);
+        meta.writeVInt(codesPerBlock);
         meta.writeVInt(count);
         // Codes start on a multiple of 8 so that readers may load them as whole longs.
         while (data.getFilePointer() % Long.BYTES != 0) {
@@ -91,11 +93,12 @@ final class FixedBitsDocValuesConsumer extends DocValuesConsumer {
         meta.writeLong(data.getFilePointer());
         values = valuesProducer.getBinary(field);
         int maxDocWithCode = -1;
+        BlockWriter blocks = new BlockWriter(data, width, codesPerBlock);
         for (int doc = values.nextDoc(); doc != DocIdSetIterator.NO_MORE_DOCS; doc = values.nextDoc()) {
-            BytesRef code = values.binaryValue();
-            data.writeBytes(code.bytes, code.offset, code.length);
+            blocks.add(values.binaryValue());
             maxDocWithCode = doc;
         }
+        blocks.flush();
         if (count == maxDocWithCode + 1) {
             // Documents 0..count-1 all have a code: the doc id is the position, no marker needed.
             meta.writeLong(-1);
@@ -109,6 +112,45 @@ final class FixedBitsDocValuesConsumer extends DocValuesConsumer {
             meta.writeLong(data.getFilePointer() - start);
             meta.writeShort(jumpTableEntries);
             meta.writeByte(IndexedDISI.DEFAULT_DENSE_RANK_POWER);
+        }
+    }
+
+    /** Gathers a block of codes and writes it word plane by word plane. */
+    private static final class BlockWriter {
+        private final IndexOutput out;
+        private final int width;
+        private final int wordBytes;
+        private final byte[] codes;
+        private final byte[] planes;
+        private int count;
+
+        BlockWriter(IndexOutput out, int width, int codesPerBlock) {
+            this.out = out;
+            this.width = width;
+            this.wordBytes = FixedBitsCodes.wordBytes(width);
+            this.codes = new byte[codesPerBlock * width];
+            this.planes = wordBytes == width ? null : new byte[codes.length];
+        }
+
+        void add(BytesRef code) throws IOException {
+            System.arraycopy(code.bytes, code.offset, codes, count * width, width);
+            if (++count * width == codes.length) {
+                flush();
+            }
+        }
+
+        void flush() throws IOException {
+            if (planes == null) {
+                out.writeBytes(codes, 0, count * width);
+            } else {
+                for (int word = 0, words = width / wordBytes; word < words; word++) {
+                    for (int k = 0; k < count; k++) {
+                        System.arraycopy(codes, k * width + word * wordBytes, planes, (word * count + k) * wordBytes, wordBytes);
+                    }
+                }
+                out.writeBytes(planes, 0, count * width);
+            }
+            count = 0;
         }
     }
 

@@ -25,7 +25,7 @@ import java.util.Map;
 /** Reads {@link FixedBitsDocValuesFormat}; see its javadoc for the layout. */
 final class FixedBitsDocValuesProducer extends DocValuesProducer {
 
-    record Entry(int bytesPerCode, int count, long codesOffset, long docsOffset, long docsLength, short jumpTableEntryCount, byte denseRankPower) {}
+    record Entry(int bytesPerCode, int codesPerBlock, int count, long codesOffset, long docsOffset, long docsLength, short jumpTableEntryCount, byte denseRankPower) {}
 
     private final Map<Integer, Entry> entries = new HashMap<>();
     private final IndexInput data;
@@ -51,9 +51,12 @@ final class FixedBitsDocValuesProducer extends DocValuesProducer {
                     if (info == null) {
                         throw new CorruptIndexException("unknown field number " + number, meta);
                     }
-                    Entry entry = new Entry(meta.readVInt(), meta.readVInt(), meta.readLong(), meta.readLong(), meta.readLong(), meta.readShort(), meta.readByte());
-                    if (entry.bytesPerCode() <= 0 || entry.count() < 0) {
-                        throw new CorruptIndexException("field [" + info.name + "] has bad width " + entry.bytesPerCode() + " or count " + entry.count(), meta);
+                    Entry entry = new Entry(meta.readVInt(), meta.readVInt(), meta.readVInt(), meta.readLong(), meta.readLong(), meta.readLong(), meta.readShort(), meta.readByte());
+                    if (entry.bytesPerCode() <= 0 || entry.codesPerBlock() <= 0 || entry.count() < 0) {
+                        throw new CorruptIndexException(
+                            "field [" + info.name + "] has bad width " + entry.bytesPerCode() + ", block size " + entry.codesPerBlock() + " or count " + entry.count(),
+                            meta
+                        );
                     }
                     entries.put(number, entry);
                 }
@@ -161,9 +164,7 @@ final class FixedBitsDocValuesProducer extends DocValuesProducer {
 
         @Override
         public BytesRef binaryValue() throws IOException {
-            long position = sparse == null ? doc : sparse.index();
-            in.seek(position * codes.bytesPerCode());
-            in.readBytes(value.bytes, 0, value.length);
+            codes.readCode(in, sparse == null ? doc : sparse.index(), value.bytes);
             return value;
         }
 

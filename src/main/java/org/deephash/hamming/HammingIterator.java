@@ -70,22 +70,20 @@ public abstract class HammingIterator extends DocIdSetIterator {
         return doc;
     }
 
-    /** Reads codes in blocks from the mmapped data, computes a block's distances in one tight loop, then walks them. */
+    /**
+     * Reads codes in blocks from the mmapped data (each word plane of a block with one bulk read),
+     * computes a block's distances in one tight loop, then walks them.
+     */
     static final class BlockScan extends HammingIterator {
         /** Codes fetched after an {@code advance}: few, since a conjunction may jump again right away. */
         private static final int ADVANCE_BLOCK = 16;
-        /**
-         * Bytes of codes read per block: large enough to amortise the call, small enough to stay in L1.
-         * 2, 8, 64 and 256 KiB measured within noise of each other for 1M 64-bit codes; 8 KiB was best.
-         */
-        private static final int BLOCK_BYTES = 8 << 10;
 
         private final FixedBitsCodes codes;
         private final IndexInput in;
         private final IndexedDISI sparse;
         private final int bytesPerCode;
         private final int blockSize;
-        /** Codes as longs when the width is a whole number of longs (the fast kernels), else as bytes. */
+        /** Codes as longs, word plane by word plane, when the width is a whole number of longs (the fast kernels), else as bytes. */
         private final long[] words;
         private final byte[] bytes;
         private final int[] distances;
@@ -106,7 +104,8 @@ public abstract class HammingIterator extends DocIdSetIterator {
             this.in = codes.codes();
             this.sparse = codes.isDense() ? null : codes.documents();
             this.bytesPerCode = codes.bytesPerCode();
-            this.blockSize = Math.max(ADVANCE_BLOCK, BLOCK_BYTES / bytesPerCode);
+            // The format's blocks (at most 8 KiB): a whole block is one bulk read into a buffer that stays in L1.
+            this.blockSize = Math.max(ADVANCE_BLOCK, codes.codesPerBlock());
             boolean wholeLongs = bytesPerCode % Long.BYTES == 0;
             this.words = wholeLongs ? new long[blockSize * bytesPerCode / Long.BYTES] : null;
             this.bytes = wholeLongs ? null : new byte[blockSize * bytesPerCode];
@@ -160,8 +159,12 @@ public abstract class HammingIterator extends DocIdSetIterator {
             return sparse == null ? blockStart + i : blockDocs[i];
         }
 
-        /** Reads and measures up to {@code wanted} codes from {@code nextPosition} on; false when none are left. */
+        /** Reads and measures up to {@code wanted} codes from {@code nextPosition} on, within its storage block; false when none are left. */
         private boolean fill(int wanted) throws IOException {
+            if (nextPosition >= codes.count()) {
+                return false;
+            }
+            wanted = Math.min(wanted, codes.blockEnd(nextPosition) - nextPosition);
             int count;
             if (sparse == null) {
                 count = Math.min(wanted, codes.count() - nextPosition);
@@ -179,11 +182,22 @@ public abstract class HammingIterator extends DocIdSetIterator {
             if (count <= 0) {
                 return false;
             }
-            in.seek((long) nextPosition * bytesPerCode);
             if (words != null) {
-                in.readLongs(words, 0, count * bytesPerCode / Long.BYTES);
+                int perCode = bytesPerCode / Long.BYTES;
+                if (nextPosition % codes.codesPerBlock() == 0 && nextPosition + count == codes.blockEnd(nextPosition)) {
+                    // A whole block: its word planes lie back to back, one read.
+                    in.seek(codes.wordOffset(nextPosition, 0));
+                    in.readLongs(words, 0, count * perCode);
+                } else {
+                    // Part of a block (after an advance): each word plane's part on its own.
+                    for (int word = 0; word < perCode; word++) {
+                        in.seek(codes.wordOffset(nextPosition, word));
+                        in.readLongs(words, word * count, count);
+                    }
+                }
                 kernel.distances(words, count, distances);
             } else {
+                in.seek((long) nextPosition * bytesPerCode);
                 in.readBytes(bytes, 0, count * bytesPerCode);
                 kernel.distances(bytes, count, distances);
             }

@@ -25,6 +25,8 @@ import org.apache.lucene.util.BytesRef;
 import org.elasticsearch.test.ESTestCase;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -150,6 +152,40 @@ public class FixedBitsCodecTests extends ESTestCase {
                 assertThat(in.length(), equalTo(400L));
                 in.seek(4 * 42);
                 assertThat(in.readByte(), equalTo((byte) 42));
+            }
+        }
+    }
+
+    /** The byte layout the format's javadoc gives: 8 KiB blocks (512 codes of 128 bits), word planes inside a block. */
+    public void testWordPlanesLayout() throws IOException {
+        int perBlock = 512;
+        int docs = 2 * perBlock + between(1, perBlock - 1);
+        try (Directory dir = newDirectory()) {
+            try (IndexWriter writer = new IndexWriter(dir, config(codec()))) {
+                for (int i = 0; i < docs; i++) {
+                    ByteBuffer code = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN);
+                    code.putLong(2L * i).putLong(2L * i + 1); // word 0 and word 1 of code i
+                    Document doc = new Document();
+                    doc.add(new BinaryDocValuesField("code", new BytesRef(code.array())));
+                    writer.addDocument(doc);
+                }
+                writer.forceMerge(1);
+            }
+            try (DirectoryReader reader = DirectoryReader.open(dir)) {
+                FixedBitsCodes codes = ((FixedBitsValues) reader.leaves().get(0).reader().getBinaryDocValues("code")).fixedBitsCodes();
+                assertThat(codes.codesPerBlock(), equalTo(perBlock));
+                assertThat(codes.wordsPerCode(), equalTo(2));
+                IndexInput in = codes.codes();
+                for (int i : new int[] { 0, 1, perBlock - 1, perBlock, perBlock + 1, 2 * perBlock, docs - 1, between(0, docs - 1) }) {
+                    int block = i / perBlock;
+                    int inBlock = Math.min(perBlock, docs - block * perBlock);
+                    for (int word = 0; word < 2; word++) {
+                        long offset = (long) block * perBlock * 16 + ((long) word * inBlock + i % perBlock) * 8;
+                        assertThat(codes.wordOffset(i, word), equalTo(offset));
+                        in.seek(offset);
+                        assertThat("code " + i + " word " + word, in.readLong(), equalTo(2L * i + word));
+                    }
+                }
             }
         }
     }

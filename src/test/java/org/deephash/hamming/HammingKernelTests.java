@@ -62,8 +62,14 @@ public class HammingKernelTests extends ESTestCase {
             kernel.distances(block, count, distances);
             assertArrayEquals(expected, Arrays.copyOf(distances, count));
             if (bits % 64 == 0) {
+                // Word plane by word plane, as the format stores a block: word j of code i at [j * count + i].
                 long[] words = new long[count * bytes / 8];
-                ByteBuffer.wrap(block).order(ByteOrder.LITTLE_ENDIAN).asLongBuffer().get(words);
+                ByteBuffer le = ByteBuffer.wrap(block).order(ByteOrder.LITTLE_ENDIAN);
+                for (int i = 0; i < count; i++) {
+                    for (int j = 0; j < bytes / 8; j++) {
+                        words[j * count + i] = le.getLong(i * bytes + j * 8);
+                    }
+                }
                 int[] fromWords = new int[count];
                 kernel.distances(words, count, fromWords);
                 assertArrayEquals(expected, fromWords);

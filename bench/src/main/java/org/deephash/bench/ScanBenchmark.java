@@ -50,8 +50,10 @@ import java.util.stream.Stream;
  * query (bits / 4: almost none match, so the pass is all scan), read five ways:
  *
  * <ul>
- *   <li>{@code rawLongArray}: codes in a heap {@code long[]}, a loop per width: the limit;</li>
- *   <li>{@code mmapReadLong}: the same codes read word by word from the format's mmapped file;</li>
+ *   <li>{@code rawLongArray}: codes back to back in a heap {@code long[]}, a loop per width: the limit;</li>
+ *   <li>{@code rawLongArrayPlanes}: the same codes in a heap {@code long[]} laid out as the format stores
+ *       them (blocks of 8 KiB, 1024 codes at most, word plane by word plane): the limit for that layout;</li>
+ *   <li>{@code mmapReadLong}: the format's mmapped codes read word by word through {@code RandomAccessInput};</li>
  *   <li>{@code formatScan}: the hamming query's block scan over the FixedBits819 segment;</li>
  *   <li>{@code binaryDocValuesScan}: the same iterator over Lucene's default (Lucene90) doc values;</li>
  *   <li>{@code *Top10}: the whole Lucene query through IndexSearcher, top 10, for both formats.</li>
@@ -74,6 +76,9 @@ public class ScanBenchmark {
     private int words;
     private int radius;
     private long[] raw;
+    private long[] rawPlanes;
+    private int[] planeDistances;
+    private org.deephash.codec.FixedBitsCodes fixedCodes;
     private long[] query;
     private HashCode queryCode;
     private Path tmp;
@@ -98,6 +103,8 @@ public class ScanBenchmark {
         for (int i = 0; i < raw.length; i++) {
             raw[i] = random.nextLong();
         }
+        rawPlanes = toPlanes(raw, codes, words);
+        planeDistances = new int[planeBlock(words)];
         query = new long[words];
         for (int i = 0; i < words; i++) {
             query[i] = random.nextLong();
@@ -105,12 +112,16 @@ public class ScanBenchmark {
         queryCode = HashCode.ofBytes(toBytes(query, 0, words));
         // Indices are kept between trials (and runs) under bench/target: writing 1M documents twice per
         // benchmark method would dominate the run. The same seed always writes the same codes.
-        tmp = Path.of(System.getProperty("deephash.bench.dir", "target/bench-indices")).resolve(bits + "b-" + codes);
+        // The directory name carries the format's version: a new layout writes new indices.
+        tmp = Path.of(System.getProperty("deephash.bench.dir", "target/bench-indices")).resolve(bits + "b-" + codes + "-planes8k");
         fixedReader = openOrWrite(tmp.resolve("fixed"), new FixedBitsDocValuesFormat());
         luceneReader = openOrWrite(tmp.resolve("lucene90"), null);
         fixedLeaf = fixedReader.leaves().get(0).reader();
         luceneLeaf = luceneReader.leaves().get(0).reader();
-        var fixedCodes = ((FixedBitsValues) fixedLeaf.getBinaryDocValues("h")).fixedBitsCodes();
+        fixedCodes = ((FixedBitsValues) fixedLeaf.getBinaryDocValues("h")).fixedBitsCodes();
+        if (fixedCodes.codesPerBlock() != planeBlock(words)) {
+            throw new AssertionError("the format's blocks hold " + fixedCodes.codesPerBlock() + " codes, rawLongArrayPlanes assumes " + planeBlock(words));
+        }
         mmapped = fixedCodes.codes().randomAccessSlice(0, (long) codes * bits / 8);
         mmappedInput = fixedCodes.codes();
         copyBlock = new long[2048];
@@ -125,7 +136,11 @@ public class ScanBenchmark {
         // Every way of reading must count the same codes, at a radius where about half match.
         radius = bits / 2;
         int expected = rawLongArray();
-        if (mmapReadLong() != expected || formatScan() != expected || binaryDocValuesScan() != expected) {
+        if (rawLongArrayPlanes() != expected
+            || mmapReadLong() != expected
+            || flatBlockScan() != expected
+            || formatScan() != expected
+            || binaryDocValuesScan() != expected) {
             throw new AssertionError("the scans disagree at radius " + radius);
         }
         radius = bits / 4;
@@ -161,6 +176,25 @@ public class ScanBenchmark {
             writer.forceMerge(1);
         }
         return DirectoryReader.open(dir);
+    }
+
+    /** Codes per block in the format (and its heap-side twin): 8 KiB of codes, 1024 at most. */
+    private static int planeBlock(int words) {
+        return Math.min(1024, 1024 / words);
+    }
+
+    /** {@code raw} (codes back to back) rearranged as the format stores it: blocks, word plane by word plane. */
+    private static long[] toPlanes(long[] raw, int codes, int words) {
+        long[] planes = new long[raw.length];
+        for (int start = 0; start < codes; start += planeBlock(words)) {
+            int n = Math.min(planeBlock(words), codes - start);
+            for (int k = 0; k < n; k++) {
+                for (int j = 0; j < words; j++) {
+                    planes[start * words + j * n + k] = raw[(start + k) * words + j];
+                }
+            }
+        }
+        return planes;
     }
 
     /** Little-endian bytes of {@code count} longs: the layout the format reads back as the same longs. */
@@ -236,17 +270,48 @@ public class ScanBenchmark {
         return n;
     }
 
+    /** Heap codes in the format's layout: per block, one pass per word plane, then the count. */
+    @Benchmark
+    public int rawLongArrayPlanes() {
+        final long[] c = rawPlanes;
+        final long[] q = query;
+        final int w = words;
+        final int r = radius;
+        final int[] d = planeDistances;
+        final int perBlock = planeBlock(w);
+        int found = 0;
+        for (int start = 0; start < codes; start += perBlock) {
+            final int n = Math.min(perBlock, codes - start);
+            final int base = start * w;
+            final long q0 = q[0];
+            for (int i = 0; i < n; i++) {
+                d[i] = Long.bitCount(q0 ^ c[base + i]);
+            }
+            for (int j = 1; j < w; j++) {
+                final long qj = q[j];
+                final int o = base + j * n;
+                for (int i = 0; i < n; i++) {
+                    d[i] += Long.bitCount(qj ^ c[o + i]);
+                }
+            }
+            for (int i = 0; i < n; i++) {
+                found += d[i] <= r ? 1 : 0;
+            }
+        }
+        return found;
+    }
+
     @Benchmark
     public int mmapReadLong() throws IOException {
         final RandomAccessInput in = mmapped;
+        final org.deephash.codec.FixedBitsCodes layout = fixedCodes;
         final long[] q = query;
         final int w = words;
         int n = 0;
-        long position = 0;
         for (int i = 0; i < codes; i++) {
             int d = 0;
-            for (int j = 0; j < w; j++, position += 8) {
-                d += Long.bitCount(q[j] ^ in.readLong(position));
+            for (int j = 0; j < w; j++) {
+                d += Long.bitCount(q[j] ^ in.readLong(layout.wordOffset(i, j)));
             }
             if (d <= radius) {
                 n++;
@@ -274,7 +339,7 @@ public class ScanBenchmark {
     /** The kernel alone: distances of a heap block of codes, repeated to cover as many codes as the scans. */
     @Benchmark
     public int kernelOnly() {
-        final int perBlock = copyBlock.length / words;
+        final int perBlock = planeBlock(words);
         int sum = 0;
         for (int done = 0; done < codes; done += perBlock) {
             kernel.distances(copyBlock, perBlock, copyDistances);
@@ -283,18 +348,18 @@ public class ScanBenchmark {
         return sum;
     }
 
-    /** The block scan's steps written out flat (copy, distances, compaction), to see what the iterator adds. */
+    /** The block scan's steps written out flat (one copy per block, distances, compaction), to see what the iterator adds. */
     @Benchmark
     public int flatBlockScan() throws IOException {
         final long[] block = copyBlock;
-        final int perBlock = block.length / words;
+        final int perBlock = fixedCodes.codesPerBlock();
         final int[] d = copyDistances;
         final int[] m = new int[perBlock];
         org.apache.lucene.store.IndexInput in = mmappedInput.clone();
         int found = 0;
         for (int done = 0; done < codes; done += perBlock) {
             int count = Math.min(perBlock, codes - done);
-            in.readLongs(block, 0, count * words);
+            in.readLongs(block, 0, count * words); // a whole block: its word planes back to back
             kernel.distances(block, count, d);
             int within = 0;
             for (int i = 0; i < count; i++) {
