@@ -73,26 +73,56 @@ def augment(x):
     return out, flip
 
 
+def distort(x, rng):
+    """One random view of each normalised picture: a crop of 60 to 100% of its area (aspect 0.8 to
+    1.25) scaled back to full size, a mirror image half the time, and the ink made up to 20% lighter or
+    darker and up to 30% more or less saturated (white stays white). For the cached extra views."""
+    mean = torch.tensor(dh.MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(dh.STD).view(1, 3, 1, 1)
+    x = x * std + mean  # back to [0, 1]
+    n, _, h, w = x.shape
+    out = torch.empty_like(x)
+    for i in range(n):
+        area, aspect = rng.uniform(0.6, 1.0), np.exp(rng.uniform(np.log(0.8), np.log(1.25)))
+        ch = min(h, max(8, int(round(h * np.sqrt(area / aspect)))))
+        cw = min(w, max(8, int(round(w * np.sqrt(area * aspect)))))
+        top, left = rng.integers(0, h - ch + 1), rng.integers(0, w - cw + 1)
+        view = F.interpolate(x[i:i + 1, :, top:top + ch, left:left + cw], size=(h, w), mode="bilinear", align_corners=False)[0]
+        if rng.random() < 0.5:
+            view = view.flip(2)
+        grey = view.mean(0, keepdim=True)
+        view = grey + (view - grey) * rng.uniform(0.7, 1.3)
+        view = 1 - (1 - view) * rng.uniform(0.8, 1.2)
+        out[i] = view.clamp(0, 1)
+    return (out - mean) / std
+
+
 @torch.no_grad()
-def pretrained_cache(model, images, pictures, cache_dir, batch=256):
-    """The frozen backbone's features of each training picture and of its mirror image, computed once:
-    the backbone never changes, so it need not run again every epoch (it costs 5x the rest). Kept in
-    `cache_dir` under a name made of the backbone's options and the pictures' bytes, so the other runs
-    of model/run.sh reuse it."""
+def pretrained_cache(model, images, pictures, cache_dir, views=2, batch=256):
+    """The frozen backbone's features of each training picture, of its mirror image and of
+    `views - 2` random distortions of it (`distort`, fixed seed), computed once: the backbone never
+    changes, so it need not run again every epoch (it costs 5x the rest). Kept in `cache_dir` under a
+    name made of the backbone's options, the views and the pictures' bytes, so the other runs of
+    model/run.sh reuse it."""
     backbone = model.image.pretrained
     key = hashlib.sha256(json.dumps([backbone.size, backbone.graph.outputs]).encode())
+    if views > 2:
+        key.update(f"views={views},distort=1".encode())
     key.update(np.ascontiguousarray(images[pictures]).tobytes())
     path = os.path.join(cache_dir, f"mobilenet-{key.hexdigest()[:16]}.pt")
     if os.path.exists(path):
         return torch.load(path)
     started = time.time()
-    features = torch.zeros(len(images), 2, backbone.out_dim)
+    rng = np.random.default_rng(20151107)
+    features = torch.zeros(len(images), views, backbone.out_dim)
     for s in range(0, len(pictures), batch):
         rows = pictures[s:s + batch]
         x = dh.preprocess_images(images[rows])
         features[rows, 0] = backbone(x)
         features[rows, 1] = backbone(x.flip(3))
-    print(f"pretrained features of {len(pictures)} pictures and their mirrors: {time.time() - started:.0f} s", file=sys.stderr, flush=True)
+        for v in range(2, views):
+            features[rows, v] = backbone(distort(x, rng))
+    print(f"pretrained features of {len(pictures)} pictures in {views} views: {time.time() - started:.0f} s", file=sys.stderr, flush=True)
     os.makedirs(cache_dir, exist_ok=True)
     torch.save(features, path + ".tmp")
     os.replace(path + ".tmp", path)
@@ -121,6 +151,9 @@ def main():
                         help="with --pretrained-image 1: 0 drops the small CNN, leaving MobileNetV2 alone")
     parser.add_argument("--pretrained-dropout", type=float, default=0.0,
                         help="with --pretrained-image 1: dropout on the MobileNetV2 features while training")
+    parser.add_argument("--pretrained-views", type=int, default=2,
+                        help="with --pretrained-image 1: cached backbone views per picture: the picture, its mirror, "
+                             "and the rest random crops/colour changes (train.distort); each step draws one")
     parser.add_argument("--fusion", choices=["features", "latents"], default="features",
                         help="what the fused tower projects: both backbones' features, or the image and text towers' latents")
     parser.add_argument("--centres", type=float, default=0.0, help="weight of the hash-centre (CSQ) term")
@@ -164,7 +197,8 @@ def main():
           f"text encoder {args.text_encoder} (vocabulary {vocab_size}), {args.bits} bits, {modalities}", file=sys.stderr, flush=True)
     started = time.time()
     pretrained = getattr(getattr(model, "image", None), "pretrained", None)
-    cache = pretrained_cache(model, images, sorted(train), os.path.join(args.data, "cache")) if pretrained is not None else None
+    cache = (pretrained_cache(model, images, sorted(train), os.path.join(args.data, "cache"), args.pretrained_views)
+             if pretrained is not None else None)
     step = 0
     for epoch in range(epochs):
         model.train()
@@ -177,7 +211,12 @@ def main():
             if len(batch) < 8:
                 continue
             x, flip = augment(dh.preprocess_images(images[batch]))
-            cached = cache[batch, flip.long()] if cache is not None else None
+            if cache is None:
+                cached = None
+            elif args.pretrained_views > 2:
+                cached = cache[batch, torch.tensor([rng.randrange(args.pretrained_views) for _ in batch])]
+            else:
+                cached = cache[batch, flip.long()]
             emoji = [table[records[i]["emoji"]] for i in batch]
             rows = [captions.sample(records[i]["emoji"], rng, args.other_languages) for i in batch]
             tokens = captions.inputs[rows]
