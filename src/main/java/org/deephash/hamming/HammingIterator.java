@@ -71,8 +71,8 @@ public abstract class HammingIterator extends DocIdSetIterator {
     }
 
     /**
-     * Reads codes in blocks from the mmapped data (each word plane of a block with one bulk read),
-     * computes a block's distances in one tight loop, then walks them.
+     * Reads codes in blocks from the mmapped data (a whole block with one bulk read), computes a block's
+     * distances in one tight loop, then walks them.
      */
     static final class BlockScan extends HammingIterator {
         /** Codes fetched after an {@code advance}: few, since a conjunction may jump again right away. */
@@ -106,7 +106,7 @@ public abstract class HammingIterator extends DocIdSetIterator {
             this.bytesPerCode = codes.bytesPerCode();
             // The format's blocks (at most 8 KiB): a whole block is one bulk read into a buffer that stays in L1.
             this.blockSize = Math.max(ADVANCE_BLOCK, codes.codesPerBlock());
-            boolean wholeLongs = bytesPerCode % Long.BYTES == 0;
+            boolean wholeLongs = codes.wordBytes() == Long.BYTES; // stored word plane by word plane
             this.words = wholeLongs ? new long[blockSize * bytesPerCode / Long.BYTES] : null;
             this.bytes = wholeLongs ? null : new byte[blockSize * bytesPerCode];
             this.distances = new int[blockSize];
@@ -183,7 +183,7 @@ public abstract class HammingIterator extends DocIdSetIterator {
                 return false;
             }
             if (words != null) {
-                int perCode = bytesPerCode / Long.BYTES;
+                int perCode = codes.wordsPerCode();
                 if (nextPosition % codes.codesPerBlock() == 0 && nextPosition + count == codes.blockEnd(nextPosition)) {
                     // A whole block: its word planes lie back to back, one read.
                     in.seek(codes.wordOffset(nextPosition, 0));
@@ -197,7 +197,7 @@ public abstract class HammingIterator extends DocIdSetIterator {
                 }
                 kernel.distances(words, count, distances);
             } else {
-                in.seek((long) nextPosition * bytesPerCode);
+                in.seek(codes.wordOffset(nextPosition, 0)); // one word per code: the codes back to back
                 in.readBytes(bytes, 0, count * bytesPerCode);
                 kernel.distances(bytes, count, distances);
             }
