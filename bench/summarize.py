@@ -102,10 +102,11 @@ if __name__ == "__main__":
         print("### JMH (ms per pass over 1M codes, mean ± 99.9% CI)\n")
         print(jmh_table(jmh))
         print()
-    forks = os.path.join(HERE, "results", "jmh-forks3.json")
-    if os.path.exists(forks):
-        print("### JMH, 3 forks (ms per pass, mean of 15 iterations; in brackets the lowest and highest fork mean)\n")
-        print(jmh_forks_table(forks))
-        print()
+    for name, machine in (("jmh-forks3.json", "AVX-512 machine"), ("jmh-forks3-avx2.json", "AVX2 machine")):
+        forks = os.path.join(HERE, "results", name)
+        if os.path.exists(forks):
+            print(f"### JMH, 3 forks, {machine} (ms per pass, mean of 15 iterations; in brackets the lowest and highest fork mean)\n")
+            print(jmh_forks_table(forks))
+            print()
     print("### Real node\n")
     print(node_tables())
