@@ -107,7 +107,8 @@ class ImageTower(nn.Module):
     def __init__(self, width=32, pretrained=False):
         super().__init__()
         # pretrained: {"layer": a Keras layer name or a list of them, "size": the input side in pixels,
-        # "cnn": whether the small CNN runs beside it (default true)}; True (older runs): the defaults.
+        # "cnn": whether the small CNN runs beside it (default true), "finetune": as in MobileNetFeatures};
+        # True (older runs): the defaults.
         options = dict(pretrained) if isinstance(pretrained, dict) else {}
         cnn = options.pop("cnn", True)
         # Dropout on the frozen features while training (they are many and the pictures few).
@@ -133,7 +134,11 @@ class ImageTower(nn.Module):
             h = self.features(x)
             parts += [h.mean(dim=(2, 3)), h.amax(dim=(2, 3))]
         if self.pretrained is not None:
-            if pretrained_features is None:
+            if isinstance(pretrained_features, tuple):  # with finetune: (frozen features, the cut layer's output)
+                pretrained_features = self.pretrained.pooled_from(*pretrained_features)
+            elif pretrained_features is None and self.training and self.pretrained.finetune:
+                pretrained_features = self.pretrained.pooled_from(*self.pretrained.cached(x))
+            elif pretrained_features is None:
                 with torch.no_grad():
                     pretrained_features = self.pretrained(x)
             if self.norm is not None:

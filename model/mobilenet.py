@@ -95,9 +95,15 @@ class KerasGraph(nn.Module):
             if name == last:
                 break
 
-    def forward(self, x):
-        values = {}
-        for name, kind, inputs in self.order:
+    def forward(self, x, start=None, given=None):
+        """With `start` (a layer name), x is that layer's output and only the layers after it run;
+        `given` holds the outputs asked for that come before it."""
+        values = dict(given or {})
+        order = self.order
+        if start is not None:
+            values[start] = x
+            order = order[[name for name, _, _ in order].index(start) + 1:]
+        for name, kind, inputs in order:
             if kind == "InputLayer":
                 values[name] = x
                 continue
@@ -117,28 +123,67 @@ class MobileNetFeatures(nn.Module):
     """Frozen MobileNetV2 features of a normalised 64 px batch upsampled to `size`, global average
     pooled: [N, 1280] at `out_relu`, fewer channels at an earlier layer (`layer`, a Keras layer name
     such as `block_13_expand_relu`), or the pooled outputs of several layers side by side (`layer`, a
-    list of names)."""
+    list of names). `finetune`: a layer name; the layers after it train (their batch norms
+    keep their statistics), those up to it stay frozen, so that a training step can start from that
+    layer's cached output (`cached` and `pooled_from`)."""
 
-    def __init__(self, layer=LAST, size=INPUT_SIZE):
+    def __init__(self, layer=LAST, size=INPUT_SIZE, finetune=None):
         super().__init__()
         self.size = size
         self.graph = convert(outputs=[layer] if isinstance(layer, str) else list(layer))
         with torch.no_grad():
-            self.out_dim = sum(int(o.shape[1]) for o in self.pooled(torch.zeros(1, 3, size, size)))
+            self.widths = {o: int(v.shape[1]) for o, v in zip(self.graph.outputs, self.pooled(torch.zeros(1, 3, size, size)))}
+        self.out_dim = sum(self.widths.values())
         for p in self.graph.parameters():
             p.requires_grad = False
         self.graph.eval()
+        self.finetune = finetune
+        if finetune is not None:
+            names = [name for name, _, _ in self.graph.order]
+            if finetune not in names:
+                raise ValueError(f"no MobileNetV2 layer named {finetune!r} before {self.graph.last}")
+            after = set(names[names.index(finetune) + 1:])
+            # The outputs up to the cut are cached; those after it are recomputed from the cut each step.
+            self.frozen_outputs = [o for o in self.graph.outputs if o not in after]
+            if len(self.frozen_outputs) == len(self.graph.outputs):
+                raise ValueError(f"every feature layer comes before {finetune!r}: nothing would train")
+            for name, module in self.graph.mods.items():
+                if name in after:
+                    for p in module.parameters():
+                        p.requires_grad = True
 
     def train(self, mode=True):
         super().train(mode)
         self.graph.eval()  # frozen: batch norm keeps its ImageNet statistics
         return self
 
+    def upsample(self, x):
+        # Our normalisation is (v/255 - 0.5)/0.5; nsfwjs feeds MobileNetV2 v/255.
+        return F.interpolate(x * 0.5 + 0.5, size=(self.size, self.size), mode="bilinear", align_corners=False)
+
     def pooled(self, x):
         """Each named layer's output for a normalised batch, global average pooled: a list of [N, C]."""
-        # Our normalisation is (v/255 - 0.5)/0.5; nsfwjs feeds MobileNetV2 v/255.
-        x = F.interpolate(x * 0.5 + 0.5, size=(self.size, self.size), mode="bilinear", align_corners=False)
-        return [o.mean(dim=(2, 3)) for o in self.graph(x)]
+        return [o.mean(dim=(2, 3)) for o in self.graph(self.upsample(x))]
+
+    @torch.no_grad()
+    def cached(self, x):
+        """With `finetune`: what a training step starts from, (the frozen outputs' pooled features side
+        by side [N, F], the cut layer's output [N, C, H, W])."""
+        graph = self.graph
+        outputs, graph.outputs = graph.outputs, self.frozen_outputs + [self.finetune]
+        try:
+            values = graph(self.upsample(x))
+        finally:
+            graph.outputs = outputs
+        frozen = [v.mean(dim=(2, 3)) for v in values[:-1]]
+        return torch.cat(frozen, dim=1) if frozen else torch.zeros(len(x), 0), values[-1]
+
+    def pooled_from(self, frozen, cut):
+        """`forward`'s features from `cached`'s answer; the layers after the cut run with gradients."""
+        values = self.graph(cut, start=self.finetune, given={o: None for o in self.frozen_outputs})
+        frozen_parts = iter(torch.split(frozen, [self.widths[o] for o in self.frozen_outputs], dim=1))
+        return torch.cat([next(frozen_parts) if o in self.frozen_outputs else v.mean(dim=(2, 3))
+                          for o, v in zip(self.graph.outputs, values)], dim=1)
 
     def forward(self, x):
         return torch.cat(self.pooled(x), dim=1)

@@ -108,25 +108,60 @@ def pretrained_cache(model, images, pictures, cache_dir, views=2, batch=256):
     key = hashlib.sha256(json.dumps([backbone.size, backbone.graph.outputs]).encode())
     if views > 2:
         key.update(f"views={views},distort=1".encode())
+    if backbone.finetune:
+        key.update(f"finetune={backbone.finetune}".encode())
     key.update(np.ascontiguousarray(images[pictures]).tobytes())
     path = os.path.join(cache_dir, f"mobilenet-{key.hexdigest()[:16]}.pt")
     if os.path.exists(path):
         return torch.load(path)
     started = time.time()
     rng = np.random.default_rng(20151107)
-    features = torch.zeros(len(images), views, backbone.out_dim)
+    # With finetune, each view is (the frozen layers' pooled features, the cut layer's output).
+    compute = backbone.cached if backbone.finetune else backbone
+    if backbone.finetune:
+        # Training runs the backbone from the cut, export and evaluation run it whole: they must agree.
+        x = dh.preprocess_images(images[pictures[:64]])
+        gap = float((backbone.pooled_from(*backbone.cached(x)) - backbone(x)).abs().max())
+        if gap > 1e-4:
+            raise AssertionError(f"the backbone from {backbone.finetune} differs from the whole backbone by {gap}")
+    features = None
     for s in range(0, len(pictures), batch):
         rows = pictures[s:s + batch]
         x = dh.preprocess_images(images[rows])
-        features[rows, 0] = backbone(x)
-        features[rows, 1] = backbone(x.flip(3))
-        for v in range(2, views):
-            features[rows, v] = backbone(distort(x, rng))
+        for v in range(views):
+            view = x if v == 0 else x.flip(3) if v == 1 else distort(x, rng)
+            out = compute(view)
+            out = out if isinstance(out, tuple) else (out,)
+            if features is None:
+                features = tuple(torch.zeros((len(images), views) + o.shape[1:]) for o in out)
+            for f, o in zip(features, out):
+                f[rows, v] = o
+    features = features if backbone.finetune else features[0]
     print(f"pretrained features of {len(pictures)} pictures in {views} views: {time.time() - started:.0f} s", file=sys.stderr, flush=True)
     os.makedirs(cache_dir, exist_ok=True)
     torch.save(features, path + ".tmp")
     os.replace(path + ".tmp", path)
     return features
+
+
+def semantic_centres(captions, table, subgroups, bits):
+    """Hash centres whose first half are the equidistant (or random) codes of dh.hash_centres at half the
+    width and whose second half are ITQ codes of each subgroup's mean training caption embedding: two
+    subgroups are at least as far apart as the first half makes them, and nearer when their captions are."""
+    import evaluate
+    half = bits // 2
+    first = dh.hash_centres(len(subgroups), half)
+    rows = captions.rows("en", "full")
+    means = np.zeros((len(subgroups), captions.inputs.shape[1]))
+    counts = np.zeros(len(subgroups))
+    for e, r in rows.items():
+        if table[e]["split"] == "train":
+            c = subgroups.index(table[e]["subgroup"])
+            means[c] += captions.inputs[r].numpy()
+            counts[c] += 1
+    means /= np.maximum(counts, 1)[:, None]
+    second = torch.tensor(evaluate.itq(means, bits - half)(means)).float()
+    return torch.cat([first, second], 1)
 
 
 def main():
@@ -147,6 +182,11 @@ def main():
                              "or several, comma-separated, side by side")
     parser.add_argument("--pretrained-size", type=int, default=128,
                         help="with --pretrained-image 1: the side the 64 px pictures are upsampled to for MobileNetV2")
+    parser.add_argument("--pretrained-finetune", default="",
+                        help="with --pretrained-image 1: a MobileNetV2 layer name (such as block_12_add); the layers "
+                             "after it train, at --pretrained-lr-scale times the learning rate")
+    parser.add_argument("--pretrained-lr-scale", type=float, default=0.1,
+                        help="with --pretrained-finetune: the backbone's learning rate as a share of --lr")
     parser.add_argument("--pretrained-cnn", type=int, default=1,
                         help="with --pretrained-image 1: 0 drops the small CNN, leaving MobileNetV2 alone")
     parser.add_argument("--pretrained-dropout", type=float, default=0.0,
@@ -157,6 +197,11 @@ def main():
     parser.add_argument("--fusion", choices=["features", "latents"], default="features",
                         help="what the fused tower projects: both backbones' features, or the image and text towers' latents")
     parser.add_argument("--centres", type=float, default=0.0, help="weight of the hash-centre (CSQ) term")
+    parser.add_argument("--centres-kind", choices=["hadamard", "semantic"], default="hadamard",
+                        help="hadamard: equidistant centres; semantic: half the bits from ITQ over each subgroup's mean "
+                             "training caption embedding, so related subgroups get nearer centres")
+    parser.add_argument("--ste", type=float, default=0.0,
+                        help="weight of the pairwise and triplet terms over the binarised codes (straight-through gradient)")
     parser.add_argument("--alignment", type=float, default=0.0, help="weight of the image/caption contrastive alignment")
     parser.add_argument("--quantization", type=float, default=0.1)
     parser.add_argument("--balance", type=float, default=0.1)
@@ -184,21 +229,29 @@ def main():
         layers = args.pretrained_layer.split(",")
         pretrained_image = {"layer": layers[0] if len(layers) == 1 else layers, "size": args.pretrained_size,
                             "cnn": bool(args.pretrained_cnn), "dropout": args.pretrained_dropout}
+        if args.pretrained_finetune:
+            pretrained_image["finetune"] = args.pretrained_finetune
     model = dh.DeepHash(vocab_size, args.bits, len(subgroups), modalities, args.text_encoder, pretrained_image, args.fusion)
     steps_per_epoch = (len(train) + args.batch - 1) // args.batch
     epochs = 1 if args.quick else args.epochs
     total_steps = 3 if args.quick else epochs * steps_per_epoch
-    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=args.lr, weight_decay=1e-4)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=args.lr, total_steps=total_steps, pct_start=0.15)
+    backbone = getattr(getattr(model, "image", None), "pretrained", None)
+    backbone_params = {id(p) for p in backbone.parameters()} if backbone is not None else set()
+    groups = [([p for p in model.parameters() if p.requires_grad and id(p) not in backbone_params], args.lr),
+              ([p for p in model.parameters() if p.requires_grad and id(p) in backbone_params], args.lr * args.pretrained_lr_scale)]
+    groups = [(params, lr) for params, lr in groups if params]
+    optimizer = torch.optim.AdamW([{"params": params, "lr": lr} for params, lr in groups], lr=args.lr, weight_decay=1e-4)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=[lr for _, lr in groups], total_steps=total_steps, pct_start=0.15)
     margin = args.bits / 8.0
     centres = dh.hash_centres(len(subgroups), args.bits)
+    if args.centres_kind == "semantic":
+        centres = semantic_centres(captions, table, subgroups, args.bits)
 
     print(f"train {args.name}: {len(train)} pictures of {len(train_emoji)} emoji, {len(subgroups)} subgroups, "
           f"text encoder {args.text_encoder} (vocabulary {vocab_size}), {args.bits} bits, {modalities}", file=sys.stderr, flush=True)
     started = time.time()
-    pretrained = getattr(getattr(model, "image", None), "pretrained", None)
     cache = (pretrained_cache(model, images, sorted(train), os.path.join(args.data, "cache"), args.pretrained_views)
-             if pretrained is not None else None)
+             if backbone is not None else None)
     step = 0
     for epoch in range(epochs):
         model.train()
@@ -213,10 +266,10 @@ def main():
             x, flip = augment(dh.preprocess_images(images[batch]))
             if cache is None:
                 cached = None
-            elif args.pretrained_views > 2:
-                cached = cache[batch, torch.tensor([rng.randrange(args.pretrained_views) for _ in batch])]
             else:
-                cached = cache[batch, flip.long()]
+                view = (torch.tensor([rng.randrange(args.pretrained_views) for _ in batch]) if args.pretrained_views > 2
+                        else flip.long())
+                cached = tuple(c[batch, view] for c in cache) if isinstance(cache, tuple) else cache[batch, view]
             emoji = [table[records[i]["emoji"]] for i in batch]
             rows = [captions.sample(records[i]["emoji"], rng, args.other_languages) for i in batch]
             tokens = captions.inputs[rows]
@@ -238,6 +291,11 @@ def main():
                 ids = torch.tensor([records[i]["emoji"] for i in batch])
                 same_emoji = (ids.unsqueeze(1) == ids.unsqueeze(0)).float()
                 terms["alignment"] = args.alignment * dh.alignment_loss(out["image"][1], out["text"][1], same_emoji)
+            if args.ste:
+                hard = {m: p + ((p >= 0.5).float() - p).detach() for m, p in probs.items()}
+                terms["ste"] = args.ste * (sum(dh.pairwise_loss(hard[a], hard[b], same) for a, b in pairs) / len(pairs)
+                                           + dh.triplet_loss(torch.cat(list(hard.values())), torch.cat(list(hard.values())),
+                                                             labels, labels, margin) / args.bits)
             terms["quantization"] = args.quantization * sum(dh.quantization_loss(p) for p in probs.values())
             terms["balance"] = args.balance * sum(dh.balance_loss(p) for p in probs.values())
             loss = sum(terms.values())
