@@ -95,9 +95,10 @@ class KerasGraph(nn.Module):
             if name == last:
                 break
 
-    def forward(self, x, start=None, given=None):
+    def forward(self, x, start=None, given=None, outputs=None):
         """With `start` (a layer name), x is that layer's output and only the layers after it run;
-        `given` holds the outputs asked for that come before it."""
+        `given` holds the outputs asked for that come before it. `outputs`: other layers to answer
+        than the graph's own."""
         values = dict(given or {})
         order = self.order
         if start is not None:
@@ -116,7 +117,8 @@ class KerasGraph(nn.Module):
                 values[name] = args[0] + args[1]
             else:
                 values[name] = self.mods[name](args[0])
-        return [values[o] for o in self.outputs] if self.outputs else values[self.last]
+        outputs = outputs or self.outputs
+        return [values[o] for o in outputs] if outputs else values[self.last]
 
 
 class MobileNetFeatures(nn.Module):
@@ -169,12 +171,7 @@ class MobileNetFeatures(nn.Module):
     def cached(self, x):
         """With `finetune`: what a training step starts from, (the frozen outputs' pooled features side
         by side [N, F], the cut layer's output [N, C, H, W])."""
-        graph = self.graph
-        outputs, graph.outputs = graph.outputs, self.frozen_outputs + [self.finetune]
-        try:
-            values = graph(self.upsample(x))
-        finally:
-            graph.outputs = outputs
+        values = self.graph(self.upsample(x), outputs=self.frozen_outputs + [self.finetune])
         frozen = [v.mean(dim=(2, 3)) for v in values[:-1]]
         return torch.cat(frozen, dim=1) if frozen else torch.zeros(len(x), 0), values[-1]
 
