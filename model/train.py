@@ -98,13 +98,12 @@ def distort(x, rng):
 
 
 @torch.no_grad()
-def pretrained_cache(model, images, pictures, cache_dir, views=2, batch=256):
+def pretrained_cache(backbone, images, pictures, cache_dir, views=2, batch=256):
     """The frozen backbone's features of each training picture, of its mirror image and of
     `views - 2` random distortions of it (`distort`, fixed seed), computed once: the backbone never
     changes, so it need not run again every epoch (it costs 5x the rest). Kept in `cache_dir` under a
     name made of the backbone's options, the views and the pictures' bytes, so the other runs of
     model/run.sh reuse it."""
-    backbone = model.image.pretrained
     key = hashlib.sha256(json.dumps([backbone.size, backbone.graph.outputs]).encode())
     if views > 2:
         key.update(f"views={views},distort=1".encode())
@@ -250,7 +249,7 @@ def main():
     print(f"train {args.name}: {len(train)} pictures of {len(train_emoji)} emoji, {len(subgroups)} subgroups, "
           f"text encoder {args.text_encoder} (vocabulary {vocab_size}), {args.bits} bits, {modalities}", file=sys.stderr, flush=True)
     started = time.time()
-    cache = (pretrained_cache(model, images, sorted(train), os.path.join(args.data, "cache"), args.pretrained_views)
+    cache = (pretrained_cache(backbone, images, sorted(train), os.path.join(args.data, "cache"), args.pretrained_views)
              if backbone is not None else None)
     step = 0
     for epoch in range(epochs):
@@ -281,10 +280,17 @@ def main():
             same = (y.unsqueeze(1) == y.unsqueeze(0)).float()
             probs = {m: p for m, (p, _) in out.items()}
             pairs = [(a, b) for a in probs for b in probs if a < b] or [(m, m) for m in probs]
-            terms["pairwise"] = args.pairwise * sum(dh.pairwise_loss(probs[a], probs[b], same) for a, b in pairs) / len(pairs)
-            everything = torch.cat(list(probs.values()))
             labels = y.repeat(len(probs))
-            terms["triplet"] = args.triplet * dh.triplet_loss(everything, everything, labels, labels, margin) / args.bits
+
+            def similarity(codes):
+                """The pairwise term over every pair of modalities and the triplet term over all codes."""
+                pairwise = sum(dh.pairwise_loss(codes[a], codes[b], same) for a, b in pairs) / len(pairs)
+                everything = torch.cat(list(codes.values()))
+                return pairwise, dh.triplet_loss(everything, everything, labels, labels, margin) / args.bits
+
+            pairwise, triplet = similarity(probs)
+            terms["pairwise"] = args.pairwise * pairwise
+            terms["triplet"] = args.triplet * triplet
             if args.centres:
                 terms["centres"] = args.centres * sum(dh.centre_loss(p, centres[y]) for p in probs.values())
             if args.alignment and "image" in out and "text" in out:
@@ -292,10 +298,7 @@ def main():
                 same_emoji = (ids.unsqueeze(1) == ids.unsqueeze(0)).float()
                 terms["alignment"] = args.alignment * dh.alignment_loss(out["image"][1], out["text"][1], same_emoji)
             if args.ste:
-                hard = {m: p + ((p >= 0.5).float() - p).detach() for m, p in probs.items()}
-                terms["ste"] = args.ste * (sum(dh.pairwise_loss(hard[a], hard[b], same) for a, b in pairs) / len(pairs)
-                                           + dh.triplet_loss(torch.cat(list(hard.values())), torch.cat(list(hard.values())),
-                                                             labels, labels, margin) / args.bits)
+                terms["ste"] = args.ste * sum(similarity({m: p + ((p >= 0.5).float() - p).detach() for m, p in probs.items()}))
             terms["quantization"] = args.quantization * sum(dh.quantization_loss(p) for p in probs.values())
             terms["balance"] = args.balance * sum(dh.balance_loss(p) for p in probs.values())
             loss = sum(terms.values())
