@@ -31,9 +31,10 @@ if ! [ -f "$data/captions-minilm.f32" ] || [ "$(cat "$data/captions-minilm.sha25
     echo "$captions_sha" > "$data/captions-minilm.sha256"
 fi
 # The shipped configuration (the model card's "what was tried" says how it was chosen): frozen
-# MobileNetV2 features from three layers as the image backbone, hash centres per subgroup, the fused
-# tower over the image and text latents, 50 epochs. Every run below uses it, the baselines too.
-shipped=(--epochs 50 --centres 1 --fusion latents --pretrained-image 1 --pretrained-cnn 0
+# MobileNetV2 features from three layers as the image backbone, semantic hash centres per subgroup
+# (half equidistant bits, half ITQ bits of the subgroup's mean caption embedding), the fused tower
+# over the image and text latents, 50 epochs. Every run below uses it, the baselines too.
+shipped=(--epochs 50 --centres 1 --centres-kind semantic --fusion latents --pretrained-image 1 --pretrained-cnn 0
          --pretrained-layer block_12_expand_relu,block_13_expand_relu,block_14_expand_relu)
 # The shipped width first, then the other widths, the seed's LSTM text tower, and the single-modality baselines.
 for bits in 64 16 32 128; do
