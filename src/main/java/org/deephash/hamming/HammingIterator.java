@@ -182,6 +182,7 @@ public abstract class HammingIterator extends DocIdSetIterator {
             if (count <= 0) {
                 return false;
             }
+            final int within;
             if (words != null) {
                 int perCode = codes.wordsPerCode();
                 if (nextPosition % codes.codesPerBlock() == 0 && nextPosition + count == codes.blockEnd(nextPosition)) {
@@ -195,22 +196,17 @@ public abstract class HammingIterator extends DocIdSetIterator {
                         in.readLongs(words, word * count, count);
                     }
                 }
-                kernel.distances(words, count, distances);
+                within = kernel.distancesWithin(words, count, bound, distances);
             } else {
                 in.seek(codes.wordOffset(nextPosition, 0)); // one word per code: the codes back to back
                 in.readBytes(bytes, 0, count * bytesPerCode);
-                kernel.distances(bytes, count, distances);
+                within = kernel.distancesWithin(bytes, count, bound, distances);
             }
-            // Count first (a reduction the JIT vectorises), compact only blocks with a match: once a
-            // top-k search has a tight bound most blocks have none. Compacting every block cost about
-            // as much as the distances themselves (bench/RESULTS.md).
-            final int[] d = distances;
-            final int b = bound;
-            int within = 0;
-            for (int i = 0; i < count; i++) {
-                within += d[i] <= b ? 1 : 0;
-            }
+            // Compact only blocks with a match: once a top-k search has a tight bound most blocks have
+            // none. Compacting every block cost about as much as the distances themselves (bench/RESULTS.md).
             if (within > 0) {
+                final int[] d = distances;
+                final int b = bound;
                 final int[] m = matches;
                 int n = 0;
                 for (int i = 0; i < count; i++) {

@@ -44,12 +44,41 @@ public abstract class HammingKernel {
      * {@link org.deephash.codec.FixedBitsDocValuesFormat} stores them: word {@code j} of code {@code i}
      * is {@code words[j * count + i]} (little-endian). Each width has its own copy of this loop, with the
      * query words in registers and no branch, so that every word is one pass over a contiguous array,
-     * which the JIT vectorises (AVX-512 VPOPCNTQ where the CPU has it); the caller filters the
-     * distances in a second, cheap pass. Measured (bench/RESULTS.md): a single pass that also compared
+     * which the JIT vectorises (AVX-512 VPOPCNTQ where the CPU has it; without it, as on AVX2, the loops
+     * stay scalar {@code popcnt}); {@link #distancesWithin} counts over the distances in a second pass.
+     * Measured (bench/RESULTS.md): a single pass that also compared
      * and compacted ran at about 40% of a plain long[] loop for 64-bit codes, and codes back to back
      * (strided words) were not vectorised.
      */
     public abstract void distances(long[] codes, int count, int[] distances);
+
+    /**
+     * How many of {@code count} codes laid out as for {@link #distances(long[], int, int[])} are at most
+     * {@code bound} away; when any is, {@code distances} holds the distance of every one of them (else
+     * it may hold anything). The scan calls this once per block and collects the matches only of blocks
+     * that have some: once a top-k search has a tight bound, or under a small radius, that is few of
+     * them. By default the distances, then a count over them; 64-bit codes count first, in the raw
+     * loop's shape, and compute the distances only for a block with a match ({@link Bits64}).
+     */
+    public int distancesWithin(long[] codes, int count, int bound, int[] distances) {
+        distances(codes, count, distances);
+        return countWithin(distances, count, bound);
+    }
+
+    /** {@link #distancesWithin(long[], int, int, int[])} for codes lying back to back in {@code codes}. */
+    public final int distancesWithin(byte[] codes, int count, int bound, int[] distances) {
+        distances(codes, count, distances);
+        return countWithin(distances, count, bound);
+    }
+
+    /** How many of the first {@code count} distances are at most {@code bound}: a branch-free reduction. */
+    static int countWithin(int[] distances, int count, int bound) {
+        int within = 0;
+        for (int i = 0; i < count; i++) {
+            within += distances[i] <= bound ? 1 : 0;
+        }
+        return within;
+    }
 
     /** The distances of {@code count} codes lying back to back in {@code codes}, for widths that are not whole longs. */
     public final void distances(byte[] codes, int count, int[] distances) {
@@ -90,6 +119,24 @@ public abstract class HammingKernel {
             for (int i = 0; i < count; i++) {
                 distances[i] = Long.bitCount(q0 ^ c[i]);
             }
+        }
+
+        /**
+         * Counts without storing a distance, as the raw loop does, and computes the distances only for a
+         * block with a match: on a CPU without vector popcount (AVX2), writing every block's int
+         * distances and counting over them in a second pass ran at under half the raw loop's throughput
+         * (bench/RESULTS.md).
+         */
+        @Override
+        public int distancesWithin(long[] c, int count, int bound, int[] distances) {
+            int within = 0;
+            for (int i = 0; i < count; i++) {
+                within += Long.bitCount(q0 ^ c[i]) <= bound ? 1 : 0;
+            }
+            if (within > 0) {
+                distances(c, count, distances);
+            }
+            return within;
         }
     }
 

@@ -61,6 +61,14 @@ public class HammingKernelTests extends ESTestCase {
             int[] distances = new int[count + 1];
             kernel.distances(block, count, distances);
             assertArrayEquals(expected, Arrays.copyOf(distances, count));
+            // A bound that some, none or all codes meet: the count, and with any match every distance.
+            int bound = randomFrom(-1, 0, between(0, bits), bits);
+            int within = (int) Arrays.stream(expected).filter(d -> d <= bound).count();
+            int[] measured = new int[count];
+            assertThat("bits=" + bits + " bound=" + bound, kernel.distancesWithin(block, count, bound, measured), equalTo(within));
+            if (within > 0) {
+                assertArrayEquals(expected, measured);
+            }
             if (bits % 64 == 0) {
                 // Word plane by word plane, as the format stores a block: word j of code i at [j * count + i].
                 long[] words = new long[count * bytes / 8];
@@ -73,6 +81,11 @@ public class HammingKernelTests extends ESTestCase {
                 int[] fromWords = new int[count];
                 kernel.distances(words, count, fromWords);
                 assertArrayEquals(expected, fromWords);
+                int[] measuredWords = new int[count];
+                assertThat("bits=" + bits + " bound=" + bound, kernel.distancesWithin(words, count, bound, measuredWords), equalTo(within));
+                if (within > 0) {
+                    assertArrayEquals(expected, measuredWords);
+                }
             }
         }
     }

@@ -348,7 +348,7 @@ public class ScanBenchmark {
         return sum;
     }
 
-    /** The block scan's steps written out flat (one copy per block, distances, compaction), to see what the iterator adds. */
+    /** The block scan's steps written out flat (one copy per block, the kernel's count and distances, compaction), to see what the iterator adds. */
     @Benchmark
     public int flatBlockScan() throws IOException {
         final long[] block = copyBlock;
@@ -360,11 +360,7 @@ public class ScanBenchmark {
         for (int done = 0; done < codes; done += perBlock) {
             int count = Math.min(perBlock, codes - done);
             in.readLongs(block, 0, count * words); // a whole block: its word planes back to back
-            kernel.distances(block, count, d);
-            int within = 0;
-            for (int i = 0; i < count; i++) {
-                within += d[i] <= radius ? 1 : 0;
-            }
+            int within = kernel.distancesWithin(block, count, radius, d);
             if (within > 0) {
                 int n = 0;
                 for (int i = 0; i < count; i++) {
