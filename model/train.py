@@ -242,9 +242,8 @@ def main():
     optimizer = torch.optim.AdamW([{"params": params, "lr": lr} for params, lr in groups], lr=args.lr, weight_decay=1e-4)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=[lr for _, lr in groups], total_steps=total_steps, pct_start=0.15)
     margin = args.bits / 8.0
-    centres = dh.hash_centres(len(subgroups), args.bits)
-    if args.centres_kind == "semantic":
-        centres = semantic_centres(captions, table, subgroups, args.bits)
+    centres = (semantic_centres(captions, table, subgroups, args.bits) if args.centres_kind == "semantic"
+               else dh.hash_centres(len(subgroups), args.bits))
 
     print(f"train {args.name}: {len(train)} pictures of {len(train_emoji)} emoji, {len(subgroups)} subgroups, "
           f"text encoder {args.text_encoder} (vocabulary {vocab_size}), {args.bits} bits, {modalities}", file=sys.stderr, flush=True)
