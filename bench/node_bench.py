@@ -94,10 +94,11 @@ def load(node, index, hexes, batch=5000):
             print(f"  {index}: {i + batch}/{len(hexes)}", file=sys.stderr, flush=True)
     node.request("POST", f"/{index}/_refresh")
     indexed = time.perf_counter() - start
+    segments = len(node.request("GET", f"/_cat/segments/{index}?format=json&h=shard,segment"))
     node.request("POST", f"/{index}/_forcemerge?max_num_segments=1")
     node.request("POST", f"/{index}/_refresh")
     merged = time.perf_counter() - start - indexed
-    return indexed, merged
+    return indexed, merged, segments
 
 
 def disk_usage(node, index, docs):
@@ -196,9 +197,11 @@ def main():
             print(f"{index}: reusing", file=sys.stderr)
         else:
             create(node, index, variant, args.bits, args.shards)
-            indexed, merged = load(node, index, hexes)
-            entry.update({"index_seconds": indexed, "docs_per_second": args.docs / indexed, "force_merge_seconds": merged})
-            print(f"{index}: {args.docs / indexed:.0f} docs/s, merge {merged:.0f} s", file=sys.stderr, flush=True)
+            indexed, merged, segments = load(node, index, hexes)
+            entry.update({"index_seconds": indexed, "docs_per_second": args.docs / indexed, "force_merge_seconds": merged,
+                          "segments_before_force_merge": segments})
+            print(f"{index}: {args.docs / indexed:.0f} docs/s, {segments} segments, merge {merged:.0f} s",
+                  file=sys.stderr, flush=True)
         entry.update(disk_usage(node, index, args.docs))
         result["variants"][variant] = entry
 

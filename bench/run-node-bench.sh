@@ -3,6 +3,8 @@
 # heap and the plugin installed, runs the configurations given as "DOCS:BITS:SHARDS:VARIANTS" words
 # (default: the 1M-code set), writes bench/results/*.json, and stops the node.
 #   bench/run-node-bench.sh 1000000:64:1:hamming-format,hamming-plain,bit-flat,bit-hnsw
+# BENCH_TAG=x appends "-x" to the result files' names (so a run on another machine keeps the committed
+# ones); ES_HEAP and ES_EXTRA_CONFIG (lines for elasticsearch.yml) pass through to the node.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bench/setup.sh
@@ -24,7 +26,7 @@ configs=("$@")
 mkdir -p bench/results
 for config in "${configs[@]}"; do
   IFS=: read -r docs bits shards variants <<<"$config"
-  out="bench/results/node-${docs}-${bits}b-${shards}s.json"
+  out="bench/results/node-${docs}-${bits}b-${shards}s${BENCH_TAG:+-$BENCH_TAG}.json"
   echo "==> $docs codes of $bits bits, $shards shard(s): $variants -> $out"
   /usr/bin/python3 bench/node_bench.py --url "$url" --docs "$docs" --bits "$bits" --shards "$shards" \
     --variants "$variants" --out "$out" ${REUSE:+--reuse} >/dev/null

@@ -1,6 +1,10 @@
 package org.deephash.hamming;
 
+import org.apache.logging.log4j.LogManager;
 import org.apache.lucene.util.BitUtil;
+import org.apache.lucene.util.Constants;
+
+import java.lang.reflect.Method;
 
 /**
  * Hamming distance from one query code to codes stored as bytes, with one implementation per common
@@ -13,6 +17,14 @@ import org.apache.lucene.util.BitUtil;
  * document use the same one.
  */
 public abstract class HammingKernel {
+    /**
+     * Whether the JIT leaves {@code Long.bitCount} loops scalar here: an x86 CPU without AVX-512
+     * (HotSpot's {@code UseAVX} below 3), where 64-bit codes are counted first in the raw loop's shape
+     * ({@link Bits64CountFirst}). Elsewhere (AVX-512, ARM, or {@code UseAVX} unreadable) the distances are
+     * written in one vectorised pass and counted in another, which on AVX-512 ran a third faster.
+     */
+    static final boolean SCALAR_POPCOUNT = scalarPopcount();
+
     protected final int bits;
 
     private HammingKernel(int bits) {
@@ -23,7 +35,7 @@ public abstract class HammingKernel {
     public static HammingKernel forCode(HashCode query) {
         byte[] q = query.bytes();
         return switch (q.length) {
-            case 8 -> new Bits64(q);
+            case 8 -> SCALAR_POPCOUNT ? new Bits64CountFirst(q) : new Bits64(q);
             case 16 -> new Bits128(q);
             case 32 -> new Bits256(q);
             case 64 -> new Bits512(q);
@@ -57,8 +69,8 @@ public abstract class HammingKernel {
      * {@code bound} away; when any is, {@code distances} holds the distance of every one of them (else
      * it may hold anything). The scan calls this once per block and collects the matches only of blocks
      * that have some: once a top-k search has a tight bound, or under a small radius, that is few of
-     * them. By default the distances, then a count over them; 64-bit codes count first, in the raw
-     * loop's shape, and compute the distances only for a block with a match ({@link Bits64}).
+     * them. By default the distances, then a count over them; on CPUs without vector popcount 64-bit
+     * codes count first, in the raw loop's shape ({@link Bits64CountFirst}).
      */
     public int distancesWithin(long[] codes, int count, int bound, int[] distances) {
         distances(codes, count, distances);
@@ -71,13 +83,18 @@ public abstract class HammingKernel {
         return countWithin(distances, count, bound);
     }
 
-    /** How many of the first {@code count} distances are at most {@code bound}: a branch-free reduction. */
+    /**
+     * How many of the first {@code count} distances are at most {@code bound}, counted as the number
+     * over it: {@code (bound - d) >>> 31} is 1 exactly when {@code d > bound} (both lie in 0..2^16). The
+     * arithmetic form is an integer add-reduction, which the JIT vectorises on AVX2 and AVX-512 alike;
+     * {@code d <= bound ? 1 : 0} was left scalar (bench/RESULTS.md).
+     */
     static int countWithin(int[] distances, int count, int bound) {
-        int within = 0;
+        int over = 0;
         for (int i = 0; i < count; i++) {
-            within += distances[i] <= bound ? 1 : 0;
+            over += (bound - distances[i]) >>> 31;
         }
-        return within;
+        return count - over;
     }
 
     /** The distances of {@code count} codes lying back to back in {@code codes}, for widths that are not whole longs. */
@@ -86,6 +103,35 @@ public abstract class HammingKernel {
         for (int i = 0; i < count; i++) {
             distances[i] = distance(codes, i * bytes);
         }
+    }
+
+    private static boolean scalarPopcount() {
+        if (Constants.OS_ARCH.equals("amd64") == false && Constants.OS_ARCH.equals("x86_64") == false) {
+            return false;
+        }
+        String useAvx;
+        try {
+            // Through reflection, as Lucene reads HotSpot's options: jdk.management may be absent.
+            Class<?> bean = Class.forName("com.sun.management.HotSpotDiagnosticMXBean");
+            Object diagnostics = Class.forName("java.lang.management.ManagementFactory")
+                .getMethod("getPlatformMXBean", Class.class)
+                .invoke(null, bean);
+            Method getVMOption = bean.getMethod("getVMOption", String.class);
+            Object option = getVMOption.invoke(diagnostics, "UseAVX");
+            useAvx = option.getClass().getMethod("getValue").invoke(option).toString();
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            LogManager.getLogger(HammingKernel.class).debug("HotSpot's UseAVX is not readable: 64-bit codes use the vector kernel", e);
+            return false;
+        }
+        boolean scalar;
+        try {
+            scalar = Integer.parseInt(useAvx) < 3;
+        } catch (NumberFormatException e) {
+            scalar = false;
+        }
+        LogManager.getLogger(HammingKernel.class)
+            .info("UseAVX={}: 64-bit codes are scanned with the {} kernel", useAvx, scalar ? "count-first (scalar popcount)" : "vector");
+        return scalar;
     }
 
     static long word(byte[] b, int offset) {
@@ -101,8 +147,8 @@ public abstract class HammingKernel {
         return w;
     }
 
-    static final class Bits64 extends HammingKernel {
-        private final long q0;
+    static class Bits64 extends HammingKernel {
+        final long q0;
 
         Bits64(byte[] q) {
             super(64);
@@ -120,13 +166,20 @@ public abstract class HammingKernel {
                 distances[i] = Long.bitCount(q0 ^ c[i]);
             }
         }
+    }
 
-        /**
-         * Counts without storing a distance, as the raw loop does, and computes the distances only for a
-         * block with a match: on a CPU without vector popcount (AVX2), writing every block's int
-         * distances and counting over them in a second pass ran at under half the raw loop's throughput
-         * (bench/RESULTS.md).
-         */
+    /**
+     * 64-bit codes on CPUs without vector popcount ({@link #SCALAR_POPCOUNT}): counts without storing a
+     * distance, as the raw loop does, and computes the distances only for a block with a match. On
+     * AVX2, writing every block's int distances and counting over them in a second pass ran at under
+     * half the raw loop's throughput; with a vector popcount the two vectorised passes are faster, and
+     * the compare below is not vectorised (bench/RESULTS.md).
+     */
+    static final class Bits64CountFirst extends Bits64 {
+        Bits64CountFirst(byte[] q) {
+            super(q);
+        }
+
         @Override
         public int distancesWithin(long[] c, int count, int bound, int[] distances) {
             int within = 0;

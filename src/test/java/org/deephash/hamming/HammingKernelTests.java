@@ -46,46 +46,59 @@ public class HammingKernelTests extends ESTestCase {
     public void testBlockDistancesMatchOracle() {
         for (int bits : new int[] { 64, 128, 256, 512, 8 * between(1, 200) }) {
             byte[] query = HammingOracle.randomCode(random(), bits);
-            HammingKernel kernel = HammingKernel.forCode(HashCode.ofBytes(query));
-            int count = between(1, 300);
-            int bytes = bits / 8;
-            byte[] block = new byte[count * bytes];
+            checkBlock(query, HammingKernel.forCode(HashCode.ofBytes(query)));
+        }
+    }
+
+    /** Both ways of scanning 64-bit blocks, whichever one this CPU is given. */
+    public void testBothSixtyFourBitBlockKernelsMatchOracle() {
+        for (int i = 0; i < 10; i++) {
+            byte[] query = HammingOracle.randomCode(random(), 64);
+            checkBlock(query, new HammingKernel.Bits64CountFirst(query));
+            checkBlock(query, new HammingKernel.Bits64(query));
+        }
+    }
+
+    private void checkBlock(byte[] query, HammingKernel kernel) {
+        int bits = query.length * 8;
+        int count = between(1, 300);
+        int bytes = bits / 8;
+        byte[] block = new byte[count * bytes];
+        for (int i = 0; i < count; i++) {
+            byte[] code = HammingOracle.flip(random(), query, between(0, bits));
+            System.arraycopy(code, 0, block, i * bytes, bytes);
+        }
+        int[] expected = new int[count];
+        for (int i = 0; i < count; i++) {
+            expected[i] = HammingOracle.distance(query, Arrays.copyOfRange(block, i * bytes, (i + 1) * bytes));
+        }
+        int[] distances = new int[count + 1];
+        kernel.distances(block, count, distances);
+        assertArrayEquals(expected, Arrays.copyOf(distances, count));
+        // A bound that some, none or all codes meet: the count, and with any match every distance.
+        int bound = randomFrom(-1, 0, between(0, bits), bits);
+        int within = (int) Arrays.stream(expected).filter(d -> d <= bound).count();
+        int[] measured = new int[count];
+        assertThat("bits=" + bits + " bound=" + bound, kernel.distancesWithin(block, count, bound, measured), equalTo(within));
+        if (within > 0) {
+            assertArrayEquals(expected, measured);
+        }
+        if (bits % 64 == 0) {
+            // Word plane by word plane, as the format stores a block: word j of code i at [j * count + i].
+            long[] words = new long[count * bytes / 8];
+            ByteBuffer le = ByteBuffer.wrap(block).order(ByteOrder.LITTLE_ENDIAN);
             for (int i = 0; i < count; i++) {
-                byte[] code = HammingOracle.flip(random(), query, between(0, bits));
-                System.arraycopy(code, 0, block, i * bytes, bytes);
+                for (int j = 0; j < bytes / 8; j++) {
+                    words[j * count + i] = le.getLong(i * bytes + j * 8);
+                }
             }
-            int[] expected = new int[count];
-            for (int i = 0; i < count; i++) {
-                expected[i] = HammingOracle.distance(query, Arrays.copyOfRange(block, i * bytes, (i + 1) * bytes));
-            }
-            int[] distances = new int[count + 1];
-            kernel.distances(block, count, distances);
-            assertArrayEquals(expected, Arrays.copyOf(distances, count));
-            // A bound that some, none or all codes meet: the count, and with any match every distance.
-            int bound = randomFrom(-1, 0, between(0, bits), bits);
-            int within = (int) Arrays.stream(expected).filter(d -> d <= bound).count();
-            int[] measured = new int[count];
-            assertThat("bits=" + bits + " bound=" + bound, kernel.distancesWithin(block, count, bound, measured), equalTo(within));
+            int[] fromWords = new int[count];
+            kernel.distances(words, count, fromWords);
+            assertArrayEquals(expected, fromWords);
+            int[] measuredWords = new int[count];
+            assertThat("bits=" + bits + " bound=" + bound, kernel.distancesWithin(words, count, bound, measuredWords), equalTo(within));
             if (within > 0) {
-                assertArrayEquals(expected, measured);
-            }
-            if (bits % 64 == 0) {
-                // Word plane by word plane, as the format stores a block: word j of code i at [j * count + i].
-                long[] words = new long[count * bytes / 8];
-                ByteBuffer le = ByteBuffer.wrap(block).order(ByteOrder.LITTLE_ENDIAN);
-                for (int i = 0; i < count; i++) {
-                    for (int j = 0; j < bytes / 8; j++) {
-                        words[j * count + i] = le.getLong(i * bytes + j * 8);
-                    }
-                }
-                int[] fromWords = new int[count];
-                kernel.distances(words, count, fromWords);
-                assertArrayEquals(expected, fromWords);
-                int[] measuredWords = new int[count];
-                assertThat("bits=" + bits + " bound=" + bound, kernel.distancesWithin(words, count, bound, measuredWords), equalTo(within));
-                if (within > 0) {
-                    assertArrayEquals(expected, measuredWords);
-                }
+                assertArrayEquals(expected, measuredWords);
             }
         }
     }
