@@ -102,7 +102,9 @@ if __name__ == "__main__":
         print("### JMH (ms per pass over 1M codes, mean ± 99.9% CI)\n")
         print(jmh_table(jmh))
         print()
-    for name, machine in (("jmh-forks3.json", "AVX-512 machine"), ("jmh-forks3-avx2.json", "AVX2 machine")):
+    for name, machine in (("jmh-forks3.json", "AVX-512 machine"), ("jmh-forks3-avx2.json", "AVX2 machine"),
+                          ("jmh-forks3-avx2-countfirst.json", "AVX2 machine, count-first kernel"),
+                          ("jmh-forks3-intel.json", "Intel machine, count-first kernel")):
         forks = os.path.join(HERE, "results", name)
         if os.path.exists(forks):
             print(f"### JMH, 3 forks, {machine} (ms per pass, mean of 15 iterations; in brackets the lowest and highest fork mean)\n")

@@ -85,7 +85,7 @@ public abstract class HammingKernel {
 
     /**
      * How many of the first {@code count} distances are at most {@code bound}, counted as the number
-     * over it: {@code (bound - d) >>> 31} is 1 exactly when {@code d > bound} (both lie in 0..2^16). The
+     * over it: {@code (bound - d) >>> 31} is 1 exactly when {@code d > bound} (a bound lies in -1..bits). The
      * arithmetic form is an integer add-reduction, which the JIT vectorises on AVX2 and AVX-512 alike;
      * {@code d <= bound ? 1 : 0} was left scalar (bench/RESULTS.md).
      */
