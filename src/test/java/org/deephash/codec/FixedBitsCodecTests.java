@@ -264,8 +264,9 @@ public class FixedBitsCodecTests extends ESTestCase {
     }
 
     private static void disableCheckIndexOnClose(Directory dir) {
-        if (dir instanceof org.apache.lucene.tests.store.MockDirectoryWrapper mock) {
-            mock.setCheckIndexOnClose(false);
+        // Any wrapper newDirectory() hands out, not only MockDirectoryWrapper, runs CheckIndex on close.
+        if (dir instanceof org.apache.lucene.tests.store.BaseDirectoryWrapper wrapper) {
+            wrapper.setCheckIndexOnClose(false);
         }
     }
 
