@@ -1,6 +1,7 @@
 package org.deephash.hamming;
 
 import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
 import org.apache.lucene.util.BitUtil;
 import org.apache.lucene.util.Constants;
 
@@ -109,7 +110,7 @@ public abstract class HammingKernel {
         if (Constants.OS_ARCH.equals("amd64") == false && Constants.OS_ARCH.equals("x86_64") == false) {
             return false;
         }
-        String useAvx;
+        Logger logger = LogManager.getLogger(HammingKernel.class);
         try {
             // Through reflection, as Lucene reads HotSpot's options: jdk.management may be absent.
             Class<?> bean = Class.forName("com.sun.management.HotSpotDiagnosticMXBean");
@@ -118,20 +119,14 @@ public abstract class HammingKernel {
                 .invoke(null, bean);
             Method getVMOption = bean.getMethod("getVMOption", String.class);
             Object option = getVMOption.invoke(diagnostics, "UseAVX");
-            useAvx = option.getClass().getMethod("getValue").invoke(option).toString();
+            String useAvx = getVMOption.getReturnType().getMethod("getValue").invoke(option).toString();
+            boolean scalar = Integer.parseInt(useAvx) < 3;
+            logger.info("UseAVX={}: 64-bit codes are scanned with the {} kernel", useAvx, scalar ? "count-first (scalar popcount)" : "vector");
+            return scalar;
         } catch (ReflectiveOperationException | RuntimeException e) {
-            LogManager.getLogger(HammingKernel.class).debug("HotSpot's UseAVX is not readable: 64-bit codes use the vector kernel", e);
+            logger.debug("HotSpot's UseAVX is not readable: 64-bit codes use the vector kernel", e);
             return false;
         }
-        boolean scalar;
-        try {
-            scalar = Integer.parseInt(useAvx) < 3;
-        } catch (NumberFormatException e) {
-            scalar = false;
-        }
-        LogManager.getLogger(HammingKernel.class)
-            .info("UseAVX={}: 64-bit codes are scanned with the {} kernel", useAvx, scalar ? "count-first (scalar popcount)" : "vector");
-        return scalar;
     }
 
     static long word(byte[] b, int offset) {
