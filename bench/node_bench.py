@@ -20,6 +20,7 @@ Writes one JSON result per configuration to --out.
 """
 import argparse
 import http.client
+import itertools
 import json
 import math
 import random
@@ -105,16 +106,15 @@ def force_merge(node, index):
     """Force-merges to one segment per shard as a task and polls it every 5 s: an hnsw
     merge of millions of vectors outlasts any single HTTP request's timeout."""
     task = node.request("POST", f"/{index}/_forcemerge?max_num_segments=1&wait_for_completion=false")["task"]
-    start = time.perf_counter()
-    while True:
+    for polls in itertools.count():
         status = node.request("GET", f"/_tasks/{task}")
         if status.get("completed"):
             if "error" in status:
                 raise RuntimeError(f"force-merge of {index} failed: {json.dumps(status['error'])[:2000]}")
             return
+        if polls and polls % 60 == 0:
+            print(f"  {index}: force-merge running for about {polls * 5} s", file=sys.stderr, flush=True)
         time.sleep(5)
-        if int(time.perf_counter() - start) % 300 < 5:
-            print(f"  {index}: force-merge running for {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
 
 
 def disk_usage(node, index, docs):
