@@ -111,6 +111,9 @@ class ImageTower(nn.Module):
         # True (older runs): the defaults.
         options = dict(pretrained) if isinstance(pretrained, dict) else {}
         cnn = options.pop("cnn", True)
+        # "fused_frozen": with "finetune", a second, wholly frozen copy of the backbone for the fused
+        # tower (see `frozen_features`).
+        fused_frozen = options.pop("fused_frozen", False)
         # Dropout on the frozen features while training (they are many and the pictures few).
         self.dropout = nn.Dropout(options.pop("dropout", 0.0))
         self.features = nn.Sequential(
@@ -126,6 +129,14 @@ class ImageTower(nn.Module):
             self.out_dim += self.pretrained.out_dim
         # Without the CNN, the frozen features are standardised (their scales differ by orders of magnitude).
         self.norm = nn.BatchNorm1d(self.pretrained.out_dim, affine=False) if pretrained and not cnn else None
+        self.frozen = None
+        if fused_frozen:
+            if cnn or not options.get("finetune"):
+                raise ValueError("fused_frozen needs the backbone alone (cnn false) and finetune")
+            from mobilenet import MobileNetFeatures
+
+            self.frozen = MobileNetFeatures(layer=options["layer"], size=options.get("size", 128))
+            self.frozen_norm = nn.BatchNorm1d(self.frozen.out_dim, affine=False)
 
     def forward(self, x, pretrained_features=None):
         """pretrained_features: the frozen backbone's output for x, when the caller has it cached."""
@@ -145,6 +156,16 @@ class ImageTower(nn.Module):
                 pretrained_features = self.norm(pretrained_features)
             parts.append(self.dropout(pretrained_features))
         return torch.cat(parts, dim=1)
+
+    def frozen_features(self, x, cached=None):
+        """The frozen copy's standardised features of x (`cached`: its output for x, when the caller has
+        it). Fine-tuning the backbone fits the training emoji's pictures better and lifts the
+        single-modality codes, but a fused tower over the tuned features leans on the picture and loses
+        on unseen emoji (model/README.md, "What was tried"); the fused tower reads these instead."""
+        if cached is None:
+            with torch.no_grad():
+                cached = self.frozen(x)
+        return self.dropout(self.frozen_norm(cached))
 
 
 class TextTower(nn.Module):
@@ -198,6 +219,11 @@ class DeepHash(nn.Module):
             self.text_proj = projection(self.text.out_dim)
         if "fused" in modalities:
             self.fuse = projection(self.image.out_dim + self.text.out_dim if fusion == "features" else 2 * LATENT)
+            if self.image.frozen is not None:
+                if fusion != "latents":
+                    raise ValueError("a frozen backbone for the fused tower needs fusion 'latents'")
+                # The fused tower's own projection of the frozen copy's features.
+                self.fused_image_proj = projection(self.image.frozen.out_dim)
         self.hash = nn.Linear(LATENT, bits)
         self.classify = nn.Linear(bits, classes)
 
@@ -212,16 +238,26 @@ class DeepHash(nn.Module):
         return self.head(self.text_proj(self.text(tokens)))
 
     def fused_latent(self, fi, ft):
-        """The fused tower's latent from the image and text backbones' features."""
+        """The fused tower's latent from the image and text backbones' features (with a frozen copy of
+        the image backbone for it, fi is that copy's features)."""
         if self.fusion == "features":
             return self.fuse(torch.cat([fi, ft], dim=1))
-        return self.fuse(torch.cat([self.image_proj(fi), self.text_proj(ft)], dim=1))
+        image_proj = self.fused_image_proj if hasattr(self, "fused_image_proj") else self.image_proj
+        return self.fuse(torch.cat([image_proj(fi), self.text_proj(ft)], dim=1))
+
+    def fused_image_features(self, image, fi=None, frozen_features=None):
+        """What the fused tower reads of the picture: the frozen copy's features when there is one, else
+        the image tower's (`fi`, when already computed)."""
+        if getattr(self.image, "frozen", None) is not None:
+            return self.image.frozen_features(image, frozen_features)
+        return self.image(image) if fi is None else fi
 
     def encode_fused(self, image, tokens):
-        return self.head(self.fused_latent(self.image(image), self.text(tokens)))
+        return self.head(self.fused_latent(self.fused_image_features(image), self.text(tokens)))
 
-    def encode_all(self, image, tokens, pretrained_features=None):
-        """One pass of both backbones for the three codes of a batch of (picture, caption) pairs."""
+    def encode_all(self, image, tokens, pretrained_features=None, frozen_features=None):
+        """One pass of both backbones for the three codes of a batch of (picture, caption) pairs;
+        `frozen_features`: the frozen copy's cached output, where there is one."""
         out = {}
         fi = self.image(image, pretrained_features) if hasattr(self, "image") else None
         ft = self.text(tokens) if hasattr(self, "text") else None
@@ -230,7 +266,7 @@ class DeepHash(nn.Module):
         if "text" in self.modalities:
             out["text"] = self.head(self.text_proj(ft))
         if "fused" in self.modalities:
-            out["fused"] = self.head(self.fused_latent(fi, ft))
+            out["fused"] = self.head(self.fused_latent(self.fused_image_features(image, fi, frozen_features), ft))
         return out
 
 

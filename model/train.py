@@ -184,6 +184,9 @@ def main():
     parser.add_argument("--pretrained-finetune", default="",
                         help="with --pretrained-image 1: a MobileNetV2 layer name (such as block_12_add); the layers "
                              "after it train, at --pretrained-lr-scale times the learning rate")
+    parser.add_argument("--pretrained-fused-frozen", type=int, default=0,
+                        help="with --pretrained-finetune: 1 gives the fused tower a wholly frozen copy of the backbone "
+                             "and its own projection of it, so that only the image tower's backbone is tuned")
     parser.add_argument("--pretrained-lr-scale", type=float, default=0.1,
                         help="with --pretrained-finetune: the backbone's learning rate as a share of --lr")
     parser.add_argument("--pretrained-cnn", type=int, default=1,
@@ -230,6 +233,8 @@ def main():
                             "cnn": bool(args.pretrained_cnn), "dropout": args.pretrained_dropout}
         if args.pretrained_finetune:
             pretrained_image["finetune"] = args.pretrained_finetune
+            if args.pretrained_fused_frozen:
+                pretrained_image["fused_frozen"] = True
     model = dh.DeepHash(vocab_size, args.bits, len(subgroups), modalities, args.text_encoder, pretrained_image, args.fusion)
     steps_per_epoch = (len(train) + args.batch - 1) // args.batch
     epochs = 1 if args.quick else args.epochs
@@ -250,6 +255,9 @@ def main():
     started = time.time()
     cache = (pretrained_cache(backbone, images, sorted(train), os.path.join(args.data, "cache"), args.pretrained_views)
              if backbone is not None else None)
+    frozen = getattr(getattr(model, "image", None), "frozen", None)
+    frozen_cache = (pretrained_cache(frozen, images, sorted(train), os.path.join(args.data, "cache"), args.pretrained_views)
+                    if frozen is not None and "fused" in modalities else None)
     step = 0
     for epoch in range(epochs):
         model.train()
@@ -268,11 +276,12 @@ def main():
                 view = (torch.tensor([rng.randrange(args.pretrained_views) for _ in batch]) if args.pretrained_views > 2
                         else flip.long())
                 cached = tuple(c[batch, view] for c in cache) if isinstance(cache, tuple) else cache[batch, view]
+            frozen_cached = None if frozen_cache is None else frozen_cache[batch, view]
             emoji = [table[records[i]["emoji"]] for i in batch]
             rows = [captions.sample(records[i]["emoji"], rng, args.other_languages) for i in batch]
             tokens = captions.inputs[rows]
             y = torch.tensor([label_of[e["subgroup"]] for e in emoji])
-            out = model.encode_all(x, tokens, cached)
+            out = model.encode_all(x, tokens, cached, frozen_cached)
 
             terms = {}
             terms["classification"] = sum(F.cross_entropy(model.classify(p * 2 - 1), y) for p, _ in out.values())
