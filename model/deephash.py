@@ -135,7 +135,8 @@ class ImageTower(nn.Module):
                 raise ValueError("fused_frozen needs the backbone alone (cnn false) and finetune")
             from mobilenet import MobileNetFeatures
 
-            self.frozen = MobileNetFeatures(layer=options["layer"], size=options.get("size", 128))
+            # The same backbone as the image tower's, with nothing of it trained.
+            self.frozen = MobileNetFeatures(**{k: v for k, v in options.items() if k != "finetune"})
             self.frozen_norm = nn.BatchNorm1d(self.frozen.out_dim, affine=False)
 
     def forward(self, x, pretrained_features=None):
@@ -248,7 +249,7 @@ class DeepHash(nn.Module):
     def fused_image_features(self, image, fi=None, frozen_features=None):
         """What the fused tower reads of the picture: the frozen copy's features when there is one, else
         the image tower's (`fi`, when already computed)."""
-        if getattr(self.image, "frozen", None) is not None:
+        if self.image.frozen is not None:
             return self.image.frozen_features(image, frozen_features)
         return self.image(image) if fi is None else fi
 
