@@ -8,8 +8,11 @@ Queries never retrieve themselves. Tasks:
   image->text   a picture against the captions
   fused->fused  picture + caption against the other pictures with their captions
   text->fused, image->fused   single-modality queries against fused codes
-Baselines on the same split: random codes; LSH and ITQ over the fused model's latent features
-(the same backbone), image-only and text-only deep hashing. Lin et al.'s hierarchical search: the
+Baselines on the same split: random codes; LSH and ITQ over the frozen backbones' features
+(MobileNetV2's pooled layers for pictures, MiniLM for captions) in the common space of a CCA fitted on
+the training pictures and their captions (Gong & Lazebnik's CCA-ITQ, the classic cross-modal
+baseline); LSH and ITQ over each deep-hash model's own 256-d latent features, a harder test of its
+hash layer; image-only and text-only deep hashing. Lin et al.'s hierarchical search: the
 best 100 by Hamming distance re-ranked by Euclidean distance of the embeddings.
 
   /usr/bin/python3 model/evaluate.py --runs fused-16,fused-32,fused-64,fused-128 --image-only image-64 ...
@@ -205,6 +208,62 @@ def lsh(train_x, bits, seed=0):
     return lambda x: ((x - mean) @ planes) >= 0
 
 
+def cca(x, y, dims, ridge=1e-3):
+    """Hotelling's canonical correlation analysis of the paired rows of x and y, each side's covariance
+    regularised by `ridge` times its mean variance: the maps of x and of y onto their first `dims`
+    canonical directions, one common space."""
+    mean_x, mean_y = x.mean(0), y.mean(0)
+    xc, yc = x - mean_x, y - mean_y
+
+    def inverse_sqrt(c):
+        values, vectors = np.linalg.eigh(c + ridge * np.trace(c) / len(c) * np.eye(len(c)))
+        return (vectors / np.sqrt(values)) @ vectors.T
+
+    wx, wy = inverse_sqrt(xc.T @ xc / len(x)), inverse_sqrt(yc.T @ yc / len(y))
+    u, _, vt = np.linalg.svd(wx @ (xc.T @ yc / len(x)) @ wy)
+    px, py = wx @ u[:, :dims], wy @ vt[:dims].T
+    return (lambda a: (a - mean_x) @ px), (lambda b: (b - mean_y) @ py)
+
+
+@torch.no_grad()
+def backbone_features(config, images, records, table, test, train, data_dir, batch=256):
+    """The frozen backbones' features: {"train": (pictures, their English captions), "test": (pictures,
+    their captions, the emoji's captions)}. Pictures through MobileNetV2 as nsfwjs ships it (the run's
+    layers and size, nothing trained; training pictures from train.py's cache), captions through MiniLM;
+    each picture feature standardised with the training pictures' statistics."""
+    from mobilenet import MobileNetFeatures
+    from train import pretrained_cache
+
+    options = config["pretrained_image"]
+    backbone = MobileNetFeatures(layer=options["layer"], size=options["size"]).eval()
+    cached = pretrained_cache(backbone, images, sorted(train.pictures), os.path.join(data_dir, "cache"))
+    train_pictures = cached[train.pictures, 0].numpy()
+    x = dh.preprocess_images(test.images)
+    test_pictures = torch.cat([backbone(x[s:s + batch]) for s in range(0, len(x), batch)]).numpy()
+    mean, std = train_pictures.mean(0), train_pictures.std(0) + 1e-6
+    full = train.captions.rows()
+    captions = train.captions.inputs.numpy()
+    return {"train": ((train_pictures - mean) / std, captions[[full[e] for e in train.picture_emoji]]),
+            "test": ((test_pictures - mean) / std, captions[[full[e] for e in test.picture_emoji]], test.text_inputs()[1].numpy())}
+
+
+def backbone_baselines(features, test, bits):
+    """{"cca-itq-k": tasks, "cca-lsh-k": tasks}: pictures and captions projected into the CCA space of
+    the training pairs, a picture with its caption as the mean of the two projections, then ITQ or LSH
+    fitted on the training pictures' and captions' projections together."""
+    train_pictures, train_captions = features["train"]
+    pictures, picture_captions, captions = features["test"]
+    project_picture, project_caption = cca(train_pictures, train_captions, bits)
+    fitted_on = np.concatenate([project_picture(train_pictures), project_caption(train_captions)])
+    test_x = {"image": project_picture(pictures), "text": project_caption(captions),
+              "fused": (project_picture(pictures) + project_caption(picture_captions)) / 2}
+    out = {}
+    for method, fit in [("lsh", lsh), ("itq", itq)]:
+        hasher = fit(fitted_on, bits)
+        out[f"cca-{method}-{bits}"] = task_table({m: hasher(x) for m, x in test_x.items()}, test, BASELINE_TASKS)
+    return out
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", default="fused-16,fused-32,fused-64,fused-128")
@@ -218,6 +277,7 @@ def main():
 
     images, records, table, _ = load_data(args.data)
     results = {"runs": {}, "baselines": {}}
+    features = None
 
     def splits(config, vocab):
         captions = Captions(args.data, table, config["text_encoder"], vocab)
@@ -257,6 +317,13 @@ def main():
         rng = np.random.default_rng(k)
         random_bits = {m: rng.random((len(x), k)) < 0.5 for m, x in test_x.items()}
         results["baselines"][f"random-{k}"] = task_table(random_bits, test, BASELINE_TASKS)
+        # Baselines over the frozen backbones' features, which no run changes.
+        if config.get("pretrained_image") and not config["pretrained_image"].get("cnn", True):
+            if features is None:
+                features = backbone_features(config, images, records, table, test, train, args.data)
+            results["baselines"].update(backbone_baselines(features, test, k))
+            print(f"evaluate cca-itq-{k}: " + ", ".join(f"{t} {v['map']:.3f}" for t, v in results["baselines"][f"cca-itq-{k}"].items()),
+                  file=sys.stderr, flush=True)
 
     for role, name in [("image-only", args.image_only), ("text-only", args.text_only)]:
         if name and os.path.exists(os.path.join(HERE, "work/runs", name)):

@@ -14,6 +14,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 TASKS = ["fused->fused", "image->image", "text->image", "image->text", "text->fused", "image->fused", "text->text"]
 
 
+# Baselines of the width table: (results.json key prefix, row label).
+BASELINES = [("cca-itq", "ITQ over the backbones' features (CCA)"), ("cca-lsh", "LSH over the backbones' features (CCA)"),
+             ("itq", "ITQ over its own latents"), ("lsh", "LSH over its own latents"), ("random", "random")]
+
+
 def fmt(v):
     return "" if v is None else f"{v:.3f}"
 
@@ -39,10 +44,10 @@ def main():
     for bits in sorted(fused):
         name, run = fused[bits]
         rows.append([f"deep-hash {bits}"] + [fmt(run["tasks"].get(t, {}).get("map")) for t in TASKS])
-        for method in ("itq", "lsh", "random"):
+        for method, label in BASELINES:
             b = baselines.get(f"{method}-{bits}")
             if b:
-                rows.append([f"{method} {bits}"] + [fmt(b.get(t, {}).get("map")) for t in TASKS])
+                rows.append([f"{label} {bits}"] + [fmt(b.get(t, {}).get("map")) for t in TASKS])
     for name, run in runs.items():
         if "role" not in run and run["text_encoder"] == "lstm":
             rows.append([f"deep-hash {run['bits']}, LSTM text tower"] + [fmt(run["tasks"].get(t, {}).get("map")) for t in TASKS])
@@ -82,9 +87,9 @@ def main():
     widths = sorted(fused)
     for t in ["fused->fused", "text->image", "image->text", "image->image"]:
         ax.plot(widths, [fused[b][1]["tasks"][t]["map"] for b in widths], marker="o", label=f"deep-hash {t}")
-    for method in ("itq", "lsh"):
+    for method, label in [("cca-itq", "CCA-ITQ, backbones"), ("itq", "ITQ, its latents"), ("lsh", "LSH, its latents")]:
         ws = [b for b in widths if f"{method}-{b}" in baselines]
-        ax.plot(ws, [baselines[f"{method}-{b}"]["fused->fused"]["map"] for b in ws], linestyle="--", marker="x", label=f"{method} fused->fused")
+        ax.plot(ws, [baselines[f"{method}-{b}"]["fused->fused"]["map"] for b in ws], linestyle="--", marker="x", label=f"{label} fused->fused")
     ax.set_xscale("log", base=2)
     ax.set_xticks(widths)
     ax.set_xticklabels(widths)
