@@ -226,15 +226,15 @@ def cca(x, y, dims, ridge=1e-3):
 
 
 @torch.no_grad()
-def backbone_features(config, images, records, table, test, train, data_dir, batch=256):
+def backbone_features(options, images, test, train, data_dir, batch=256):
     """The frozen backbones' features: {"train": (pictures, their English captions), "test": (pictures,
-    their captions, the emoji's captions)}. Pictures through MobileNetV2 as nsfwjs ships it (the run's
-    layers and size, nothing trained; training pictures from train.py's cache), captions through MiniLM;
+    their captions, the emoji's captions)}. Pictures through MobileNetV2 as nsfwjs ships it (the layers
+    and size of a run's `pretrained_image` options, nothing trained; training pictures from train.py's
+    cache), captions through MiniLM;
     each picture feature standardised with the training pictures' statistics."""
     from mobilenet import MobileNetFeatures
     from train import pretrained_cache
 
-    options = config["pretrained_image"]
     backbone = MobileNetFeatures(layer=options["layer"], size=options["size"]).eval()
     cached = pretrained_cache(backbone, images, sorted(train.pictures), os.path.join(data_dir, "cache"))
     train_pictures = cached[train.pictures, 0].numpy()
@@ -262,6 +262,11 @@ def backbone_baselines(features, test, bits):
         hasher = fit(fitted_on, bits)
         out[f"cca-{method}-{bits}"] = task_table({m: hasher(x) for m, x in test_x.items()}, test, BASELINE_TASKS)
     return out
+
+
+def report(name, tasks):
+    """One line of progress: the MAP of every task of a run or baseline."""
+    print(f"evaluate {name}: " + ", ".join(f"{t} {v['map']:.3f}" for t, v in tasks.items()), file=sys.stderr, flush=True)
 
 
 def main():
@@ -302,7 +307,7 @@ def main():
                 labels = np.array([table[e]["subgroup"] for e in keep])
                 run["multilingual_text->image"][language] = task(p.detach().numpy() >= 0.5, bits["image"], labels, test.picture_labels)["map"]
         results["runs"][name] = run
-        print(f"evaluate {name}: " + ", ".join(f"{t} {v['map']:.3f}" for t, v in run["tasks"].items()), file=sys.stderr, flush=True)
+        report(name, run["tasks"])
 
         if config["text_encoder"] != "minilm":
             continue
@@ -318,12 +323,12 @@ def main():
         random_bits = {m: rng.random((len(x), k)) < 0.5 for m, x in test_x.items()}
         results["baselines"][f"random-{k}"] = task_table(random_bits, test, BASELINE_TASKS)
         # Baselines over the frozen backbones' features, which no run changes.
-        if config.get("pretrained_image") and not config["pretrained_image"].get("cnn", True):
+        options = config.get("pretrained_image")
+        if isinstance(options, dict) and not options.get("cnn", True):
             if features is None:
-                features = backbone_features(config, images, records, table, test, train, args.data)
+                features = backbone_features(options, images, test, train, args.data)
             results["baselines"].update(backbone_baselines(features, test, k))
-            print(f"evaluate cca-itq-{k}: " + ", ".join(f"{t} {v['map']:.3f}" for t, v in results["baselines"][f"cca-itq-{k}"].items()),
-                  file=sys.stderr, flush=True)
+            report(f"cca-itq-{k}", results["baselines"][f"cca-itq-{k}"])
 
     for role, name in [("image-only", args.image_only), ("text-only", args.text_only)]:
         if name and os.path.exists(os.path.join(HERE, "work/runs", name)):
@@ -332,7 +337,7 @@ def main():
             codes = encode(model, test)
             results["runs"][name] = {"bits": config["bits"], "role": role, "text_encoder": config["text_encoder"], "train_seconds": config["seconds"],
                                      "tasks": task_table(code_bits(codes), test, TASKS, {k: e for k, (_, e) in codes.items()})}
-            print(f"evaluate {name}: " + ", ".join(f"{t} {v['map']:.3f}" for t, v in results["runs"][name]["tasks"].items()), file=sys.stderr)
+            report(name, results["runs"][name]["tasks"])
 
     with open(os.path.join(args.out, "results.json"), "w") as f:
         json.dump(results, f, indent=1)
