@@ -203,16 +203,12 @@ def projection(din):
 
 class DeepHash(nn.Module):
     def __init__(self, vocab_size, bits, classes, modalities=("image", "text", "fused"), text_encoder="lstm", pretrained_image=False,
-                 fusion="features", hash_input="latent"):
+                 fusion="features"):
         """fusion: what the fused tower projects, the two backbones' features side by side ("features")
         or the image and text towers' latents ("latents", which keeps a wide image backbone from
-        drowning the caption). hash_input: what the hash layer reads, the latent ("latent") or the
-        L2-normalised embedding ("embedding", the space refine.py starts the layer in with ITQ)."""
+        drowning the caption)."""
         super().__init__()
-        if hash_input not in ("latent", "embedding"):
-            raise ValueError(f"hash_input must be 'latent' or 'embedding', not {hash_input!r}")
         self.fusion = fusion
-        self.hash_input = hash_input
         self.bits = bits
         self.modalities = modalities
         self.text_encoder = text_encoder
@@ -234,24 +230,13 @@ class DeepHash(nn.Module):
 
     def head(self, latent):
         """latent -> (sigmoid activations, L2-normalised embedding)."""
-        embedding = F.normalize(latent, dim=1)
-        return self.activations(embedding if self.hash_input == "embedding" else latent), embedding
-
-    def activations(self, hash_input):
-        """The hash layer: its input -> sigmoid activations, a bit is 1 at 0.5 or above."""
-        return torch.sigmoid(self.hash(hash_input))
-
-    def image_latent(self, image):
-        return self.image_proj(self.image(image))
-
-    def text_latent(self, tokens):
-        return self.text_proj(self.text(tokens))
+        return torch.sigmoid(self.hash(latent)), F.normalize(latent, dim=1)
 
     def encode_image(self, image):
-        return self.head(self.image_latent(image))
+        return self.head(self.image_proj(self.image(image)))
 
     def encode_text(self, tokens):
-        return self.head(self.text_latent(tokens))
+        return self.head(self.text_proj(self.text(tokens)))
 
     def fused_latent(self, fi, ft):
         """The fused tower's latent from the image and text backbones' features (with a frozen copy of
@@ -268,12 +253,8 @@ class DeepHash(nn.Module):
             return self.image.frozen_features(image, frozen_features)
         return self.image(image) if fi is None else fi
 
-    def fused_input_latent(self, image, tokens):
-        """The fused tower's latent of a picture and its caption."""
-        return self.fused_latent(self.fused_image_features(image), self.text(tokens))
-
     def encode_fused(self, image, tokens):
-        return self.head(self.fused_input_latent(image, tokens))
+        return self.head(self.fused_latent(self.fused_image_features(image), self.text(tokens)))
 
     def encode_all(self, image, tokens, pretrained_features=None, frozen_features=None):
         """One pass of both backbones for the three codes of a batch of (picture, caption) pairs;

@@ -41,8 +41,7 @@ def load_run(name):
         with open(os.path.join(run_dir, "vocab.txt")) as f:
             vocab = dh.Vocabulary(f.read().split("\n")[:-1])
     model = dh.DeepHash(config["vocab_size"], config["bits"], len(config["subgroups"]), tuple(config["modalities"]),
-                        config["text_encoder"], config.get("pretrained_image", False), config.get("fusion", "features"),
-                        config.get("hash_input", "latent"))
+                        config["text_encoder"], config.get("pretrained_image", False), config.get("fusion", "features"))
     model.load_state_dict(torch.load(os.path.join(run_dir, "model.pt")))
     model.eval()
     return model, vocab, config
@@ -189,12 +188,6 @@ def code_bits(codes):
 
 def itq(train_x, bits, iterations=50, seed=0):
     """Gong & Lazebnik's ITQ: PCA to `bits` dimensions, then the rotation that best fits the binary corners."""
-    mean, projection = itq_projection(train_x, bits, iterations, seed)
-    return lambda x: ((x - mean) @ projection) >= 0
-
-
-def itq_projection(train_x, bits, iterations=50, seed=0):
-    """ITQ's (mean, projection [d, bits]): a code is (x - mean) @ projection >= 0."""
     mean = train_x.mean(0)
     centred = train_x - mean
     _, _, vt = np.linalg.svd(centred, full_matrices=False)
@@ -206,7 +199,7 @@ def itq_projection(train_x, bits, iterations=50, seed=0):
         b = np.sign(v @ rotation)
         u, _, wt = np.linalg.svd(b.T @ v)
         rotation = (u @ wt).T
-    return mean, pca @ rotation
+    return lambda x: ((x - mean) @ pca @ rotation) >= 0
 
 
 def lsh(train_x, bits, seed=0):

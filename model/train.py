@@ -163,34 +163,6 @@ def semantic_centres(captions, table, subgroups, bits):
     return torch.cat([first, second], 1)
 
 
-def hashing_terms(model, probs, y, weights, centres=None):
-    """The weighted loss terms of one batch: probs {modality: [N, k] sigmoid activations} of N
-    (picture, caption) pairs of subgroups y; weights: the parsed options (pairwise, triplet, centres,
-    ste, quantization, balance); centres: [classes, k] hash centres, with weights.centres."""
-    terms = {"classification": sum(F.cross_entropy(model.classify(p * 2 - 1), y) for p in probs.values())}
-    same = (y.unsqueeze(1) == y.unsqueeze(0)).float()
-    pairs = [(a, b) for a in probs for b in probs if a < b] or [(m, m) for m in probs]
-    labels = y.repeat(len(probs))
-    margin = model.bits / 8.0
-
-    def similarity(codes):
-        """The pairwise term over every pair of modalities and the triplet term over all codes."""
-        pairwise = sum(dh.pairwise_loss(codes[a], codes[b], same) for a, b in pairs) / len(pairs)
-        everything = torch.cat(list(codes.values()))
-        return pairwise, dh.triplet_loss(everything, everything, labels, labels, margin) / model.bits
-
-    pairwise, triplet = similarity(probs)
-    terms["pairwise"] = weights.pairwise * pairwise
-    terms["triplet"] = weights.triplet * triplet
-    if weights.centres:
-        terms["centres"] = weights.centres * sum(dh.centre_loss(p, centres[y]) for p in probs.values())
-    if weights.ste:
-        terms["ste"] = weights.ste * sum(similarity({m: p + ((p >= 0.5).float() - p).detach() for m, p in probs.items()}))
-    terms["quantization"] = weights.quantization * sum(dh.quantization_loss(p) for p in probs.values())
-    terms["balance"] = weights.balance * sum(dh.balance_loss(p) for p in probs.values())
-    return terms
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bits", type=int, default=64)
@@ -274,6 +246,7 @@ def main():
     groups = [(params, lr) for params, lr in groups if params]
     optimizer = torch.optim.AdamW([{"params": params, "lr": lr} for params, lr in groups], lr=args.lr, weight_decay=1e-4)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=[lr for _, lr in groups], total_steps=total_steps, pct_start=0.15)
+    margin = args.bits / 8.0
     centres = (semantic_centres(captions, table, subgroups, args.bits) if args.centres_kind == "semantic"
                else dh.hash_centres(len(subgroups), args.bits))
 
@@ -310,12 +283,32 @@ def main():
             y = torch.tensor([label_of[e["subgroup"]] for e in emoji])
             out = model.encode_all(x, tokens, cached, frozen_cached)
 
+            terms = {}
+            terms["classification"] = sum(F.cross_entropy(model.classify(p * 2 - 1), y) for p, _ in out.values())
+            same = (y.unsqueeze(1) == y.unsqueeze(0)).float()
             probs = {m: p for m, (p, _) in out.items()}
-            terms = hashing_terms(model, probs, y, args, centres)
+            pairs = [(a, b) for a in probs for b in probs if a < b] or [(m, m) for m in probs]
+            labels = y.repeat(len(probs))
+
+            def similarity(codes):
+                """The pairwise term over every pair of modalities and the triplet term over all codes."""
+                pairwise = sum(dh.pairwise_loss(codes[a], codes[b], same) for a, b in pairs) / len(pairs)
+                everything = torch.cat(list(codes.values()))
+                return pairwise, dh.triplet_loss(everything, everything, labels, labels, margin) / args.bits
+
+            pairwise, triplet = similarity(probs)
+            terms["pairwise"] = args.pairwise * pairwise
+            terms["triplet"] = args.triplet * triplet
+            if args.centres:
+                terms["centres"] = args.centres * sum(dh.centre_loss(p, centres[y]) for p in probs.values())
             if args.alignment and "image" in out and "text" in out:
                 ids = torch.tensor([records[i]["emoji"] for i in batch])
                 same_emoji = (ids.unsqueeze(1) == ids.unsqueeze(0)).float()
                 terms["alignment"] = args.alignment * dh.alignment_loss(out["image"][1], out["text"][1], same_emoji)
+            if args.ste:
+                terms["ste"] = args.ste * sum(similarity({m: p + ((p >= 0.5).float() - p).detach() for m, p in probs.items()}))
+            terms["quantization"] = args.quantization * sum(dh.quantization_loss(p) for p in probs.values())
+            terms["balance"] = args.balance * sum(dh.balance_loss(p) for p in probs.values())
             loss = sum(terms.values())
 
             optimizer.zero_grad()
