@@ -322,9 +322,9 @@ def main():
         rng = np.random.default_rng(k)
         random_bits = {m: rng.random((len(x), k)) < 0.5 for m, x in test_x.items()}
         results["baselines"][f"random-{k}"] = task_table(random_bits, test, BASELINE_TASKS)
-        # Baselines over the frozen backbones' features, which no run changes.
+        # Baselines over the frozen backbones' features, which no run changes: once per width.
         options = config.get("pretrained_image")
-        if isinstance(options, dict) and not options.get("cnn", True):
+        if isinstance(options, dict) and not options.get("cnn", True) and f"cca-itq-{k}" not in results["baselines"]:
             if features is None:
                 features = backbone_features(options, images, test, train, args.data)
             results["baselines"].update(backbone_baselines(features, test, k))
