@@ -36,11 +36,15 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * locking of their own; a read-write lock only keeps {@link #close()} from freeing a session that a
  * call is still using.
  *
+ * <p>Pictures reach the image and fused entry points as {@link ImagePreprocessor} makes them, or, in a
+ * model with an {@code image_encoder}, as that frozen encoder's features ({@link ImageEncoder}): the
+ * encoder session runs first, once for all the entry points of a call, and its rows go to the heads.
+ *
  * <p>Texts reach the text and fused entry points as the model's text encoder wants them (see
  * {@link ModelConfig}): word ids from {@link WordTokenizer}, or sentence embeddings from one
  * {@link MiniLmEncoder} session that the model's entry points share, created with the model.
  *
- * <p>Each session (the MiniLM encoder's too) runs its operators on the calling thread plus at most
+ * <p>Each session (the encoders' too) runs its operators on the calling thread plus at most
  * {@code intraOpThreads - 1} pool threads (default 1: the caller only, so a busy ingest node never has
  * more inference threads than callers), one operator at a time (inter-op 1), and the pool does not
  * spin while idle.
@@ -62,6 +66,7 @@ public final class HashModel implements AutoCloseable {
     private final WordTokenizer tokenizer;
     private final OrtEnvironment env;
     private final MiniLmEncoder sentenceEncoder;
+    private final ImageEncoder imageEncoder;
     private final Map<EntryPoint, OrtSession> sessions = new EnumMap<>(EntryPoint.class);
     private final Set<String> outputNames;
     private final ReadWriteLock lock = new ReentrantReadWriteLock();
@@ -125,6 +130,11 @@ public final class HashModel implements AutoCloseable {
         try (OrtSession.SessionOptions options = sessionOptions(intraOpThreads)) {
             boolean takesText = config.entryPoints().keySet().stream().anyMatch(EntryPoint::takesText);
             sentenceEncoder = config.miniLm() != null && takesText ? createSentenceEncoder(config.miniLm(), options) : null;
+            boolean takesImage = config.entryPoints().keySet().stream().anyMatch(EntryPoint::takesImage);
+            ImageEncoderSpec encoder = config.imageEncoder();
+            imageEncoder = encoder != null && takesImage
+                ? new ImageEncoder(env, readChecked(encoder.file()), fileLabel(encoder.file()), encoder, config.image().size(), options)
+                : null;
             for (Map.Entry<EntryPoint, String> e : config.entryPoints().entrySet()) {
                 OrtSession session = createSession(e.getValue(), options);
                 sessions.put(e.getKey(), session);
@@ -175,6 +185,20 @@ public final class HashModel implements AutoCloseable {
     }
 
     private OrtSession createSession(String file, OrtSession.SessionOptions options) {
+        byte[] bytes = readChecked(file);
+        try {
+            return env.createSession(bytes, options);
+        } catch (OrtException e) {
+            throw new IllegalArgumentException(
+                "ONNX Runtime cannot load [" + config.directory().resolve(file) + "] of model [" + config.name() + "]: " + e.getMessage()
+                    + "; expected an ONNX model",
+                e
+            );
+        }
+    }
+
+    /** A file of the model directory, read whole and checked against model.json's SHA-256 once more. */
+    private byte[] readChecked(String file) {
         Path path = config.directory().resolve(file);
         byte[] bytes;
         try {
@@ -190,14 +214,11 @@ public final class HashModel implements AutoCloseable {
                     + "]; it changed after model.json was checked"
             );
         }
-        try {
-            return env.createSession(bytes, options);
-        } catch (OrtException e) {
-            throw new IllegalArgumentException(
-                "ONNX Runtime cannot load [" + path + "] of model [" + config.name() + "]: " + e.getMessage() + "; expected an ONNX model",
-                e
-            );
-        }
+        return bytes;
+    }
+
+    private String fileLabel(String file) {
+        return "[" + file + "] of model [" + config.name() + "]";
     }
 
     /**
@@ -232,7 +253,10 @@ public final class HashModel implements AutoCloseable {
         if (inputs.keySet().equals(new TreeSet<>(expected)) == false) {
             throw signatureError(file, "takes the inputs " + new TreeSet<>(inputs.keySet()) + " but the " + entry.jsonName() + " entry point needs " + expected);
         }
-        if (entry.takesImage()) {
+        if (entry.takesImage() && config.imageEncoder() != null) {
+            int d = config.imageEncoder().dimensions();
+            checkTensor(file, "input", inputs.get(ModelConfig.IMAGE_FEATURES_INPUT), OnnxJavaType.FLOAT, new long[] { -1, d });
+        } else if (entry.takesImage()) {
             int s = config.image().size();
             checkTensor(file, "input", inputs.get(ModelConfig.IMAGE_INPUT), OnnxJavaType.FLOAT, new long[] { -1, 3, s, s });
         }
@@ -274,7 +298,7 @@ public final class HashModel implements AutoCloseable {
     }
 
     private IllegalArgumentException signatureError(String file, String what) {
-        return new IllegalArgumentException("[" + file + "] of model [" + config.name() + "] " + what);
+        return new IllegalArgumentException(fileLabel(file) + " " + what);
     }
 
     public ModelConfig config() {
@@ -315,6 +339,46 @@ public final class HashModel implements AutoCloseable {
     /** The image preprocessor, or null when the model takes no images. */
     public ImagePreprocessor imagePreprocessor() {
         return images;
+    }
+
+    /** The frozen picture encoder run before the image and fused heads, or null when the model has none or takes no images. */
+    public ImageEncoder imageEncoder() {
+        return imageEncoder;
+    }
+
+    /**
+     * What the image and fused heads of a model with an image encoder get for each picture: the encoder's
+     * feature row, {@code image_encoder.dimensions} floats.
+     */
+    public float[][] imageFeatures(List<byte[]> imageBytes) {
+        if (imageEncoder == null) {
+            throw new IllegalArgumentException(
+                config.imageEncoder() == null
+                    ? "model [" + config.name() + "] has no image encoder: its image and fused entry points take the pictures themselves"
+                    : "model [" + config.name() + "] takes no images: it has no image or fused entry point"
+            );
+        }
+        float[] pixels = imageTensor(imageBytes);
+        int n = imageBytes.size();
+        int d = imageEncoder.dimensions();
+        lock.readLock().lock();
+        try {
+            checkOpen();
+            float[] rows = imageEncoder.encode(pixels, n);
+            float[][] out = new float[n][];
+            for (int i = 0; i < n; i++) {
+                out[i] = Arrays.copyOfRange(rows, i * d, (i + 1) * d);
+            }
+            return out;
+        } catch (OrtException e) {
+            throw encoderFailure(e);
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    private IllegalStateException encoderFailure(OrtException e) {
+        return new IllegalStateException("inference failed in the image encoder of model [" + config.name() + "]: " + e.getMessage(), e);
     }
 
     /** Hashes images (PNG, JPEG, GIF or BMP bytes) with the image entry point; one output per image, in order. */
@@ -477,23 +541,28 @@ public final class HashModel implements AutoCloseable {
     }
 
     /**
-     * Runs each entry point over the same {@code n} inputs, the text tensor (word ids or MiniLM
-     * embeddings) built once, when the first entry point that takes text needs it, and shared.
+     * Runs each entry point over the same {@code n} inputs, the picture tensor (pixels or image encoder
+     * features) and the text tensor (word ids or MiniLM embeddings) each built once, when the first entry
+     * point that takes it needs it, and shared.
      */
-    private Map<EntryPoint, List<HashOutput>> runEach(Set<EntryPoint> entryPoints, int n, float[] imageTensor, List<String> texts) {
+    private Map<EntryPoint, List<HashOutput>> runEach(Set<EntryPoint> entryPoints, int n, float[] pixels, List<String> texts) {
         Map<EntryPoint, List<HashOutput>> out = new EnumMap<>(EntryPoint.class);
         lock.readLock().lock();
         try {
             checkOpen();
+            OnnxTensor imageInput = null;
             OnnxTensor textInput = null;
             EntryPoint current = null;
             try {
                 for (EntryPoint entry : entryPoints) {
                     current = entry;
+                    if (entry.takesImage() && imageInput == null && pixels != null) {
+                        imageInput = pictureTensor(pixels, n);
+                    }
                     if (entry.takesText() && textInput == null && texts != null) {
                         textInput = textTensor(texts);
                     }
-                    out.put(entry, runTensors(entry, n, entry.takesImage() ? imageTensor : null, entry.takesText() ? textInput : null));
+                    out.put(entry, runTensors(entry, n, entry.takesImage() ? imageInput : null, entry.takesText() ? textInput : null));
                 }
             } catch (OrtException e) {
                 throw new IllegalStateException(
@@ -501,8 +570,10 @@ public final class HashModel implements AutoCloseable {
                     e
                 );
             } finally {
-                if (textInput != null) {
-                    textInput.close();
+                for (OnnxTensor t : new OnnxTensor[] { imageInput, textInput }) {
+                    if (t != null) {
+                        t.close();
+                    }
                 }
             }
         } finally {
@@ -511,8 +582,23 @@ public final class HashModel implements AutoCloseable {
         return out;
     }
 
-    /** Runs one entry point on ready inputs; closes the image tensor it makes, never {@code textInput}. Call under the read lock. */
-    private List<HashOutput> runTensors(EntryPoint entry, int n, float[] imageTensor, OnnxTensor textInput) throws OrtException {
+    /** The picture input of the heads: the pixels [N, 3, size, size], or the image encoder's features [N, D]; call under the read lock. */
+    private OnnxTensor pictureTensor(float[] pixels, int n) throws OrtException {
+        if (imageEncoder == null) {
+            int s = config.image().size();
+            return OnnxTensor.createTensor(env, FloatBuffer.wrap(pixels), new long[] { n, 3, s, s });
+        }
+        float[] features;
+        try {
+            features = imageEncoder.encode(pixels, n);
+        } catch (OrtException e) {
+            throw encoderFailure(e);
+        }
+        return OnnxTensor.createTensor(env, FloatBuffer.wrap(features), new long[] { n, imageEncoder.dimensions() });
+    }
+
+    /** Runs one entry point on ready inputs, which it does not close. Call under the read lock. */
+    private List<HashOutput> runTensors(EntryPoint entry, int n, OnnxTensor imageInput, OnnxTensor textInput) throws OrtException {
         OrtSession session = sessions.get(entry);
         if (session == null) {
             throw new IllegalArgumentException(
@@ -520,31 +606,22 @@ public final class HashModel implements AutoCloseable {
             );
         }
         Map<String, OnnxTensor> inputs = new HashMap<>();
-        OnnxTensor imageInput = null;
-        try {
-            if (imageTensor != null) {
-                int s = config.image().size();
-                imageInput = OnnxTensor.createTensor(env, FloatBuffer.wrap(imageTensor), new long[] { n, 3, s, s });
-                inputs.put(ModelConfig.IMAGE_INPUT, imageInput);
+        if (imageInput != null) {
+            inputs.put(config.imageInput(), imageInput);
+        }
+        if (textInput != null) {
+            inputs.put(config.textEncoder().textInput(), textInput);
+        }
+        try (OrtSession.Result result = session.run(inputs, outputNames)) {
+            float[] probs = output(entry, result, config.probsOutput(), n, config.bits());
+            float[] embeddings = output(entry, result, config.embeddingOutput(), n, config.embeddingDim());
+            List<HashOutput> outputs = new ArrayList<>(n);
+            for (int i = 0; i < n; i++) {
+                float[] p = Arrays.copyOfRange(probs, i * config.bits(), (i + 1) * config.bits());
+                float[] e = Arrays.copyOfRange(embeddings, i * config.embeddingDim(), (i + 1) * config.embeddingDim());
+                outputs.add(new HashOutput(HashOutput.pack(p, threshold), p, e));
             }
-            if (textInput != null) {
-                inputs.put(config.textEncoder().textInput(), textInput);
-            }
-            try (OrtSession.Result result = session.run(inputs, outputNames)) {
-                float[] probs = output(entry, result, config.probsOutput(), n, config.bits());
-                float[] embeddings = output(entry, result, config.embeddingOutput(), n, config.embeddingDim());
-                List<HashOutput> outputs = new ArrayList<>(n);
-                for (int i = 0; i < n; i++) {
-                    float[] p = Arrays.copyOfRange(probs, i * config.bits(), (i + 1) * config.bits());
-                    float[] e = Arrays.copyOfRange(embeddings, i * config.embeddingDim(), (i + 1) * config.embeddingDim());
-                    outputs.add(new HashOutput(HashOutput.pack(p, threshold), p, e));
-                }
-                return outputs;
-            }
-        } finally {
-            if (imageInput != null) {
-                imageInput.close();
-            }
+            return outputs;
         }
     }
 
@@ -592,6 +669,9 @@ public final class HashModel implements AutoCloseable {
         List<AutoCloseable> all = new ArrayList<>(sessions.values());
         if (sentenceEncoder != null) {
             all.add(sentenceEncoder);
+        }
+        if (imageEncoder != null) {
+            all.add(imageEncoder);
         }
         for (AutoCloseable session : all) {
             try {

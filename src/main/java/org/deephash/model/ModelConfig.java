@@ -75,8 +75,21 @@ import java.util.TreeSet;
  *   "sha256": {..., "vocab.txt": "..."}
  * </pre>
  *
- * A model needs at least one entry point. {@code image} is required when an entry point takes the
- * image input, {@code tokenizer} when one takes text or the text encoder is {@code minilm}. Every
+ * A model may also name a frozen picture encoder, an ONNX file in its directory, run before its image
+ * and fused heads (see {@link ImageEncoder}):
+ *
+ * <pre>
+ *   "image_encoder": {"file": "image-encoder.onnx", "input": "pixels", "output": "features", "dimensions": 1632},
+ *   "image": {"file": "image.onnx", "inputs": ["image_features"]}, "fused": {"file": "fused.onnx", "inputs": ["image_features", ...]},
+ *   "sha256": {..., "image-encoder.onnx": "..."}
+ * </pre>
+ *
+ * {@code image} then describes the encoder's input (the picture, preprocessed as without an encoder),
+ * and the heads take {@code image_features}, float32 [N, dimensions]: the encoder's output, its [N, D, H, W]
+ * feature map averaged over H and W if it has one.
+ *
+ * <p>A model needs at least one entry point. {@code image} is required when an entry point takes the
+ * image input or there is an image encoder, {@code tokenizer} when one takes text or the text encoder is {@code minilm}. Every
  * problem is an {@link IllegalArgumentException} that names the file, the field, what was found and
  * what was expected.
  */
@@ -84,6 +97,8 @@ public final class ModelConfig {
     public static final String FILE_NAME = "model.json";
     /** The ONNX input that takes images: float32 [N, 3, size, size], RGB, normalised. */
     public static final String IMAGE_INPUT = "image";
+    /** The head's picture input in a model with an {@code image_encoder}: the encoder's features, float32 [N, dimensions]. */
+    public static final String IMAGE_FEATURES_INPUT = "image_features";
     /** The ONNX input of the LSTM text tower: word ids, int64 [N, max_tokens]. */
     public static final String TOKENS_INPUT = "tokens";
     /** The ONNX input of the MiniLM text tower: sentence embeddings, float32 [N, 384]. */
@@ -162,11 +177,19 @@ public final class ModelConfig {
             return jsonName;
         }
 
-        /** The ONNX input names this entry point takes with the given text encoder, image first. */
+        /** The ONNX input names this entry point takes with the given text encoder and no image encoder, image first. */
         public List<String> inputs(TextEncoder textEncoder) {
+            return inputs(textEncoder, false);
+        }
+
+        /**
+         * The ONNX input names this entry point takes with the given text encoder, image first: the picture
+         * is {@code image_features} when the model has an image encoder, else {@code image}.
+         */
+        public List<String> inputs(TextEncoder textEncoder, boolean imageEncoder) {
             List<String> inputs = new ArrayList<>(2);
             if (takesImage) {
-                inputs.add(IMAGE_INPUT);
+                inputs.add(imageEncoder ? IMAGE_FEATURES_INPUT : IMAGE_INPUT);
             }
             if (takesText) {
                 inputs.add(textEncoder.textInput());
@@ -211,6 +234,7 @@ public final class ModelConfig {
     private final double threshold;
     private final int embeddingDim;
     private final ImageSpec image;
+    private final ImageEncoderSpec imageEncoder;
     private final TextEncoder textEncoder;
     private final TokenizerSpec tokenizer;
     private final MiniLmSpec miniLm;
@@ -227,6 +251,7 @@ public final class ModelConfig {
         double threshold,
         int embeddingDim,
         ImageSpec image,
+        ImageEncoderSpec imageEncoder,
         TextEncoder textEncoder,
         TokenizerSpec tokenizer,
         MiniLmSpec miniLm,
@@ -242,6 +267,7 @@ public final class ModelConfig {
         this.threshold = threshold;
         this.embeddingDim = embeddingDim;
         this.image = image;
+        this.imageEncoder = imageEncoder;
         this.textEncoder = textEncoder;
         this.tokenizer = tokenizer;
         this.miniLm = miniLm;
@@ -276,9 +302,19 @@ public final class ModelConfig {
         return embeddingDim;
     }
 
-    /** The image input's settings, or null when no entry point takes images. */
+    /** The image input's settings (the picture's, before the image encoder if there is one), or null when no entry point takes images. */
     public ImageSpec image() {
         return image;
+    }
+
+    /** The frozen picture encoder run before the image and fused heads, or null: the heads take the pictures themselves. */
+    public ImageEncoderSpec imageEncoder() {
+        return imageEncoder;
+    }
+
+    /** The ONNX input name of the picture in the image and fused entry points: {@code image} or {@code image_features}. */
+    public String imageInput() {
+        return imageEncoder == null ? IMAGE_INPUT : IMAGE_FEATURES_INPUT;
     }
 
     /** The text tower's kind; {@link TextEncoder#LSTM} when model.json names none. */
@@ -298,7 +334,7 @@ public final class ModelConfig {
 
     /** The ONNX input names of an entry point of this model, image first. */
     public List<String> inputs(EntryPoint entryPoint) {
-        return entryPoint.inputs(textEncoder);
+        return entryPoint.inputs(textEncoder, imageEncoder != null);
     }
 
     /** The entry points this model has, each with its ONNX file name (relative to {@link #directory()}). */
@@ -379,7 +415,8 @@ public final class ModelConfig {
             }
 
             TextEncoder textEncoder = parseTextEncoderType(root);
-            Map<EntryPoint, String> entryPoints = parseEntryPoints(requiredObject(root, "entry_points", "entry_points"), textEncoder);
+            boolean hasImageEncoder = root.has("image_encoder") && root.get("image_encoder").isNull() == false;
+            Map<EntryPoint, String> entryPoints = parseEntryPoints(requiredObject(root, "entry_points", "entry_points"), textEncoder, hasImageEncoder);
             boolean needsImage = entryPoints.keySet().stream().anyMatch(EntryPoint::takesImage);
             boolean needsText = entryPoints.keySet().stream().anyMatch(EntryPoint::takesText);
 
@@ -393,9 +430,10 @@ public final class ModelConfig {
             Map<String, String> sha256 = parseSha256(requiredObject(root, "sha256", "sha256"));
 
             ImageSpec image = null;
-            if (needsImage || root.has("image")) {
+            if (needsImage || hasImageEncoder || root.has("image")) {
                 image = parseImage(requiredObject(root, "image", "image"));
             }
+            ImageEncoderSpec imageEncoder = hasImageEncoder ? parseImageEncoder(requiredObject(root, "image_encoder", "image_encoder")) : null;
             String vocabFile = null;
             JsonNode tokenizerNode = null;
             MiniLmSpec miniLm = null;
@@ -411,6 +449,9 @@ public final class ModelConfig {
 
             // Every file the model needs must have a recorded checksum, and every recorded one must match.
             Set<String> needed = new TreeSet<>(entryPoints.values());
+            if (imageEncoder != null) {
+                needed.add(imageEncoder.file());
+            }
             if (vocabFile != null) {
                 needed.add(vocabFile);
             }
@@ -432,6 +473,7 @@ public final class ModelConfig {
                 threshold,
                 embeddingDim,
                 image,
+                imageEncoder,
                 textEncoder,
                 tokenizer,
                 miniLm,
@@ -531,7 +573,7 @@ public final class ModelConfig {
             return new MiniLmSpec(artifact, modelResource, recorded, tokenizerResource, maxTokens);
         }
 
-        private Map<EntryPoint, String> parseEntryPoints(JsonNode node, TextEncoder textEncoder) {
+        private Map<EntryPoint, String> parseEntryPoints(JsonNode node, TextEncoder textEncoder, boolean imageEncoder) {
             Map<EntryPoint, String> result = new EnumMap<>(EntryPoint.class);
             for (Map.Entry<String, JsonNode> field : node.properties()) {
                 String path = "entry_points." + field.getKey();
@@ -545,7 +587,7 @@ public final class ModelConfig {
                 }
                 String file = requiredString(value, "file", path + ".file");
                 resolve(file, path + ".file");
-                List<String> expected = entry.inputs(textEncoder);
+                List<String> expected = entry.inputs(textEncoder, imageEncoder);
                 JsonNode inputs = value.get("inputs");
                 if (inputs == null || inputs.isArray() == false) {
                     throw error("[" + path + ".inputs] must be an array of the ONNX input names " + expected + " but got " + describe(inputs));
@@ -557,10 +599,16 @@ public final class ModelConfig {
                 if (sameNames(names, expected) == false) {
                     String hint = "";
                     for (TextEncoder other : TextEncoder.values()) {
-                        if (other != textEncoder && sameNames(names, entry.inputs(other))) {
+                        if (other != textEncoder && sameNames(names, entry.inputs(other, imageEncoder))) {
                             hint = " (the inputs of a model whose [text_encoder.type] is [" + other.jsonName() + "], but this one's is ["
                                 + textEncoder.jsonName() + "])";
                         }
+                    }
+                    if (sameNames(names, entry.inputs(textEncoder, imageEncoder == false))) {
+                        hint = imageEncoder
+                            ? " (the inputs of a model without [image_encoder]: with one, the head takes the encoder's features as ["
+                                + IMAGE_FEATURES_INPUT + "])"
+                            : " (the inputs of a model with an [image_encoder], but this one has none)";
                     }
                     throw error("[" + path + ".inputs] must be " + expected + " for the " + entry.jsonName() + " entry point but was " + names + hint);
                 }
@@ -606,6 +654,25 @@ public final class ModelConfig {
                 }
             }
             return new ImageSpec(size, mean, std);
+        }
+
+        /** The frozen picture encoder: its file (checked like every file) and the graph names and width the head relies on. */
+        private ImageEncoderSpec parseImageEncoder(JsonNode node) {
+            String file = requiredString(node, "file", "image_encoder.file");
+            resolve(file, "image_encoder.file");
+            String input = requiredString(node, "input", "image_encoder.input");
+            String output = requiredString(node, "output", "image_encoder.output");
+            if (input.isEmpty() || output.isEmpty()) {
+                throw error(
+                    "[image_encoder." + (input.isEmpty() ? "input" : "output") + "] must not be empty: expected the name of the encoder graph's "
+                        + (input.isEmpty() ? "input" : "output")
+                );
+            }
+            int dimensions = requiredInt(node, "dimensions", "image_encoder.dimensions");
+            if (dimensions < 1 || dimensions > MAX_EMBEDDING_DIM) {
+                throw error("[image_encoder.dimensions] must be from 1 to " + MAX_EMBEDDING_DIM + " but was [" + dimensions + "]");
+            }
+            return new ImageEncoderSpec(file, input, output, dimensions);
         }
 
         private float[] threeFloats(JsonNode node, String field) {

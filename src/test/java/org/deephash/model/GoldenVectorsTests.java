@@ -29,12 +29,18 @@ import static org.hamcrest.Matchers.greaterThan;
  * and embeddings to 1e-5. For a model with the MiniLM text tower the token ids are the WordPiece ids of
  * {@code model/wordpiece.py}, and each text's sentence embedding (from MiniLmEncoder, run by the
  * training side) must come out the same to 1e-5 too; for the LSTM one they are the word ids of the
- * model's vocabulary. The model directory is {@code model/export} (Maven runs tests from the project
- * root); {@code -Dtests.model.dir=...} checks another, of either kind. The largest differences are
- * logged (target/surefire-reports/org.deephash.model.GoldenVectorsTests-output.txt).
+ * model's vocabulary. A model with an {@code image_encoder} is checked through the whole chain, picture
+ * bytes to ImagePreprocessor to the encoder to the head; where an item records {@code image_features}
+ * (the encoder's row as the training side computed it), the encoder's output must match it to 1e-4
+ * (a convolution's sums run in another order in ONNX Runtime than in PyTorch; the codes must still
+ * match to the bit). The model directory is {@code model/export} (Maven runs tests from the project
+ * root); {@code -Dtests.model.dir=...} checks another, of any kind (ImageEncoderTests checks the chained
+ * fixture this way too). The largest differences are logged
+ * (target/surefire-reports/org.deephash.model.GoldenVectorsTests-output.txt).
  */
 public class GoldenVectorsTests extends ESTestCase {
     static final double TOLERANCE = 1e-5;
+    static final double FEATURES_TOLERANCE = 1e-4;
 
     private static HashModel model;
     private static List<Golden> golden;
@@ -46,6 +52,7 @@ public class GoldenVectorsTests extends ESTestCase {
         String text,
         long[] tokens,
         float[] sentenceEmbedding,
+        float[] imageFeatures,
         String code,
         float[] probs,
         float[] embedding
@@ -90,8 +97,20 @@ public class GoldenVectorsTests extends ESTestCase {
                 }
             }
             float[] sentenceEmbedding = e.has("sentence_embedding") ? floats(e.get("sentence_embedding")) : null;
+            float[] imageFeatures = e.has("image_features") ? floats(e.get("image_features")) : null;
             result.add(
-                new Golden(name, entry, image, text, tokens, sentenceEmbedding, e.get("code").asText(), floats(e.get("probs")), floats(e.get("embedding")))
+                new Golden(
+                    name,
+                    entry,
+                    image,
+                    text,
+                    tokens,
+                    sentenceEmbedding,
+                    imageFeatures,
+                    e.get("code").asText(),
+                    floats(e.get("probs")),
+                    floats(e.get("embedding"))
+                )
             );
         }
         return result;
@@ -121,7 +140,28 @@ public class GoldenVectorsTests extends ESTestCase {
                 assertNotNull(g.name() + ": sentence_embedding", g.sentenceEmbedding());
                 assertThat(g.name() + ": sentence_embedding", g.sentenceEmbedding().length, equalTo(MiniLmEncoder.DIMENSIONS));
             }
+            if (g.imageFeatures() != null) {
+                assertNotNull(g.name() + ": image_features, but the model has no image_encoder", model.config().imageEncoder());
+                assertThat(g.name() + ": image_features", g.imageFeatures().length, equalTo(model.config().imageEncoder().dimensions()));
+            }
         }
+    }
+
+    /** The image encoder gives each picture the recorded features (to 1e-4), alone and in one batch of all. */
+    public void testImageFeatures() {
+        assumeTrue("the model has no image encoder", model.config().imageEncoder() != null);
+        List<Golden> withFeatures = golden.stream().filter(g -> g.imageFeatures() != null).toList();
+        assumeTrue("golden.json records no image_features", withFeatures.isEmpty() == false);
+        float[][] batch = model.imageFeatures(withFeatures.stream().map(Golden::image).toList());
+        double maxError = 0;
+        for (int i = 0; i < withFeatures.size(); i++) {
+            Golden g = withFeatures.get(i);
+            float[] alone = model.imageFeatures(List.of(g.image()))[0];
+            assertClose(g.name() + ": image_features", g.imageFeatures(), alone, FEATURES_TOLERANCE);
+            assertClose(g.name() + ": image_features in a batch", g.imageFeatures(), batch[i], FEATURES_TOLERANCE);
+            maxError = Math.max(maxError, Math.max(maxError(g.imageFeatures(), alone), maxError(g.imageFeatures(), batch[i])));
+        }
+        logger.info("{} golden image features match; largest difference {}", withFeatures.size(), maxError);
     }
 
     static boolean isMiniLm() {
@@ -164,7 +204,7 @@ public class GoldenVectorsTests extends ESTestCase {
         double maxProbError = 0;
         double maxEmbeddingError = 0;
         for (Golden g : golden) {
-            HashOutput out = hash(List.of(g)).get(0);
+            HashOutput out = hash(model, List.of(g)).get(0);
             check(g, out);
             maxProbError = Math.max(maxProbError, maxError(g.probs(), out.probs()));
             maxEmbeddingError = Math.max(maxEmbeddingError, maxError(g.embedding(), out.embedding()));
@@ -195,7 +235,7 @@ public class GoldenVectorsTests extends ESTestCase {
                 continue; // testGoldenCoversEveryEntryPoint reports it
             }
             Collections.shuffle(batch, random());
-            List<HashOutput> outputs = hash(batch);
+            List<HashOutput> outputs = hash(model, batch);
             assertThat(outputs.size(), equalTo(batch.size()));
             for (int i = 0; i < batch.size(); i++) {
                 check(batch.get(i), outputs.get(i));
@@ -218,7 +258,7 @@ public class GoldenVectorsTests extends ESTestCase {
                     for (int r = 0; r < rounds; r++) {
                         Collections.shuffle(mine, new Random(seed + r));
                         for (Golden g : mine) {
-                            check(g, hash(List.of(g)).get(0));
+                            check(g, hash(model, List.of(g)).get(0));
                         }
                     }
                 } catch (Throwable e) {
@@ -237,7 +277,8 @@ public class GoldenVectorsTests extends ESTestCase {
         }
     }
 
-    private static List<HashOutput> hash(List<Golden> batch) {
+    /** Hashes a batch of golden items of one entry point with {@code model}. */
+    static List<HashOutput> hash(HashModel model, List<Golden> batch) {
         EntryPoint entry = batch.get(0).entry();
         List<byte[]> images = batch.stream().map(Golden::image).toList();
         List<String> texts = batch.stream().map(Golden::text).toList();
@@ -248,17 +289,22 @@ public class GoldenVectorsTests extends ESTestCase {
         };
     }
 
-    private static void check(Golden g, HashOutput out) {
+    /** The same code to the bit, probs and embedding to {@link #TOLERANCE}. */
+    static void check(Golden g, HashOutput out) {
         assertThat(g.name() + " (" + g.entry().jsonName() + "): code", out.codeHex(), equalTo(g.code()));
         assertClose(g.name() + ": probs", g.probs(), out.probs());
         assertClose(g.name() + ": embedding", g.embedding(), out.embedding());
     }
 
     private static void assertClose(String what, float[] expected, float[] actual) {
+        assertClose(what, expected, actual, TOLERANCE);
+    }
+
+    static void assertClose(String what, float[] expected, float[] actual, double tolerance) {
         assertThat(what + " length", actual.length, equalTo(expected.length));
         for (int i = 0; i < expected.length; i++) {
-            if (Math.abs(expected[i] - actual[i]) > TOLERANCE) {
-                fail(what + "[" + i + "]: expected " + expected[i] + " but got " + actual[i] + " (tolerance " + TOLERANCE + ")");
+            if ((Math.abs(expected[i] - actual[i]) <= tolerance) == false) {
+                fail(what + "[" + i + "]: expected " + expected[i] + " but got " + actual[i] + " (tolerance " + tolerance + ")");
             }
         }
     }

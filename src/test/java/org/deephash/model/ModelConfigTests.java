@@ -378,6 +378,149 @@ public class ModelConfigTests extends ESTestCase {
         );
     }
 
+    /** The same model with a frozen picture encoder before its image and fused heads. */
+    private ObjectNode validChainedConfig() throws IOException {
+        Files.write(dir.resolve("image-encoder.onnx"), randomByteArrayOfLength(between(1, 200)));
+        ObjectNode root = validConfig();
+        ObjectNode encoder = root.putObject("image_encoder");
+        encoder.put("file", "image-encoder.onnx");
+        encoder.put("input", "pixels");
+        encoder.put("output", "features");
+        encoder.put("dimensions", 1632);
+        ((ArrayNode) root.get("entry_points").get("image").get("inputs")).removeAll().add("image_features");
+        ((ArrayNode) root.get("entry_points").get("fused").get("inputs")).removeAll().add("tokens").add("image_features");
+        ((ObjectNode) root.get("sha256")).put("image-encoder.onnx", ModelConfig.sha256(dir.resolve("image-encoder.onnx")));
+        return root;
+    }
+
+    private String chainedLoadError(Consumer<ObjectNode> edit) throws IOException {
+        ObjectNode config = validChainedConfig();
+        edit.accept(config);
+        writeConfig(config);
+        return expectThrows(IllegalArgumentException.class, () -> ModelConfig.load(dir)).getMessage();
+    }
+
+    private static ObjectNode imageEncoder(ObjectNode root) {
+        return (ObjectNode) root.get("image_encoder");
+    }
+
+    public void testValidImageEncoderIsRead() throws IOException {
+        writeConfig(validChainedConfig());
+        ModelConfig config = ModelConfig.load(dir);
+        assertThat(config.imageEncoder(), equalTo(new ImageEncoderSpec("image-encoder.onnx", "pixels", "features", 1632)));
+        assertThat(config.imageInput(), equalTo("image_features"));
+        assertThat(config.inputs(EntryPoint.IMAGE), equalTo(List.of("image_features")));
+        assertThat(config.inputs(EntryPoint.TEXT), equalTo(List.of("tokens")));
+        assertThat(config.inputs(EntryPoint.FUSED), equalTo(List.of("image_features", "tokens")));
+        assertThat(config.image().size(), equalTo(64));
+        assertTrue(config.sha256().containsKey("image-encoder.onnx"));
+
+        // Without the block, nothing changes: the heads take the pictures.
+        ModelConfig plain = ModelConfig.load(writeAndReturn(validConfig()));
+        assertNull(plain.imageEncoder());
+        assertThat(plain.imageInput(), equalTo("image"));
+        assertThat(plain.inputs(EntryPoint.FUSED), equalTo(List.of("image", "tokens")));
+    }
+
+    private Path writeAndReturn(ObjectNode config) throws IOException {
+        writeConfig(config);
+        return dir;
+    }
+
+    public void testImageEncoderMissingFieldIsNamed() throws IOException {
+        for (String field : List.of("file", "input", "output", "dimensions")) {
+            assertThat(
+                chainedLoadError(root -> imageEncoder(root).remove(field)),
+                containsString("required field [image_encoder." + field + "] is missing: expected")
+            );
+        }
+        // The encoder's input is the picture: the image settings say what it is.
+        assertThat(chainedLoadError(root -> root.remove("image")), containsString("required field [image] is missing: expected an object"));
+        assertThat(
+            chainedLoadError(root -> root.put("image_encoder", "image-encoder.onnx")),
+            containsString("[image_encoder] must be an object but got string [\"image-encoder.onnx\"]")
+        );
+    }
+
+    public void testImageEncoderFileIsCheckedLikeEveryFile() throws IOException {
+        writeConfig(validChainedConfig());
+        String recorded = ModelConfig.sha256(dir.resolve("image-encoder.onnx"));
+        Files.write(dir.resolve("image-encoder.onnx"), new byte[] { 1, 2, 3 }, java.nio.file.StandardOpenOption.APPEND);
+        IllegalArgumentException e = expectThrows(IllegalArgumentException.class, () -> ModelConfig.load(dir));
+        assertThat(
+            e.getMessage(),
+            containsString(
+                "SHA-256 mismatch for [image-encoder.onnx]: expected [" + recorded + "] (recorded in [sha256]) but the file has ["
+                    + ModelConfig.sha256(dir.resolve("image-encoder.onnx")) + "]"
+            )
+        );
+        assertThat(
+            chainedLoadError(root -> ((ObjectNode) root.get("sha256")).remove("image-encoder.onnx")),
+            containsString("[sha256] has no checksum for [image-encoder.onnx]: expected the SHA-256 (64 hex characters) of every file the model uses")
+        );
+        assertThat(
+            chainedLoadError(root -> imageEncoder(root).put("file", "resnet.onnx")),
+            containsString("[image_encoder.file] names [resnet.onnx] but there is no such file: expected [" + dir.toAbsolutePath().normalize().resolve("resnet.onnx") + "]")
+        );
+        assertThat(
+            chainedLoadError(root -> imageEncoder(root).put("file", "../image-encoder.onnx")),
+            containsString("[image_encoder.file] must name a file inside the model directory but was [../image-encoder.onnx]")
+        );
+    }
+
+    public void testImageEncoderBadValues() throws IOException {
+        for (int dims : new int[] { 0, -1, 65537 }) {
+            assertThat(
+                chainedLoadError(root -> imageEncoder(root).put("dimensions", dims)),
+                containsString("[image_encoder.dimensions] must be from 1 to 65536 but was [" + dims + "]")
+            );
+        }
+        assertThat(
+            chainedLoadError(root -> imageEncoder(root).put("dimensions", "1632")),
+            containsString("[image_encoder.dimensions] must be an integer but got string [\"1632\"]")
+        );
+        assertThat(
+            chainedLoadError(root -> imageEncoder(root).put("input", "")),
+            containsString("[image_encoder.input] must not be empty: expected the name of the encoder graph's input")
+        );
+        assertThat(
+            chainedLoadError(root -> imageEncoder(root).put("output", 3)),
+            containsString("[image_encoder.output] must be a string but got number [3]")
+        );
+    }
+
+    /** With an encoder the heads take its features, not the pictures; model.json is told which is which. */
+    public void testHeadInputsMustMatchTheImageEncoder() throws IOException {
+        assertThat(
+            chainedLoadError(root -> ((ArrayNode) root.get("entry_points").get("image").get("inputs")).removeAll().add("image")),
+            containsString(
+                "[entry_points.image.inputs] must be [image_features] for the image entry point but was [image] (the inputs of a model without "
+                    + "[image_encoder]: with one, the head takes the encoder's features as [image_features])"
+            )
+        );
+        assertThat(
+            loadError(root -> ((ArrayNode) root.get("entry_points").get("fused").get("inputs")).removeAll().add("image_features").add("tokens")),
+            containsString(
+                "[entry_points.fused.inputs] must be [image, tokens] for the fused entry point but was [image_features, tokens] (the inputs of a "
+                    + "model with an [image_encoder], but this one has none)"
+            )
+        );
+    }
+
+    /** Pictures from 16 to 4096 pixels a side, the encoder's input size being the user's choice. */
+    public void testImageSizes() throws IOException {
+        for (int size : new int[] { 16, 224, between(17, 4095), 4096 }) {
+            ObjectNode config = validChainedConfig();
+            ((ObjectNode) config.get("image")).put("size", size);
+            writeConfig(config);
+            assertThat(ModelConfig.load(dir).image().size(), equalTo(size));
+        }
+        assertThat(
+            chainedLoadError(root -> ((ObjectNode) root.get("image")).put("size", 4097)),
+            containsString("[image.size] must be from 1 to 4096 pixels but was [4097]")
+        );
+    }
+
     public void testNotJson() throws IOException {
         Files.writeString(dir.resolve("model.json"), "{\"name\": \"default\",", StandardCharsets.UTF_8);
         IllegalArgumentException e = expectThrows(IllegalArgumentException.class, () -> ModelConfig.load(dir));
