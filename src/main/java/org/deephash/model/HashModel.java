@@ -123,7 +123,7 @@ public final class HashModel implements AutoCloseable {
         // The training side compares float32 probabilities with the threshold in float32.
         this.threshold = (float) config.threshold();
         this.images = config.image() == null ? null : new ImagePreprocessor(config.image(), maxImageBytes, maxImagePixels);
-        ModelConfig.TokenizerSpec t = config.tokenizer();
+        TokenizerSpec t = config.tokenizer();
         this.tokenizer = t == null ? null : new WordTokenizer(t.vocabulary(), t.maxTokens(), t.padId(), t.unkId());
         this.outputNames = Set.of(config.probsOutput(), config.embeddingOutput());
         this.env = environment();
@@ -207,7 +207,7 @@ public final class HashModel implements AutoCloseable {
             throw new IllegalArgumentException("cannot read [" + path + "] of model [" + config.name() + "]: " + e, e);
         }
         String expected = config.sha256().get(file);
-        String actual = ModelConfig.sha256(bytes);
+        String actual = Checksums.sha256(bytes);
         if (actual.equals(expected) == false) {
             throw new IllegalArgumentException(
                 "SHA-256 mismatch for [" + file + "] of model [" + config.name() + "]: expected [" + expected + "] but the file has [" + actual
@@ -225,7 +225,7 @@ public final class HashModel implements AutoCloseable {
      * The MiniLM encoder the model was trained on, from the class path: the bytes the session gets are
      * checked against model.json's {@code model_sha256} once more, as the entry points' files are.
      */
-    private MiniLmEncoder createSentenceEncoder(ModelConfig.MiniLmSpec spec, OrtSession.SessionOptions options) throws OrtException {
+    private MiniLmEncoder createSentenceEncoder(MiniLmSpec spec, OrtSession.SessionOptions options) throws OrtException {
         byte[] bytes;
         WordPieceTokenizer wordPiece;
         try {
@@ -236,7 +236,7 @@ public final class HashModel implements AutoCloseable {
         } catch (IOException e) {
             throw new IllegalArgumentException("cannot read the MiniLM encoder of model [" + config.name() + "] from the class path: " + e, e);
         }
-        String actual = ModelConfig.sha256(bytes);
+        String actual = Checksums.sha256(bytes);
         if (actual.equals(spec.modelSha256()) == false) {
             throw new IllegalArgumentException(
                 "SHA-256 mismatch for the MiniLM encoder [" + spec.modelResource() + "] of model [" + config.name() + "]: expected ["

@@ -83,7 +83,7 @@ public final class ImagePreprocessor {
         this.maxPixels = maxPixels;
     }
 
-    public ImagePreprocessor(ModelConfig.ImageSpec spec, long maxBytes, long maxPixels) {
+    public ImagePreprocessor(ImageSpec spec, long maxBytes, long maxPixels) {
         this(spec.size(), spec.mean(), spec.std(), maxBytes, maxPixels);
     }
 

@@ -107,7 +107,7 @@ public final class MiniLmEncoder implements AutoCloseable {
         String known = RESOURCE_SHA256.get(resource);
         if (known == null) {
             try (InputStream in = openResource(resource)) {
-                known = ModelConfig.sha256(in);
+                known = Checksums.sha256(in);
             }
             RESOURCE_SHA256.put(resource, known);
         }

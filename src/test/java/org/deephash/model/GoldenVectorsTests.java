@@ -165,7 +165,7 @@ public class GoldenVectorsTests extends ESTestCase {
     }
 
     static boolean isMiniLm() {
-        return model.config().textEncoder() == ModelConfig.TextEncoder.MINILM;
+        return model.config().textEncoder() == TextEncoder.MINILM;
     }
 
     /** Word ids from the model's vocabulary, or WordPiece ids with [CLS] and [SEP], exactly. */

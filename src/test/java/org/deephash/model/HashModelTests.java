@@ -91,7 +91,7 @@ public class HashModelTests extends ESTestCase {
         Path dir = editedCopy(root -> {});
         Files.writeString(dir.resolve("text.onnx"), "not a model", StandardCharsets.UTF_8);
         ObjectNode config = (ObjectNode) JsonMapper.builder().build().readTree(dir.resolve("model.json").toFile());
-        ((ObjectNode) config.get("sha256")).put("text.onnx", ModelConfig.sha256(dir.resolve("text.onnx")));
+        ((ObjectNode) config.get("sha256")).put("text.onnx", Checksums.sha256(dir.resolve("text.onnx")));
         Files.writeString(dir.resolve("model.json"), config.toString(), StandardCharsets.UTF_8);
         IllegalArgumentException e = expectThrows(IllegalArgumentException.class, () -> HashModel.load(dir));
         assertThat(e.getMessage(), containsString("ONNX Runtime cannot load [" + dir.toAbsolutePath().normalize().resolve("text.onnx") + "]"));
@@ -191,7 +191,7 @@ public class HashModelTests extends ESTestCase {
     public void testSentenceEmbeddingsOnlyWithMiniLm() throws IOException {
         HashModel model = new HashModel(ModelConfig.load(GoldenVectorsTests.modelDir()), 1, 1 << 20, 1 << 20);
         try {
-            if (model.config().textEncoder() == ModelConfig.TextEncoder.MINILM) {
+            if (model.config().textEncoder() == TextEncoder.MINILM) {
                 assertNull(model.tokenizer());
                 float[] embedding = model.sentenceEmbeddings(List.of("grinning face"))[0];
                 assertThat(embedding.length, equalTo(MiniLmEncoder.DIMENSIONS));

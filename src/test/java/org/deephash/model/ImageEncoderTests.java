@@ -78,7 +78,7 @@ public class ImageEncoderTests extends ESTestCase {
         List<String> names = new ArrayList<>();
         sha.fieldNames().forEachRemaining(names::add);
         for (String name : names) {
-            sha.put(name, ModelConfig.sha256(dir.resolve(name)));
+            sha.put(name, Checksums.sha256(dir.resolve(name)));
         }
         Files.writeString(dir.resolve("model.json"), JSON.writeValueAsString(config), StandardCharsets.UTF_8);
         return dir;

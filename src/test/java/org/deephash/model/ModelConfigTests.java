@@ -54,7 +54,7 @@ public class ModelConfigTests extends ESTestCase {
             """);
         ObjectNode sha = root.putObject("sha256");
         for (String file : List.of("image.onnx", "text.onnx", "fused.onnx", "vocab.txt")) {
-            sha.put(file, ModelConfig.sha256(dir.resolve(file)));
+            sha.put(file, Checksums.sha256(dir.resolve(file)));
         }
         return root;
     }
@@ -147,9 +147,9 @@ public class ModelConfigTests extends ESTestCase {
 
     public void testWrongSha256NamesFileAndBothHashes() throws IOException {
         String file = randomFrom("image.onnx", "text.onnx", "fused.onnx", "vocab.txt");
-        String recorded = ModelConfig.sha256(dir.resolve(file));
+        String recorded = Checksums.sha256(dir.resolve(file));
         Files.write(dir.resolve(file), "changed\n".getBytes(StandardCharsets.UTF_8), java.nio.file.StandardOpenOption.APPEND);
-        String actual = ModelConfig.sha256(dir.resolve(file));
+        String actual = Checksums.sha256(dir.resolve(file));
         IllegalArgumentException e = expectThrows(IllegalArgumentException.class, () -> ModelConfig.load(dir));
         assertThat(e.getMessage(), containsString("SHA-256 mismatch for [" + file + "]: expected [" + recorded + "]"));
         assertThat(e.getMessage(), containsString("but the file has [" + actual + "]"));
@@ -236,12 +236,12 @@ public class ModelConfigTests extends ESTestCase {
     }
 
     public void testTextEncoderDefaultsToLstm() throws IOException {
-        assertThat(ModelConfig.load(dir).textEncoder(), equalTo(ModelConfig.TextEncoder.LSTM));
+        assertThat(ModelConfig.load(dir).textEncoder(), equalTo(TextEncoder.LSTM));
         ObjectNode explicit = validConfig();
         explicit.putObject("text_encoder").put("type", "lstm");
         writeConfig(explicit);
         ModelConfig config = ModelConfig.load(dir);
-        assertThat(config.textEncoder(), equalTo(ModelConfig.TextEncoder.LSTM));
+        assertThat(config.textEncoder(), equalTo(TextEncoder.LSTM));
         assertNull(config.miniLm());
         assertThat(config.inputs(EntryPoint.FUSED), equalTo(List.of("image", "tokens")));
     }
@@ -249,9 +249,9 @@ public class ModelConfigTests extends ESTestCase {
     public void testValidMiniLmConfigIsRead() throws IOException {
         writeConfig(validMiniLmConfig());
         ModelConfig config = ModelConfig.load(dir);
-        assertThat(config.textEncoder(), equalTo(ModelConfig.TextEncoder.MINILM));
+        assertThat(config.textEncoder(), equalTo(TextEncoder.MINILM));
         assertNull(config.tokenizer());
-        ModelConfig.MiniLmSpec miniLm = config.miniLm();
+        MiniLmSpec miniLm = config.miniLm();
         assertThat(miniLm.artifact(), equalTo(MiniLmEncoder.ARTIFACT));
         assertThat(miniLm.modelResource(), equalTo(MiniLmEncoder.MODEL_RESOURCE));
         assertThat(miniLm.modelSha256(), equalTo(MiniLmEncoder.resourceSha256(MiniLmEncoder.MODEL_RESOURCE)));
@@ -389,7 +389,7 @@ public class ModelConfigTests extends ESTestCase {
         encoder.put("dimensions", 1632);
         ((ArrayNode) root.get("entry_points").get("image").get("inputs")).removeAll().add("image_features");
         ((ArrayNode) root.get("entry_points").get("fused").get("inputs")).removeAll().add("tokens").add("image_features");
-        ((ObjectNode) root.get("sha256")).put("image-encoder.onnx", ModelConfig.sha256(dir.resolve("image-encoder.onnx")));
+        ((ObjectNode) root.get("sha256")).put("image-encoder.onnx", Checksums.sha256(dir.resolve("image-encoder.onnx")));
         return root;
     }
 
@@ -444,14 +444,14 @@ public class ModelConfigTests extends ESTestCase {
 
     public void testImageEncoderFileIsCheckedLikeEveryFile() throws IOException {
         writeConfig(validChainedConfig());
-        String recorded = ModelConfig.sha256(dir.resolve("image-encoder.onnx"));
+        String recorded = Checksums.sha256(dir.resolve("image-encoder.onnx"));
         Files.write(dir.resolve("image-encoder.onnx"), new byte[] { 1, 2, 3 }, java.nio.file.StandardOpenOption.APPEND);
         IllegalArgumentException e = expectThrows(IllegalArgumentException.class, () -> ModelConfig.load(dir));
         assertThat(
             e.getMessage(),
             containsString(
                 "SHA-256 mismatch for [image-encoder.onnx]: expected [" + recorded + "] (recorded in [sha256]) but the file has ["
-                    + ModelConfig.sha256(dir.resolve("image-encoder.onnx")) + "]"
+                    + Checksums.sha256(dir.resolve("image-encoder.onnx")) + "]"
             )
         );
         assertThat(
