@@ -16,51 +16,17 @@ import io
 import json
 import os
 import random
-import re
 import sys
 import time
 
 import numpy as np
 from PIL import Image
 
+from emojiset import (OTHER_LANGUAGES, SEED, SIZE, SOURCES, caption_pool, emoji_table, key, package_version, slug,
+                      split)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 NODE = os.path.join(HERE, "node_modules")
-SIZE = 64
-SEED = 20151107  # fixed: the split must not move between runs
-OTHER_LANGUAGES = ["de", "fr", "es", "ja", "zh"]
-
-SOURCES = {
-    "google": {
-        "package": "emoji-datasource-google",
-        "licence": "Apache-2.0 (Noto Emoji images, per the package README); package code MIT",
-    },
-    "twitter": {
-        "package": "emoji-datasource-twitter",
-        "licence": "CC-BY-4.0 (Twemoji graphics, per the package README); package code MIT",
-    },
-    "openmoji": {
-        "package": "openmoji",
-        "licence": "CC-BY-SA-4.0 (package.json and LICENSE.txt)",
-    },
-    "fluent": {
-        "package": "@iconify-json/fluent-emoji-flat",
-        "licence": "MIT (info.json: Microsoft Fluent UI Emoji)",
-    },
-}
-
-
-def package_version(package):
-    with open(os.path.join(NODE, package, "package.json")) as f:
-        return json.load(f)["version"]
-
-
-def key(hexcode):
-    """Matching key across packages: upper-case code points without variation selectors."""
-    return "-".join(p for p in hexcode.upper().split("-") if p != "FE0F")
-
-
-def slug(label):
-    return re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
 
 
 def to_rgba(image):
@@ -76,35 +42,6 @@ def render_svg(svg_text):
 
     png = cairosvg.svg2png(bytestring=svg_text.encode("utf-8"), output_width=SIZE, output_height=SIZE)
     return to_rgba(Image.open(io.BytesIO(png)))
-
-
-def emoji_table():
-    with open(os.path.join(NODE, "emojibase-data/en/data.json")) as f:
-        english = json.load(f)
-    with open(os.path.join(NODE, "emojibase-data/meta/groups.json")) as f:
-        groups = json.load(f)
-    others = {}
-    for language in OTHER_LANGUAGES:
-        with open(os.path.join(NODE, "emojibase-data", language, "data.json")) as f:
-            others[language] = {key(e["hexcode"]): e for e in json.load(f)}
-    table = []
-    for e in english:
-        if "group" not in e or groups["groups"][str(e["group"])] == "component":
-            continue
-        k = key(e["hexcode"])
-        table.append({
-            "hexcode": e["hexcode"],
-            "key": k,
-            "label": e["label"],
-            "tags": e.get("tags", []),
-            "group": groups["groups"][str(e["group"])],
-            "subgroup": groups["subgroups"][str(e["subgroup"])],
-            "captions": {
-                language: {"label": others[language][k]["label"], "tags": others[language][k].get("tags", [])}
-                for language in OTHER_LANGUAGES if k in others[language]
-            },
-        })
-    return table
 
 
 def source_images(table, quick):
@@ -141,41 +78,6 @@ def source_images(table, quick):
             w, h = icon.get("width", width), icon.get("height", height)
             svg = f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}">{icon["body"]}</svg>'
             yield i, "fluent", render_svg(svg)
-
-
-def caption_pool(table, augmentations=6):
-    """A fixed set of captions per emoji, the same for every text encoder (a frozen encoder embeds them
-    once): the full English caption, the name alone, random cuts of the keywords, and the full caption
-    and the name in each other language."""
-    from deephash import caption
-
-    rng = random.Random(SEED)
-    pool = []
-    for i, e in enumerate(table):
-        pool.append({"emoji": i, "language": "en", "kind": "full", "text": caption(e)})
-        pool.append({"emoji": i, "language": "en", "kind": "name", "text": e["label"]})
-        for _ in range(augmentations):
-            pool.append({"emoji": i, "language": "en", "kind": "augmented", "text": caption(e, rng)})
-        for language, c in sorted(e["captions"].items()):
-            pool.append({"emoji": i, "language": language, "kind": "full", "text": caption(e, language=language)})
-            pool.append({"emoji": i, "language": language, "kind": "name", "text": c["label"]})
-    return pool
-
-
-def split(table):
-    """About 70/10/20 by emoji, stratified by subgroup so every subgroup has test emoji where it can."""
-    rng = random.Random(SEED)
-    by_subgroup = {}
-    for i, e in enumerate(table):
-        by_subgroup.setdefault(e["subgroup"], []).append(i)
-    for subgroup in sorted(by_subgroup):
-        members = by_subgroup[subgroup]
-        rng.shuffle(members)
-        n = len(members)
-        n_test = round(n * 0.2)
-        n_val = round(n * 0.1)
-        for rank, i in enumerate(members):
-            table[i]["split"] = "test" if rank < n_test else "val" if rank < n_test + n_val else "train"
 
 
 def main():

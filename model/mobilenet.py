@@ -214,9 +214,9 @@ def main():
     graph = convert(package)
     weights = package[1]
     images = np.load(os.path.join(HERE, "work/data/images.npy"))[::500][:12]
-    import deephash as dh
+    import inputs
 
-    x = F.interpolate(dh.preprocess_images(images) * 0.5 + 0.5, size=(224, 224), mode="bilinear", align_corners=False)
+    x = F.interpolate(inputs.preprocess_images(images) * 0.5 + 0.5, size=(224, 224), mode="bilinear", align_corners=False)
     with torch.no_grad():
         p = classify(graph, weights, x)
     share = float((p[:, 0] + p[:, 2]).mean())

@@ -14,10 +14,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-import deephash as dh
-import evaluate as ev
+import inputs
+import metrics
+from emojiset import load_data
 from mobilenet import MobileNetFeatures
-from train import load_data
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -29,7 +29,7 @@ def image_map(features, labels, test):
     relevant = labels[test][:, None] == labels[test][None, :]
     np.fill_diagonal(d, 1e9)
     np.fill_diagonal(relevant, False)
-    return ev.ranking_metrics(np.argsort(d, axis=1)[:, :-1], relevant)["map"]
+    return metrics.ranking_metrics(np.argsort(d, axis=1)[:, :-1], relevant)["map"]
 
 
 def fit_probe(features, labels, train, classes, hidden=0, dropout=0.0, epochs=300):
@@ -72,7 +72,7 @@ def main():
     parts = []
     with torch.no_grad():
         for s in range(0, len(images), 128):
-            parts.append([o.numpy() for o in backbone.pooled(dh.preprocess_images(images[s:s + 128]))])
+            parts.append([o.numpy() for o in backbone.pooled(inputs.preprocess_images(images[s:s + 128]))])
     per_layer = {n: np.concatenate([p[i] for p in parts]) for i, n in enumerate(names)}
     if len(names) > 1:
         per_layer["side by side"] = np.concatenate(list(per_layer.values()), axis=1)

@@ -4,7 +4,6 @@
   /usr/bin/python3 model/train.py --bits 64 --modalities image --name image-64   (Lin et al. baseline)
 """
 import argparse
-import hashlib
 import json
 import os
 import random
@@ -16,50 +15,12 @@ import torch
 import torch.nn.functional as F
 
 import deephash as dh
+import inputs
+from baselines import itq
+from emojiset import Captions, load_data
+from runs import pretrained_cache
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def load_data(data_dir):
-    images = np.load(os.path.join(data_dir, "images.npy"))
-    with open(os.path.join(data_dir, "images.json")) as f:
-        records = json.load(f)
-    with open(os.path.join(data_dir, "emoji.json")) as f:
-        table = json.load(f)
-    subgroups = sorted({e["subgroup"] for e in table})
-    return images, records, table, subgroups
-
-
-class Captions:
-    """The caption pool (data.py) and each caption's text-tower input: LSTM token ids over a vocabulary
-    built from training emoji only, or the frozen MiniLM embedding the Java encoder wrote."""
-
-    def __init__(self, data_dir, table, text_encoder, vocab=None):
-        with open(os.path.join(data_dir, "captions.jsonl"), encoding="utf-8") as f:
-            self.texts = [json.loads(line) for line in f]
-        with open(os.path.join(data_dir, "captions.json")) as f:
-            self.meta = json.load(f)
-        self.by_emoji = {}
-        for row, m in enumerate(self.meta):
-            self.by_emoji.setdefault(m["emoji"], {}).setdefault(m["language"] == "en", []).append(row)
-        if text_encoder == "lstm":
-            if vocab is None:
-                vocab = dh.Vocabulary.build(t for t, m in zip(self.texts, self.meta) if table[m["emoji"]]["split"] == "train")
-            self.vocab = vocab
-            self.inputs = vocab.encode_all(self.texts)
-        else:
-            path = os.path.join(data_dir, "captions-minilm.f32")
-            self.vocab = None
-            self.inputs = torch.from_numpy(np.fromfile(path, dtype="<f4").reshape(len(self.texts), 384).copy())
-
-    def sample(self, emoji, rng, other_languages):
-        rows = self.by_emoji[emoji]
-        english = other_languages == 0 or False not in rows or rng.random() >= other_languages
-        return rng.choice(rows[True] if english else rows[False])
-
-    def rows(self, language="en", kind="full"):
-        """{emoji: row} of one language and kind."""
-        return {m["emoji"]: r for r, m in enumerate(self.meta) if m["language"] == language and m["kind"] == kind}
 
 
 def augment(x):
@@ -73,81 +34,10 @@ def augment(x):
     return out, flip
 
 
-def distort(x, rng):
-    """One random view of each normalised picture: a crop of 60 to 100% of its area (aspect 0.8 to
-    1.25) scaled back to full size, a mirror image half the time, and the ink made up to 20% lighter or
-    darker and up to 30% more or less saturated (white stays white). For the cached extra views."""
-    mean = torch.tensor(dh.MEAN).view(1, 3, 1, 1)
-    std = torch.tensor(dh.STD).view(1, 3, 1, 1)
-    x = x * std + mean  # back to [0, 1]
-    n, _, h, w = x.shape
-    out = torch.empty_like(x)
-    for i in range(n):
-        area, aspect = rng.uniform(0.6, 1.0), np.exp(rng.uniform(np.log(0.8), np.log(1.25)))
-        ch = min(h, max(8, int(round(h * np.sqrt(area / aspect)))))
-        cw = min(w, max(8, int(round(w * np.sqrt(area * aspect)))))
-        top, left = rng.integers(0, h - ch + 1), rng.integers(0, w - cw + 1)
-        view = F.interpolate(x[i:i + 1, :, top:top + ch, left:left + cw], size=(h, w), mode="bilinear", align_corners=False)[0]
-        if rng.random() < 0.5:
-            view = view.flip(2)
-        grey = view.mean(0, keepdim=True)
-        view = grey + (view - grey) * rng.uniform(0.7, 1.3)
-        view = 1 - (1 - view) * rng.uniform(0.8, 1.2)
-        out[i] = view.clamp(0, 1)
-    return (out - mean) / std
-
-
-@torch.no_grad()
-def pretrained_cache(backbone, images, pictures, cache_dir, views=2, batch=256):
-    """The frozen backbone's features of each training picture, of its mirror image and of
-    `views - 2` random distortions of it (`distort`, fixed seed), computed once: the backbone never
-    changes, so it need not run again every epoch (it costs 5x the rest). Kept in `cache_dir` under a
-    name made of the backbone's options, the views and the pictures' bytes, so the other runs of
-    model/run.sh reuse it."""
-    key = hashlib.sha256(json.dumps([backbone.size, backbone.graph.outputs]).encode())
-    if views > 2:
-        key.update(f"views={views},distort=1".encode())
-    if backbone.finetune:
-        key.update(f"finetune={backbone.finetune}".encode())
-    key.update(np.ascontiguousarray(images[pictures]).tobytes())
-    path = os.path.join(cache_dir, f"mobilenet-{key.hexdigest()[:16]}.pt")
-    if os.path.exists(path):
-        return torch.load(path)
-    started = time.time()
-    rng = np.random.default_rng(20151107)
-    # With finetune, each view is (the frozen layers' pooled features, the cut layer's output).
-    compute = backbone.cached if backbone.finetune else backbone
-    if backbone.finetune:
-        # Training runs the backbone from the cut, export and evaluation run it whole: they must agree.
-        x = dh.preprocess_images(images[pictures[:64]])
-        gap = float((backbone.pooled_from(*backbone.cached(x)) - backbone(x)).abs().max())
-        if gap > 1e-4:
-            raise AssertionError(f"the backbone from {backbone.finetune} differs from the whole backbone by {gap}")
-    features = None
-    for s in range(0, len(pictures), batch):
-        rows = pictures[s:s + batch]
-        x = dh.preprocess_images(images[rows])
-        for v in range(views):
-            view = x if v == 0 else x.flip(3) if v == 1 else distort(x, rng)
-            out = compute(view)
-            out = out if isinstance(out, tuple) else (out,)
-            if features is None:
-                features = tuple(torch.zeros((len(images), views) + o.shape[1:]) for o in out)
-            for f, o in zip(features, out):
-                f[rows, v] = o
-    features = features if backbone.finetune else features[0]
-    print(f"pretrained features of {len(pictures)} pictures in {views} views: {time.time() - started:.0f} s", file=sys.stderr, flush=True)
-    os.makedirs(cache_dir, exist_ok=True)
-    torch.save(features, path + ".tmp")
-    os.replace(path + ".tmp", path)
-    return features
-
-
 def semantic_centres(captions, table, subgroups, bits):
     """Hash centres whose first half are the equidistant (or random) codes of dh.hash_centres at half the
     width and whose second half are ITQ codes of each subgroup's mean training caption embedding: two
     subgroups are at least as far apart as the first half makes them, and nearer when their captions are."""
-    import evaluate
     half = bits // 2
     first = dh.hash_centres(len(subgroups), half)
     rows = captions.rows("en", "full")
@@ -159,7 +49,7 @@ def semantic_centres(captions, table, subgroups, bits):
             means[c] += captions.inputs[r].numpy()
             counts[c] += 1
     means /= np.maximum(counts, 1)[:, None]
-    second = torch.tensor(evaluate.itq(means, bits - half)(means)).float()
+    second = torch.tensor(itq(means, bits - half)(means)).float()
     return torch.cat([first, second], 1)
 
 
@@ -269,7 +159,7 @@ def main():
             batch = train[start:start + args.batch]
             if len(batch) < 8:
                 continue
-            x, flip = augment(dh.preprocess_images(images[batch]))
+            x, flip = augment(inputs.preprocess_images(images[batch]))
             if cache is None:
                 cached = None
             else:

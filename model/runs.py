@@ -1,0 +1,101 @@
+"""Trained runs on disk (work/runs/<name>/: model.pt, config.json, vocab.txt) and the cache of the
+frozen MobileNetV2 backbone's features that training and evaluation share."""
+import hashlib
+import json
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+import deephash as dh
+import inputs
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def load_run(name):
+    run_dir = os.path.join(HERE, "work/runs", name)
+    with open(os.path.join(run_dir, "config.json")) as f:
+        config = json.load(f)
+    vocab = None
+    if config["text_encoder"] == "lstm":
+        with open(os.path.join(run_dir, "vocab.txt")) as f:
+            vocab = inputs.Vocabulary(f.read().split("\n")[:-1])
+    model = dh.DeepHash(config["vocab_size"], config["bits"], len(config["subgroups"]), tuple(config["modalities"]),
+                        config["text_encoder"], config.get("pretrained_image", False), config.get("fusion", "features"))
+    model.load_state_dict(torch.load(os.path.join(run_dir, "model.pt")))
+    model.eval()
+    return model, vocab, config
+
+
+def distort(x, rng):
+    """One random view of each normalised picture: a crop of 60 to 100% of its area (aspect 0.8 to
+    1.25) scaled back to full size, a mirror image half the time, and the ink made up to 20% lighter or
+    darker and up to 30% more or less saturated (white stays white). For the cached extra views."""
+    mean = torch.tensor(inputs.MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(inputs.STD).view(1, 3, 1, 1)
+    x = x * std + mean  # back to [0, 1]
+    n, _, h, w = x.shape
+    out = torch.empty_like(x)
+    for i in range(n):
+        area, aspect = rng.uniform(0.6, 1.0), np.exp(rng.uniform(np.log(0.8), np.log(1.25)))
+        ch = min(h, max(8, int(round(h * np.sqrt(area / aspect)))))
+        cw = min(w, max(8, int(round(w * np.sqrt(area * aspect)))))
+        top, left = rng.integers(0, h - ch + 1), rng.integers(0, w - cw + 1)
+        view = F.interpolate(x[i:i + 1, :, top:top + ch, left:left + cw], size=(h, w), mode="bilinear", align_corners=False)[0]
+        if rng.random() < 0.5:
+            view = view.flip(2)
+        grey = view.mean(0, keepdim=True)
+        view = grey + (view - grey) * rng.uniform(0.7, 1.3)
+        view = 1 - (1 - view) * rng.uniform(0.8, 1.2)
+        out[i] = view.clamp(0, 1)
+    return (out - mean) / std
+
+
+@torch.no_grad()
+def pretrained_cache(backbone, images, pictures, cache_dir, views=2, batch=256):
+    """The frozen backbone's features of each training picture, of its mirror image and of
+    `views - 2` random distortions of it (`distort`, fixed seed), computed once: the backbone never
+    changes, so it need not run again every epoch (it costs 5x the rest). Kept in `cache_dir` under a
+    name made of the backbone's options, the views and the pictures' bytes, so the other runs of
+    model/run.sh reuse it."""
+    key = hashlib.sha256(json.dumps([backbone.size, backbone.graph.outputs]).encode())
+    if views > 2:
+        key.update(f"views={views},distort=1".encode())
+    if backbone.finetune:
+        key.update(f"finetune={backbone.finetune}".encode())
+    key.update(np.ascontiguousarray(images[pictures]).tobytes())
+    path = os.path.join(cache_dir, f"mobilenet-{key.hexdigest()[:16]}.pt")
+    if os.path.exists(path):
+        return torch.load(path)
+    started = time.time()
+    rng = np.random.default_rng(20151107)
+    # With finetune, each view is (the frozen layers' pooled features, the cut layer's output).
+    compute = backbone.cached if backbone.finetune else backbone
+    if backbone.finetune:
+        # Training runs the backbone from the cut, export and evaluation run it whole: they must agree.
+        x = inputs.preprocess_images(images[pictures[:64]])
+        gap = float((backbone.pooled_from(*backbone.cached(x)) - backbone(x)).abs().max())
+        if gap > 1e-4:
+            raise AssertionError(f"the backbone from {backbone.finetune} differs from the whole backbone by {gap}")
+    features = None
+    for s in range(0, len(pictures), batch):
+        rows = pictures[s:s + batch]
+        x = inputs.preprocess_images(images[rows])
+        for v in range(views):
+            view = x if v == 0 else x.flip(3) if v == 1 else distort(x, rng)
+            out = compute(view)
+            out = out if isinstance(out, tuple) else (out,)
+            if features is None:
+                features = tuple(torch.zeros((len(images), views) + o.shape[1:]) for o in out)
+            for f, o in zip(features, out):
+                f[rows, v] = o
+    features = features if backbone.finetune else features[0]
+    print(f"pretrained features of {len(pictures)} pictures in {views} views: {time.time() - started:.0f} s", file=sys.stderr, flush=True)
+    os.makedirs(cache_dir, exist_ok=True)
+    torch.save(features, path + ".tmp")
+    os.replace(path + ".tmp", path)
+    return features
