@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Proves model/train_collection.py on two public collections no one here made: Material Design Icons
+# with their tags as labels, and Font Awesome Free without labels (pairs only). Writes the models under
+# model/work/models/ and copies their cards (README.md, results.json, plots) to model/collections/cards/.
+#   model/collections/run.sh           every icon (about 7,400 and 2,900 pictures)
+#   model/collections/run.sh --quick   a few hundred of each, 3 epochs, and each export checked in Java (CI)
+set -euo pipefail
+cd "$(dirname "$0")"
+quick=""; limit=(); suffix=""
+if [ "${1:-}" = "--quick" ]; then quick="--quick"; limit=(--limit 150); suffix="-quick"; fi
+# npm ci only when a package is missing or at another version than package.json pins.
+if ! node -e '
+  const deps = require("./package.json").dependencies;
+  for (const [name, version] of Object.entries(deps)) {
+    if (require("./node_modules/" + name + "/package.json").version !== version) process.exit(1);
+  }' 2>/dev/null; then
+    npm ci --no-audit --no-fund --loglevel=error
+fi
+work=../work/collections
+/usr/bin/python3 prepare.py mdi --out "$work/mdi-data$suffix" "${limit[@]}"
+/usr/bin/python3 prepare.py fontawesome --out "$work/fontawesome-data$suffix" "${limit[@]}"
+../collection.sh --collection "$work/mdi-data$suffix/items.jsonl" --name "mdi$suffix" --version "mdi$suffix" $quick
+../collection.sh --collection "$work/fontawesome-data$suffix/items.jsonl" --labels none --name "fontawesome$suffix" --version "fontawesome$suffix" $quick
+for name in "mdi$suffix" "fontawesome$suffix"; do
+    if [ -n "$quick" ]; then
+        # The export must load in the Java runtime and reproduce its golden vectors through the whole chain.
+        (cd ../.. && mvn -B -q test -Dtest=GoldenVectorsTests -Dsurefire.failIfNoSpecifiedTests=false -Dtests.model.dir="$PWD/model/work/models/$name")
+    else
+        mkdir -p "cards/$name"
+        cp ../work/models/$name/{README.md,results.json,model.json,validation.png,map.png} "cards/$name/"
+    fi
+done
