@@ -5,21 +5,13 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-
-import java.io.BufferedReader;
-import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
+import java.io.PrintStream;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -34,7 +26,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * alone as in any batch, to the bit (padding is masked out; HashModelTests checks it).
  *
  * <p>{@code main} embeds a file of captions for training: one JSON string per line in, float32
- * little-endian rows out (what {@code model/train.py} reads with {@code numpy.fromfile}).
+ * little-endian rows out (what {@code model/train.py} reads with {@code numpy.fromfile}); it is
+ * {@link Features}' text mode over this encoder.
  */
 public final class MiniLmEncoder implements AutoCloseable {
     /** The Maven artifact the plugin bundles for the encoder (its version is pom.xml's; ModelConfigTests checks it). */
@@ -187,35 +180,19 @@ public final class MiniLmEncoder implements AutoCloseable {
         session.close();
     }
 
-    /** {@code MiniLmEncoder <captions.jsonl> <out.f32>}: embeds one JSON string per line, in batches of 64. */
-    public static void main(String[] args) throws Exception {
+    /**
+     * {@code MiniLmEncoder <captions.jsonl> <out.f32>}: {@link Features}' text mode over the bundled encoder,
+     * texts cut to {@link #MAX_TOKENS}; stdout stays quiet.
+     */
+    public static void main(String[] args) throws IOException {
         if (args.length != 2) {
             System.err.println("usage: MiniLmEncoder <captions.jsonl> <embeddings.f32>");
             System.exit(2);
         }
-        ObjectMapper json = new ObjectMapper();
-        List<String> texts = new ArrayList<>();
-        try (BufferedReader reader = Files.newBufferedReader(Path.of(args[0]), StandardCharsets.UTF_8)) {
-            for (String line; (line = reader.readLine()) != null;) {
-                texts.add(json.readValue(line, String.class));
-            }
+        MiniLmSpec spec = new MiniLmSpec(ARTIFACT, MODEL_RESOURCE, resourceSha256(MODEL_RESOURCE), TOKENIZER_RESOURCE, MAX_TOKENS);
+        int status = Features.runText(spec, Path.of(args[0]), Path.of(args[1]), new PrintStream(OutputStream.nullOutputStream()), System.err);
+        if (status != 0) {
+            System.exit(status);
         }
-        long started = System.nanoTime();
-        try (MiniLmEncoder encoder = fromClassPath(Runtime.getRuntime().availableProcessors());
-            OutputStream file = Files.newOutputStream(Path.of(args[1]));
-            DataOutputStream out = new DataOutputStream(new java.io.BufferedOutputStream(file))) {
-            ByteBuffer row = ByteBuffer.allocate(DIMENSIONS * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
-            for (int start = 0; start < texts.size(); start += 64) {
-                for (float[] embedding : encoder.embed(texts.subList(start, Math.min(texts.size(), start + 64)))) {
-                    row.clear();
-                    row.asFloatBuffer().put(embedding);
-                    out.write(row.array());
-                }
-                if ((start / 64) % 50 == 0) {
-                    System.err.printf("minilm: %d/%d captions (%.0f s)%n", start, texts.size(), (System.nanoTime() - started) / 1e9);
-                }
-            }
-        }
-        System.err.printf("minilm: %d captions embedded in %.0f s%n", texts.size(), (System.nanoTime() - started) / 1e9);
     }
 }

@@ -76,6 +76,18 @@ public class HashModelTests extends ESTestCase {
         }
     }
 
+    /** The bundled model has no image encoder: its heads take the pictures, as before image_encoder existed (GoldenVectorsTests checks its codes). */
+    public void testBundledModelTakesThePictures() throws IOException {
+        try (HashModel model = HashModel.load(GoldenVectorsTests.modelDir())) {
+            assertNull(model.config().imageEncoder());
+            assertNull(model.imageEncoder());
+            assertThat(model.config().imageInput(), equalTo("image"));
+            for (EntryPoint entry : model.config().entryPoints().keySet()) {
+                assertEquals(entry.takesImage(), model.config().inputs(entry).contains("image"));
+            }
+        }
+    }
+
     public void testSignatureMismatchIsRefusedAtLoad() throws IOException {
         Path dir = editedCopy(root -> root.put("bits", root.get("bits").asInt() * 2));
         IllegalArgumentException e = expectThrows(IllegalArgumentException.class, () -> HashModel.load(dir));
