@@ -79,6 +79,16 @@ mkdir -p "$user_models"
 cp -r "$REPO_ROOT/model/export" "$user_models/copy"
 cp -r "$REPO_ROOT/model/export" "$user_models/broken"
 echo "changed" > "$user_models/broken/text.onnx"
+# A model trained on a user's own collection, for UserModelIT: the quick Material Design Icons model that
+# scripts/test.sh trains before these tests (model/collections/run.sh --quick), when it is there.
+user_trained="${TESTS_USER_MODEL:-$REPO_ROOT/model/work/models/mdi-quick}"
+if [ -f "$user_trained/model.json" ]; then
+  cp -r "$user_trained" "$user_models/user-trained"
+  user_model_args=("-Dtests.user.model.dir=$user_models/user-trained")
+else
+  user_model_args=()
+  echo "[run] no user-trained model at $user_trained: UserModelIT will be skipped (model/collections/run.sh --quick trains it)" >&2
+fi
 chmod -R a+rX "$user_models"
 url="$("$NODE" start)"
 echo "[run] node at $url (setup+start $((SECONDS - t0)) s)" >&2
@@ -93,7 +103,7 @@ state="$SCRIPT_DIR/target/restart-it-state.json"
 rm -f "$state"
 t1=$SECONDS
 rc=0
-run_mvn "${mvn_args[@]}" "-DTESTS_ES_URL=$url" -Dtests.restart.phase=before "$@" || rc=$?
+run_mvn "${mvn_args[@]}" "-DTESTS_ES_URL=$url" -Dtests.restart.phase=before "${user_model_args[@]}" "$@" || rc=$?
 echo "[run] phase 1 (ITs) finished with status $rc in $((SECONDS - t1)) s" >&2
 
 # Phase 2: restart the node on the same data; RestartIT checks what survived and writes on.

@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # All of deep-hash's tests: unit, Lucene and in-process cluster tests (Maven Surefire), then the
-# plugin zip installed with elasticsearch-plugin into a real 8.19.21 node and driven over HTTP, then
-# the model pipeline in quick mode (data, MiniLM embeddings, every training, evaluation, export).
+# model pipeline in quick mode (data, MiniLM embeddings, every training, evaluation, export), a model
+# trained on each of two public collections (quick), then the plugin zip installed with
+# elasticsearch-plugin into a real 8.19.21 node and driven over HTTP, with one user-trained model.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 echo "==> Unit and in-process cluster tests, then the plugin zip (mvn package)"
 mvn -B package
 
-echo "==> Real-node integration tests (integ-tests/run.sh)"
-integ-tests/run.sh
-
 echo "==> Model pipeline, quick mode (model/run.sh --quick)"
 model/run.sh --quick
+
+echo "==> Your own collection, quick mode: two public icon collections (model/collections/run.sh --quick)"
+model/collections/run.sh --quick
+
+echo "==> Real-node integration tests (integ-tests/run.sh), the user-trained model installed among them"
+integ-tests/run.sh
