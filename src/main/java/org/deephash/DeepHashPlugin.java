@@ -10,7 +10,10 @@ import org.deephash.rest.DeepHashStatsAction;
 import org.deephash.rest.RestDeepHashStatsAction;
 import org.deephash.rest.RestHashAction;
 import org.deephash.rest.RestModelsAction;
+import org.deephash.rest.RestReloadModelsAction;
+import org.deephash.rest.ReloadModelsAction;
 import org.deephash.rest.TransportDeepHashStatsAction;
+import org.deephash.rest.TransportReloadModelsAction;
 import org.elasticsearch.action.ActionRequest;
 import org.elasticsearch.action.ActionResponse;
 import org.elasticsearch.cluster.metadata.IndexNameExpressionResolver;
@@ -80,9 +83,11 @@ public class DeepHashPlugin extends Plugin implements MapperPlugin, SearchPlugin
             bundledModels(),
             services.environment().configDir().resolve(USER_MODELS),
             services.threadPool().executor(DeepHashService.THREAD_POOL),
-            services.threadPool().executor(DeepHashService.SEARCH_THREAD_POOL)
+            services.threadPool().executor(DeepHashService.SEARCH_THREAD_POOL),
+            services.threadPool().generic()
         );
         service.set(s);
+        s.startReloading(services.threadPool());
         return List.of(s);
     }
 
@@ -137,7 +142,10 @@ public class DeepHashPlugin extends Plugin implements MapperPlugin, SearchPlugin
 
     @Override
     public List<ActionHandler<? extends ActionRequest, ? extends ActionResponse>> getActions() {
-        return List.of(new ActionHandler<>(DeepHashStatsAction.INSTANCE, TransportDeepHashStatsAction.class));
+        return List.of(
+            new ActionHandler<>(DeepHashStatsAction.INSTANCE, TransportDeepHashStatsAction.class),
+            new ActionHandler<>(ReloadModelsAction.INSTANCE, TransportReloadModelsAction.class)
+        );
     }
 
     @Override
@@ -152,7 +160,12 @@ public class DeepHashPlugin extends Plugin implements MapperPlugin, SearchPlugin
         Supplier<DiscoveryNodes> nodesInCluster,
         Predicate<NodeFeature> clusterSupportsFeature
     ) {
-        return List.of(new RestModelsAction(this::service), new RestHashAction(this::service), new RestDeepHashStatsAction());
+        return List.of(
+            new RestModelsAction(this::service),
+            new RestHashAction(this::service),
+            new RestDeepHashStatsAction(),
+            new RestReloadModelsAction()
+        );
     }
 
     @Override

@@ -1,11 +1,14 @@
 package org.deephash;
 
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
 import org.deephash.model.HashModel;
 import org.deephash.model.HashOutput;
 import org.deephash.model.HashStats;
 import org.deephash.model.InputException;
 import org.deephash.model.ModelConfig.EntryPoint;
 import org.deephash.model.ModelRegistry;
+import org.deephash.model.ModelRegistry.Change;
 import org.elasticsearch.common.cache.Cache;
 import org.elasticsearch.common.cache.CacheBuilder;
 import org.elasticsearch.common.settings.Setting;
@@ -13,8 +16,11 @@ import org.elasticsearch.common.settings.Setting.Property;
 import org.elasticsearch.common.settings.Settings;
 import org.elasticsearch.common.unit.ByteSizeValue;
 import org.elasticsearch.common.util.concurrent.EsExecutors;
+import org.elasticsearch.core.TimeValue;
 import org.elasticsearch.threadpool.ExecutorBuilder;
 import org.elasticsearch.threadpool.FixedExecutorBuilder;
+import org.elasticsearch.threadpool.Scheduler;
+import org.elasticsearch.threadpool.ThreadPool;
 
 import java.io.Closeable;
 import java.nio.file.Path;
@@ -24,7 +30,9 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.regex.Pattern;
 
@@ -34,6 +42,7 @@ import java.util.regex.Pattern;
  * so that it is timed and its failures are counted by kind.
  */
 public final class DeepHashService implements Closeable {
+    private static final Logger LOGGER = LogManager.getLogger(DeepHashService.class);
     public static final String THREAD_POOL = "deep_hash";
     /** Queries and the API hash here, so that a search never waits behind a bulk request's backlog. */
     public static final String SEARCH_THREAD_POOL = "deep_hash_search";
@@ -68,8 +77,20 @@ public final class DeepHashService implements Closeable {
     /** Sentence embeddings remembered per model; 0 turns the cache off. */
     public static final Setting<Integer> TEXT_CACHE_SIZE = Setting.intSetting("deep_hash.text.cache_size", 10_000, 0, Property.NodeScope);
 
+    /**
+     * How often the node looks for new, replaced and removed models in its models directories
+     * ({@link ModelRegistry#refresh()}); {@code -1} or {@code 0} turns it off (then only
+     * {@code POST _deep_hash/models/_reload} does).
+     */
+    public static final Setting<TimeValue> RELOAD_INTERVAL = Setting.timeSetting(
+        "deep_hash.models.reload_interval",
+        TimeValue.timeValueSeconds(5),
+        TimeValue.MINUS_ONE,
+        Property.NodeScope
+    );
+
     public static List<Setting<?>> settings() {
-        return List.of(INTRA_OP_THREADS, MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, MAX_TEXT_CHARS, TEXT_CACHE_SIZE);
+        return List.of(INTRA_OP_THREADS, MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, MAX_TEXT_CHARS, TEXT_CACHE_SIZE, RELOAD_INTERVAL);
     }
 
     /**
@@ -103,8 +124,24 @@ public final class DeepHashService implements Closeable {
     private final ExecutorService executor;
     private final ExecutorService searchExecutor;
     private final long maxImageBytes;
+    private final TimeValue reloadInterval;
+    private volatile Scheduler.Cancellable reloadTask;
+    /** The last periodic refresh's failure, so that a directory that stays unreadable is logged once, not every interval. */
+    private String lastReloadError;
 
     public DeepHashService(Settings settings, Path bundledModels, Path userModels, ExecutorService executor, ExecutorService searchExecutor) {
+        this(settings, bundledModels, userModels, executor, searchExecutor, Runnable::run);
+    }
+
+    /** @param closer where a replaced model is closed once its last call is done (on a node, the generic pool) */
+    public DeepHashService(
+        Settings settings,
+        Path bundledModels,
+        Path userModels,
+        ExecutorService executor,
+        ExecutorService searchExecutor,
+        Executor closer
+    ) {
         this.executor = executor;
         this.searchExecutor = searchExecutor;
         this.maxImageBytes = MAX_IMAGE_BYTES.get(settings).getBytes();
@@ -112,10 +149,12 @@ public final class DeepHashService implements Closeable {
         long maxPixels = MAX_IMAGE_PIXELS.get(settings);
         int maxChars = MAX_TEXT_CHARS.get(settings);
         int cacheSize = TEXT_CACHE_SIZE.get(settings);
+        this.reloadInterval = RELOAD_INTERVAL.get(settings);
         this.registry = new ModelRegistry(
             bundledModels,
             userModels,
-            name -> new HashModel.Options(threads, maxImageBytes, maxPixels, maxChars, cacheSize == 0 ? null : sentenceCache(cacheSize))
+            name -> new HashModel.Options(threads, maxImageBytes, maxPixels, maxChars, cacheSize == 0 ? null : sentenceCache(cacheSize)),
+            Objects.requireNonNull(closer)
         );
         lastStarted = this;
     }
@@ -142,6 +181,52 @@ public final class DeepHashService implements Closeable {
 
     public ModelRegistry registry() {
         return registry;
+    }
+
+    /**
+     * Looks at the models directories every {@link #RELOAD_INTERVAL} on the generic pool (a reload
+     * reads and checks a model's files and starts its ONNX sessions: seconds, off every request path).
+     */
+    public void startReloading(ThreadPool threadPool) {
+        if (reloadInterval.millis() <= 0) {
+            LOGGER.info("models are not reloaded periodically ({} is [{}]): use POST _deep_hash/models/_reload", RELOAD_INTERVAL.getKey(), reloadInterval);
+            return;
+        }
+        reloadTask = threadPool.scheduleWithFixedDelay(this::periodicReload, reloadInterval, threadPool.generic());
+    }
+
+    private void periodicReload() {
+        try {
+            reloadModels();
+            lastReloadError = null;
+        } catch (RuntimeException e) {
+            if (e.getMessage() == null || e.getMessage().equals(lastReloadError) == false) {
+                LOGGER.warn("cannot look for changed models; tried again every [" + reloadInterval + "]", e);
+            }
+            lastReloadError = e.getMessage();
+        }
+    }
+
+    /** {@link ModelRegistry#refresh()}, each change logged. */
+    public List<Change> reloadModels() {
+        List<Change> changes = registry.refresh();
+        for (Change c : changes) {
+            switch (c.kind()) {
+                case ADDED -> LOGGER.info("model [{}] added in [{}]: it loads at its first use", c.name(), c.directory());
+                case REMOVED -> LOGGER.info("model [{}] removed{}", c.name(), c.previousVersion() == null ? "" : ": version [" + c.previousVersion() + "] unloaded");
+                case MOVED -> LOGGER.info("model [{}] is now the one in [{}]: it loads at its first use", c.name(), c.directory());
+                case RELOADED -> LOGGER.info(
+                    "model [{}] reloaded from [{}]: version [{}] (generation {}) replaces version [{}]",
+                    c.name(),
+                    c.directory(),
+                    c.version(),
+                    c.generation(),
+                    c.previousVersion()
+                );
+                case RELOAD_FAILED -> LOGGER.warn("{}", c.reason());
+            }
+        }
+        return changes;
     }
 
     public HashStats stats() {
@@ -184,9 +269,8 @@ public final class DeepHashService implements Closeable {
         return hashEach(modelName, image, text, EnumSet.of(entry)).get(entry);
     }
 
-    /** Model {@code modelName}, loaded, which must have every entry point in {@code entryPoints}. */
-    private HashModel model(String modelName, Set<EntryPoint> entryPoints) {
-        HashModel model = registry.get(modelName);
+    /** Model {@code modelName}'s entry points must include every one in {@code entryPoints}. */
+    private static void checkEntryPoints(String modelName, HashModel model, Set<EntryPoint> entryPoints) {
         for (EntryPoint entry : entryPoints) {
             if (model.has(entry) == false) {
                 throw new InputException(
@@ -196,7 +280,6 @@ public final class DeepHashService implements Closeable {
                 );
             }
         }
-        return model;
     }
 
     /**
@@ -205,8 +288,10 @@ public final class DeepHashService implements Closeable {
      * entry points in the statistics.
      */
     public Map<EntryPoint, HashOutput> hashEach(String modelName, byte[] image, String text, Set<EntryPoint> entryPoints) {
-        try {
-            HashModel model = model(modelName, entryPoints);
+        // The lease keeps the model open for this call even if a reload replaces it meanwhile.
+        try (ModelRegistry.Lease lease = registry.acquire(modelName)) {
+            HashModel model = lease.model();
+            checkEntryPoints(modelName, model, entryPoints);
             long start = System.nanoTime();
             Map<EntryPoint, HashOutput> out = model.hashEach(image, text, entryPoints);
             long share = (System.nanoTime() - start) / Math.max(1, out.size());
@@ -319,6 +404,10 @@ public final class DeepHashService implements Closeable {
     public void close() {
         if (lastStarted == this) {
             lastStarted = null;
+        }
+        Scheduler.Cancellable task = reloadTask;
+        if (task != null) {
+            task.cancel();
         }
         registry.close();
     }

@@ -13,8 +13,8 @@ import org.elasticsearch.rest.RestStatus;
 import org.elasticsearch.xcontent.XContentBuilder;
 
 import java.io.IOException;
+import java.time.temporal.ChronoUnit;
 import java.util.List;
-import java.util.Locale;
 import java.util.function.Supplier;
 
 import static org.elasticsearch.rest.RestRequest.Method.GET;
@@ -22,7 +22,10 @@ import static org.elasticsearch.rest.RestRequest.Method.GET;
 /**
  * {@code GET _deep_hash/models[/{name}]}: the models the node that answers can hash with, bundled and
  * the user's, with what each takes and gives; a model whose files fail the checks is listed with the
- * reason. Runs on the {@code deep_hash} pool (listing checks the files' SHA-256).
+ * reason. A loaded model says since when it serves ({@code loaded_at}), which load it is ({@code
+ * generation}: 1, then one more for each reload) and, when the files on disk failed their checks at
+ * the last reload, {@code reload_failure} while the loaded version keeps serving. Runs on the
+ * {@code deep_hash_search} pool (listing checks the files' SHA-256).
  */
 public final class RestModelsAction extends BaseRestHandler {
     private final Supplier<DeepHashService> service;
@@ -68,9 +71,19 @@ public final class RestModelsAction extends BaseRestHandler {
     private static void write(XContentBuilder b, ModelRegistry.Entry e) throws IOException {
         b.startObject();
         b.field("name", e.name());
-        b.field("source", e.source().name().toLowerCase(Locale.ROOT));
+        b.field("source", e.source().jsonName());
         b.field("path", e.directory().toString());
         b.field("loaded", e.loaded());
+        if (e.loaded()) {
+            b.field("loaded_at", e.loadedAt().truncatedTo(ChronoUnit.MILLIS).toString());
+            b.field("generation", e.generation());
+        }
+        if (e.reloadFailure() != null) {
+            b.startObject("reload_failure");
+            b.field("time", e.reloadFailure().time().truncatedTo(ChronoUnit.MILLIS).toString());
+            b.field("reason", e.reloadFailure().reason());
+            b.endObject();
+        }
         ModelConfig c = e.config();
         if (c == null) {
             b.field("usable", false);

@@ -8,6 +8,7 @@ import org.deephash.model.HashOutput;
 import org.deephash.model.ImagePreprocessorTests;
 import org.deephash.query.HammingQueryBuilder;
 import org.deephash.rest.DeepHashStatsAction;
+import org.deephash.rest.ReloadModelsAction;
 import org.elasticsearch.action.bulk.BulkItemResponse;
 import org.elasticsearch.action.bulk.BulkRequestBuilder;
 import org.elasticsearch.action.bulk.BulkResponse;
@@ -15,6 +16,8 @@ import org.elasticsearch.action.search.SearchResponse;
 import org.elasticsearch.action.support.WriteRequest;
 import org.elasticsearch.common.bytes.BytesArray;
 import org.elasticsearch.common.settings.Settings;
+import org.elasticsearch.core.IOUtils;
+import org.elasticsearch.env.Environment;
 import org.elasticsearch.plugins.Plugin;
 import org.elasticsearch.rest.RestStatus;
 import org.elasticsearch.search.SearchHit;
@@ -90,6 +93,12 @@ public class DeepHashIngestClusterTests extends ESIntegTestCase {
     @Override
     protected Collection<Class<? extends Plugin>> nodePlugins() {
         return List.of(DeepHashPlugin.class);
+    }
+
+    /** Models are reloaded by request only, so that the reload test sees every change itself. */
+    @Override
+    protected Settings nodeSettings(int nodeOrdinal, Settings otherSettings) {
+        return Settings.builder().put(super.nodeSettings(nodeOrdinal, otherSettings)).put("deep_hash.models.reload_interval", "-1").build();
     }
 
     private void putPipeline(String id, String processorBody) {
@@ -244,6 +253,37 @@ public class DeepHashIngestClusterTests extends ESIntegTestCase {
         DeepHashStatsAction.Response stats = client().execute(DeepHashStatsAction.INSTANCE, new DeepHashStatsAction.Request()).actionGet();
         long hashed = stats.getNodes().stream().mapToLong(n -> ((Number) n.stats().get("documents_hashed")).longValue()).sum();
         assertThat(hashed, greaterThanOrEqualTo(1000L));
+    }
+
+    /** {@code _reload} runs on every node and its answers cross the wire: a model directory added to each node, then removed. */
+    public void testReloadReachesEveryNode() throws IOException {
+        String[] nodes = internalCluster().getNodeNames();
+        List<Path> added = new ArrayList<>();
+        for (String node : nodes) {
+            Path dir = internalCluster().getInstance(Environment.class, node).configDir().resolve("deep-hash/models/reload-test");
+            Files.createDirectories(dir);
+            added.add(dir);
+        }
+        ReloadModelsAction.Response response = client().execute(ReloadModelsAction.INSTANCE, new ReloadModelsAction.Request()).actionGet();
+        assertFalse(response.failures().toString(), response.hasFailures());
+        assertEquals(nodes.length, response.getNodes().size());
+        for (ReloadModelsAction.NodeResponse node : response.getNodes()) {
+            assertEquals(node.changes().toString(), 1, node.changes().size());
+            Map<String, Object> change = node.changes().get(0);
+            assertEquals("reload-test", change.get("name"));
+            assertEquals("added", change.get("change"));
+            assertEquals("user", change.get("source"));
+            assertThat((String) change.get("path"), containsString("reload-test"));
+        }
+        IOUtils.rm(added.toArray(new Path[0]));
+        response = client().execute(ReloadModelsAction.INSTANCE, new ReloadModelsAction.Request()).actionGet();
+        for (ReloadModelsAction.NodeResponse node : response.getNodes()) {
+            assertEquals(List.of(Map.of("name", "reload-test", "change", "removed", "source", "user")), node.changes());
+        }
+        response = client().execute(ReloadModelsAction.INSTANCE, new ReloadModelsAction.Request()).actionGet();
+        for (ReloadModelsAction.NodeResponse node : response.getNodes()) {
+            assertEquals(List.of(), node.changes());
+        }
     }
 
     public void testQueriesByTextAndImageAnswerAsTheirCodes() {
