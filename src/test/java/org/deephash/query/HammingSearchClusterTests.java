@@ -56,8 +56,9 @@ public class HammingSearchClusterTests extends ESIntegTestCase {
         bits = randomFrom(64, 128, 256, 8 * between(1, 64));
         assertAcked(prepareCreate("codes").setSettings(Settings.builder().put("index.number_of_shards", 3).put("index.number_of_replicas", 1))
             .setMapping("""
-                {"properties": {"h": {"type": "binary_hash", "bits": %d}, "group": {"type": "keyword"}, "num": {"type": "integer"}}}"""
-                .formatted(bits)));
+                {"properties": {"h": {"type": "binary_hash", "bits": BITS}, "group": {"type": "keyword"}, "num": {"type": "integer"}}}"""
+                // Not %d: the test framework picks a random default locale, whose digits may not be ASCII.
+                .replace("BITS", Integer.toString(bits))));
         ensureGreen("codes");
         int count = between(500, 2500);
         byte[] centre = HammingOracle.randomCode(random(), bits);
