@@ -7,7 +7,10 @@ head) against PyTorch's numbers without the real, large encoders. Run from the p
 It writes src/test/resources/org/deephash/model/chained/ (model.json, the ONNX graphs, vocab.txt and
 golden.json, as model/export writes a model) and, beside it, chained-variants/: graphs that the
 tests swap in (the same encoder with its pooling inside the graph, one whose output has the wrong rank,
-a fused head over MiniLM's sentence embedding). The output is the same on every run.
+a fused head over MiniLM's sentence embedding). It also writes sentence/, a text model over a frozen
+sentence encoder of its own (text_encoder "onnx": a tiny BERT-style graph, input_ids, attention_mask and
+token_type_ids to last_hidden_state, with an uncased WordPiece tokenizer.json). The output is the same
+on every run.
 
 The model: pictures 32x32; an encoder of two convolutions whose output is the feature map
 `features` [N, 16, 8, 8] (the Java side averages it over H and W); heads over those 16 features and
@@ -188,6 +191,130 @@ def build(seed):
     return encoder, head, minilm_head, items
 
 
+SENTENCE = os.path.join(ROOT, "src/test/resources/org/deephash/model/sentence")
+WORDPIECE = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "the", "red", "cat", "on", "mat", "sun", "##s", "##ny", "dog",
+             "run", "##ning", ",", "!", "."]
+HIDDEN = 8
+SENTENCE_TOKENS = 16
+
+
+class TinyBert(torch.nn.Module):
+    """BERT's interface at toy size: token, type and position embeddings, then one masked mixing step (each
+    token gets the mean of the real tokens' states, so padding must be masked to keep a text's numbers)."""
+
+    def __init__(self):
+        super().__init__()
+        self.words = torch.nn.Embedding(len(WORDPIECE), HIDDEN)
+        self.types = torch.nn.Embedding(2, HIDDEN)
+        self.positions = torch.nn.Embedding(SENTENCE_TOKENS, HIDDEN)
+        self.mix = torch.nn.Linear(HIDDEN, HIDDEN)
+
+    def forward(self, input_ids, attention_mask, token_type_ids):
+        positions = torch.arange(input_ids.shape[1]).unsqueeze(0)
+        h = torch.tanh(self.words(input_ids) + self.types(token_type_ids) + self.positions(positions))
+        mask = attention_mask.unsqueeze(2).float()
+        context = (h * mask).sum(1, keepdim=True) / mask.sum(1, keepdim=True)
+        return 0.1 * h + torch.tanh(8 * self.mix(context - context.mean(2, keepdim=True)))
+
+
+def wordpiece(text):
+    """WordPieceTokenizer for the ASCII texts used here: lower case, split at spaces and punctuation,
+    longest match first with ## continuations, [CLS] ... [SEP]."""
+    assert text.isascii()
+    ids = [WORDPIECE.index("[CLS]")]
+    for word in re.findall(r"[a-z0-9]+|[^a-z0-9\s]", text.lower()):
+        pieces, start = [], 0
+        while start < len(word):
+            end = len(word)
+            while end > start and (word[start:end] if start == 0 else "##" + word[start:end]) not in WORDPIECE:
+                end -= 1
+            if end == start:
+                pieces = [WORDPIECE.index("[UNK]")]
+                break
+            pieces.append(WORDPIECE.index(word[start:end] if start == 0 else "##" + word[start:end]))
+            start = end
+        ids.extend(pieces)
+    return (ids[:SENTENCE_TOKENS - 1] + [WORDPIECE.index("[SEP]")])
+
+
+def tokenizer_json():
+    """A HuggingFace tokenizer.json of BERT's uncased kind over the toy vocabulary."""
+    return {
+        "version": "1.0", "truncation": None, "padding": None, "added_tokens": [],
+        "normalizer": {"type": "BertNormalizer", "clean_text": True, "handle_chinese_chars": True, "strip_accents": None, "lowercase": True},
+        "pre_tokenizer": {"type": "BertPreTokenizer"},
+        "post_processor": {"type": "TemplateProcessing",
+                           "single": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
+                                      {"SpecialToken": {"id": "[SEP]", "type_id": 0}}],
+                           "pair": [], "special_tokens": {"[CLS]": {"id": "[CLS]", "ids": [2], "tokens": ["[CLS]"]},
+                                                          "[SEP]": {"id": "[SEP]", "ids": [3], "tokens": ["[SEP]"]}}},
+        "decoder": {"type": "WordPiece", "prefix": "##", "cleanup": True},
+        "model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##", "max_input_chars_per_word": 100,
+                  "vocab": {t: i for i, t in enumerate(WORDPIECE)}},
+    }
+
+
+@torch.no_grad()
+def sentence_model():
+    """sentence/: a text entry point over TinyBert's [CLS] state, L2-normalised, with golden items."""
+    seed = 0
+    texts = ["The red cat, on the mat!", "suns", "sunny dog running", "a zebra.", "", "RED red red"]
+    while True:
+        torch.manual_seed(1000 + seed)
+        encoder = TinyBert().eval()
+        head = torch.nn.Linear(HIDDEN, 24)
+        bits, emb = torch.nn.Linear(24, BITS), torch.nn.Linear(24, EMBEDDING)
+        items = []
+        for t in texts:
+            ids = torch.tensor([wordpiece(t)])
+            hidden = encoder(ids, torch.ones_like(ids), torch.zeros_like(ids))
+            sentence = torch.nn.functional.normalize(hidden[:, 0], dim=1)
+            h = torch.tanh(head(sentence))
+            probs, embedding = torch.sigmoid(8 * bits(h)), emb(h)
+            items.append({"name": f"text {t!r}", "entry": "text", "text": t, "tokens": wordpiece(t), "sentence_embedding": floats(sentence[0]),
+                          "code": code(probs[0].numpy()), "probs": floats(probs[0]), "embedding": floats(embedding[0])})
+        if min(abs(v - THRESHOLD) for item in items for v in item["probs"]) >= MARGIN:
+            break
+        seed += 1
+
+    class Text(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.head, self.bits, self.emb = head, bits, emb
+
+        def forward(self, sentence_embedding):
+            h = torch.tanh(self.head(sentence_embedding))
+            return torch.sigmoid(8 * self.bits(h)), self.emb(h)
+
+    os.makedirs(SENTENCE, exist_ok=True)
+    ids = torch.tensor([[2, 7, 8, 3, 0], [2, 11, 12, 3, 0]])
+    torch.onnx.export(encoder, (ids, torch.ones_like(ids), torch.zeros_like(ids)), os.path.join(SENTENCE, "text-encoder.onnx"),
+                      input_names=["input_ids", "attention_mask", "token_type_ids"], output_names=["last_hidden_state"],
+                      opset_version=OPSET, dynamic_axes={n: {0: "batch", 1: "tokens"} for n in
+                                                         ["input_ids", "attention_mask", "token_type_ids", "last_hidden_state"]})
+    onnx.checker.check_model(onnx.load(os.path.join(SENTENCE, "text-encoder.onnx")))
+    export(Text(), (torch.zeros(2, HIDDEN),), os.path.join(SENTENCE, "text.onnx"), ["sentence_embedding"], ["probs", "embedding"])
+    with open(os.path.join(SENTENCE, "tokenizer.json"), "w") as f:
+        json.dump(tokenizer_json(), f, indent=1)
+        f.write("\n")
+    files = ["text-encoder.onnx", "tokenizer.json", "text.onnx"]
+    config = {
+        "name": "sentence", "version": f"fixture-seed-{seed}", "bits": BITS, "threshold": THRESHOLD, "embedding_dim": EMBEDDING,
+        "text_encoder": {"type": "onnx", "file": "text-encoder.onnx", "dimensions": HIDDEN, "pooling": "cls", "normalize": True},
+        "tokenizer": {"type": "wordpiece", "file": "tokenizer.json", "max_tokens": SENTENCE_TOKENS},
+        "entry_points": {"text": {"file": "text.onnx", "inputs": ["sentence_embedding"]}},
+        "outputs": {"probs": "probs", "embedding": "embedding"},
+        "sha256": {f: sha256(os.path.join(SENTENCE, f)) for f in files},
+    }
+    with open(os.path.join(SENTENCE, "model.json"), "w") as f:
+        json.dump(config, f, indent=2)
+        f.write("\n")
+    with open(os.path.join(SENTENCE, "golden.json"), "w") as f:
+        json.dump(items, f, indent=1)
+        f.write("\n")
+    print(f"wrote {SENTENCE} (seed {seed}, {len(items)} golden items)")
+
+
 def main():
     torch.set_num_threads(2)
     seed = 0
@@ -238,6 +365,7 @@ def main():
         json.dump(items, f, indent=1)
         f.write("\n")
     print(f"wrote {OUT} and {VARIANTS} (seed {seed}, {len(items)} golden items)")
+    sentence_model()
 
 
 if __name__ == "__main__":

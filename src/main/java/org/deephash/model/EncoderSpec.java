@@ -27,6 +27,7 @@ import java.util.Map;
  * @param imageEncoder the frozen picture encoder, or null: the features of a picture are its pixels
  * @param textEncoder the text tower's kind, or null when the spec names none
  * @param miniLm      the MiniLM encoder's settings when {@code textEncoder} is MiniLM, else null
+ * @param onnxTextEncoder the sentence encoder's settings when {@code textEncoder} is ONNX, else null
  * @param sha256      the recorded checksums, all verified
  */
 public record EncoderSpec(
@@ -36,6 +37,7 @@ public record EncoderSpec(
     ImageEncoderSpec imageEncoder,
     TextEncoder textEncoder,
     MiniLmSpec miniLm,
+    OnnxTextEncoderSpec onnxTextEncoder,
     Map<String, String> sha256
 ) {
     /** Reads and checks a spec file and the files it names. */

@@ -46,7 +46,8 @@ import java.util.concurrent.Future;
  *       {@code image_encoder}, the preprocessed pixels themselves (D = 3 x size x size, CHW), for training a
  *       network on them. A picture that cannot be read or decoded gets a row of NaN and one warning line on
  *       stderr (line number, path, reason); the run goes on.
- *   <li>text: the spec's sentence encoder's embedding (MiniLM: D = 384).
+ *   <li>text: the spec's sentence encoder's embedding (MiniLM: D = 384; an {@code onnx} text encoder:
+ *       D = {@code text_encoder.dimensions}).
  * </ul>
  * Progress goes to stderr about every 5 s, and the last stderr line is
  * {@code features: wrote N rows of D floats to OUT (M failed)}; stdout gets one JSON line,
@@ -93,7 +94,7 @@ public final class Features {
             List<String> values = readLines(in);
             Result result = args[1].equals("image")
                 ? new Features(err).images(spec, values, in.getParent(), target)
-                : new Features(err).texts(textSpec(spec), values, target);
+                : new Features(err).texts(options -> sentenceEncoder(spec, options), values, target);
             result.report(target, out, err);
             return 0;
         } catch (IllegalArgumentException e) {
@@ -109,7 +110,11 @@ public final class Features {
     /** Embeds the captions of {@code in} with the MiniLM encoder {@code spec} describes: {@link MiniLmEncoder}'s command. */
     static int runText(MiniLmSpec spec, Path in, Path target, PrintStream out, PrintStream err) {
         try {
-            Result result = new Features(err).texts(spec, readLines(in.toAbsolutePath().normalize()), target);
+            Result result = new Features(err).texts(
+                options -> MiniLmEncoder.open(spec, OrtEnvironment.getEnvironment(), options, ""),
+                readLines(in.toAbsolutePath().normalize()),
+                target
+            );
             result.report(target, out, err);
             return 0;
         } catch (IllegalArgumentException e) {
@@ -129,15 +134,40 @@ public final class Features {
         }
     }
 
-    private static MiniLmSpec textSpec(EncoderSpec spec) {
-        if (spec.miniLm() == null) {
+    /** The spec's frozen sentence encoder: the bundled MiniLM, or a graph and tokenizer.json of the user's. */
+    private static SentenceEncoder sentenceEncoder(EncoderSpec spec, OrtSession.SessionOptions options) throws IOException, OrtException {
+        if (spec.miniLm() != null) {
+            return MiniLmEncoder.open(spec.miniLm(), OrtEnvironment.getEnvironment(), options, "");
+        }
+        OnnxTextEncoderSpec onnx = spec.onnxTextEncoder();
+        if (onnx == null) {
             throw new IllegalArgumentException(
                 "the encoder spec [" + spec.file() + "] has no frozen text encoder"
                     + (spec.textEncoder() == null ? "" : " ([text_encoder.type] is [" + spec.textEncoder().jsonName() + "], trained with its head)")
-                    + ": text mode needs [text_encoder.type] [minilm] and its [tokenizer], as in model.json"
+                    + ": text mode needs [text_encoder.type] [minilm] or [onnx] and its [tokenizer], as in model.json"
             );
         }
-        return spec.miniLm();
+        Path file = spec.resolve(onnx.file());
+        WordPieceTokenizer tokenizer;
+        try (InputStream in = Files.newInputStream(spec.resolve(onnx.tokenizerFile()))) {
+            tokenizer = WordPieceTokenizer.load(in);
+        }
+        return new SentenceEncoder(
+            OrtEnvironment.getEnvironment(),
+            Files.readAllBytes(file),
+            "[" + file + "]",
+            tokenizer,
+            onnx.maxTokens(),
+            onnx.dimensions(),
+            onnx.pooling(),
+            onnx.normalize(),
+            options
+        );
+    }
+
+    /** Opens a sentence encoder with the run's session options. */
+    private interface SentenceEncoderFactory {
+        SentenceEncoder open(OrtSession.SessionOptions options) throws IOException, OrtException;
     }
 
     /** The JSON strings of a JSON-lines file; anything else is an error that names the line. */
@@ -275,25 +305,15 @@ public final class Features {
         }
     }
 
-    private Result texts(MiniLmSpec spec, List<String> texts, Path target) throws IOException, OrtException {
-        WordPieceTokenizer tokenizer;
-        try (InputStream in = MiniLmEncoder.openResource(spec.tokenizerResource())) {
-            tokenizer = WordPieceTokenizer.load(in);
-        }
-        byte[] model = MiniLmEncoder.readResource(spec.modelResource());
-        String actual = Checksums.sha256(model);
-        if (actual.equals(spec.modelSha256()) == false) {
-            throw new IllegalArgumentException(
-                "SHA-256 mismatch for the MiniLM encoder [" + spec.modelResource() + "]: expected [" + spec.modelSha256() + "] but the class path's has ["
-                    + actual + "]"
-            );
-        }
+    private Result texts(SentenceEncoderFactory factory, List<String> texts, Path target) throws IOException, OrtException {
+        int dimensions;
         try (
             OrtSession.SessionOptions options = options();
-            MiniLmEncoder encoder = new MiniLmEncoder(OrtEnvironment.getEnvironment(), model, tokenizer, spec.maxTokens(), options);
+            SentenceEncoder encoder = factory.open(options);
             OutputStream out = new BufferedOutputStream(Files.newOutputStream(target), 1 << 20)
         ) {
-            ByteBuffer row = ByteBuffer.allocate(MiniLmEncoder.DIMENSIONS * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+            dimensions = encoder.dimensions();
+            ByteBuffer row = ByteBuffer.allocate(dimensions * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
             for (int start = 0; start < texts.size(); start += TEXT_BATCH) {
                 List<String> batch = texts.subList(start, Math.min(texts.size(), start + TEXT_BATCH));
                 for (float[] embedding : encoder.embed(batch)) {
@@ -304,7 +324,7 @@ public final class Features {
                 progress(start + batch.size(), texts.size(), "texts");
             }
         }
-        return new Result(texts.size(), MiniLmEncoder.DIMENSIONS, 0);
+        return new Result(texts.size(), dimensions, 0);
     }
 
     private void progress(int done, int total, String what) {

@@ -13,7 +13,7 @@ import ai.onnxruntime.TensorInfo;
 import org.deephash.model.ModelConfig.EntryPoint;
 
 import java.io.IOException;
-import java.io.InputStream;
+import java.io.ByteArrayInputStream;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.nio.file.Files;
@@ -42,7 +42,8 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  *
  * <p>Texts reach the text and fused entry points as the model's text encoder wants them (see
  * {@link ModelConfig}): word ids from {@link WordTokenizer}, or sentence embeddings from one
- * {@link MiniLmEncoder} session that the model's entry points share, created with the model.
+ * {@link SentenceEncoder} session (the bundled {@link MiniLmEncoder}, or the model's own {@code onnx}
+ * encoder) that the model's entry points share, created with the model.
  *
  * <p>Each session (the encoders' too) runs its operators on the calling thread plus at most
  * {@code intraOpThreads - 1} pool threads (default 1: the caller only, so a busy ingest node never has
@@ -65,7 +66,7 @@ public final class HashModel implements AutoCloseable {
     private final ImagePreprocessor images;
     private final WordTokenizer tokenizer;
     private final OrtEnvironment env;
-    private final MiniLmEncoder sentenceEncoder;
+    private final SentenceEncoder sentenceEncoder;
     private final ImageEncoder imageEncoder;
     private final Map<EntryPoint, OrtSession> sessions = new EnumMap<>(EntryPoint.class);
     private final Set<String> outputNames;
@@ -90,7 +91,7 @@ public final class HashModel implements AutoCloseable {
 
     /**
      * How a model runs: threads per inference, the image and text limits, and an optional cache of
-     * sentence embeddings (captions and keywords repeat; the MiniLM encoder is most of a text's cost).
+     * sentence embeddings (captions and keywords repeat; the sentence encoder is most of a text's cost).
      */
     public record Options(int intraOpThreads, long maxImageBytes, long maxImagePixels, int maxTextChars, SentenceCache sentenceCache) {
         public Options {
@@ -129,7 +130,7 @@ public final class HashModel implements AutoCloseable {
         this.env = environment();
         try (OrtSession.SessionOptions options = sessionOptions(intraOpThreads)) {
             boolean takesText = config.entryPoints().keySet().stream().anyMatch(EntryPoint::takesText);
-            sentenceEncoder = config.miniLm() != null && takesText ? createSentenceEncoder(config.miniLm(), options) : null;
+            sentenceEncoder = takesText ? createSentenceEncoder(options) : null;
             boolean takesImage = config.entryPoints().keySet().stream().anyMatch(EntryPoint::takesImage);
             ImageEncoderSpec encoder = config.imageEncoder();
             imageEncoder = encoder != null && takesImage
@@ -222,28 +223,34 @@ public final class HashModel implements AutoCloseable {
     }
 
     /**
-     * The MiniLM encoder the model was trained on, from the class path: the bytes the session gets are
-     * checked against model.json's {@code model_sha256} once more, as the entry points' files are.
+     * The frozen sentence encoder of the text tower, or null for the LSTM one: the bundled MiniLM, or the
+     * model's own graph and tokenizer.json, whose bytes are checked against model.json once more.
      */
-    private MiniLmEncoder createSentenceEncoder(MiniLmSpec spec, OrtSession.SessionOptions options) throws OrtException {
-        byte[] bytes;
+    private SentenceEncoder createSentenceEncoder(OrtSession.SessionOptions options) throws OrtException {
+        if (config.miniLm() != null) {
+            return MiniLmEncoder.open(config.miniLm(), env, options, " of model [" + config.name() + "]");
+        }
+        OnnxTextEncoderSpec spec = config.onnxTextEncoder();
+        if (spec == null) {
+            return null;
+        }
         WordPieceTokenizer wordPiece;
         try {
-            bytes = MiniLmEncoder.readResource(spec.modelResource());
-            try (InputStream in = MiniLmEncoder.openResource(spec.tokenizerResource())) {
-                wordPiece = WordPieceTokenizer.load(in);
-            }
+            wordPiece = WordPieceTokenizer.load(new ByteArrayInputStream(readChecked(spec.tokenizerFile())));
         } catch (IOException e) {
-            throw new IllegalArgumentException("cannot read the MiniLM encoder of model [" + config.name() + "] from the class path: " + e, e);
+            throw new IllegalArgumentException("cannot read [" + spec.tokenizerFile() + "] of model [" + config.name() + "]: " + e, e);
         }
-        String actual = Checksums.sha256(bytes);
-        if (actual.equals(spec.modelSha256()) == false) {
-            throw new IllegalArgumentException(
-                "SHA-256 mismatch for the MiniLM encoder [" + spec.modelResource() + "] of model [" + config.name() + "]: expected ["
-                    + spec.modelSha256() + "] but the class path's has [" + actual + "]; it changed after model.json was checked"
-            );
-        }
-        return new MiniLmEncoder(env, bytes, wordPiece, spec.maxTokens(), options);
+        return new SentenceEncoder(
+            env,
+            readChecked(spec.file()),
+            fileLabel(spec.file()),
+            wordPiece,
+            spec.maxTokens(),
+            spec.dimensions(),
+            spec.pooling(),
+            spec.normalize(),
+            options
+        );
     }
 
     /** The session's inputs and outputs must be the ones model.json describes, with matching widths. */
@@ -265,7 +272,7 @@ public final class HashModel implements AutoCloseable {
         }
         if (entry.takesText() && sentenceEncoder != null) {
             NodeInfo input = inputs.get(ModelConfig.SENTENCE_EMBEDDING_INPUT);
-            checkTensor(file, "input", input, OnnxJavaType.FLOAT, new long[] { -1, MiniLmEncoder.DIMENSIONS });
+            checkTensor(file, "input", input, OnnxJavaType.FLOAT, new long[] { -1, sentenceEncoder.dimensions() });
         }
         Map<String, NodeInfo> outputs = session.getOutputInfo();
         for (String name : outputNames) {
@@ -327,12 +334,12 @@ public final class HashModel implements AutoCloseable {
     }
 
     /**
-     * The MiniLM sentence encoder shared by the text and fused entry points, or null when the model
-     * takes no text or its text encoder is not MiniLM. Its {@link MiniLmEncoder#tokenIds} are the
+     * The frozen sentence encoder shared by the text and fused entry points, or null when the model
+     * takes no text or its text encoder is LSTM. Its {@link SentenceEncoder#tokenIds} are the
      * WordPiece ids of a text; use {@link #sentenceEmbeddings} for its embeddings, which keeps
      * {@link #close()} waiting.
      */
-    public MiniLmEncoder sentenceEncoder() {
+    public SentenceEncoder sentenceEncoder() {
         return sentenceEncoder;
     }
 
@@ -392,11 +399,11 @@ public final class HashModel implements AutoCloseable {
         return run(EntryPoint.TEXT, texts.size(), null, texts);
     }
 
-    /** What the MiniLM text tower gets for each text: its sentence embedding, 384 floats, L2-normalised. */
+    /** What a sentence-embedding text tower gets for each text: its sentence embedding ({@link SentenceEncoder#dimensions()} floats). */
     public float[][] sentenceEmbeddings(List<String> texts) {
         if (sentenceEncoder == null) {
             throw new IllegalArgumentException(
-                "model [" + config.name() + "] has no MiniLM encoder: its text encoder is [" + config.textEncoder().jsonName() + "]"
+                "model [" + config.name() + "] has no sentence encoder: its text encoder is [" + config.textEncoder().jsonName() + "]"
                     + (has(EntryPoint.TEXT) || has(EntryPoint.FUSED) ? "" : " and it takes no text")
             );
         }
@@ -406,7 +413,7 @@ public final class HashModel implements AutoCloseable {
             checkOpen();
             return embed(texts);
         } catch (OrtException e) {
-            throw new IllegalStateException("inference failed in the MiniLM encoder of model [" + config.name() + "]: " + e.getMessage(), e);
+            throw new IllegalStateException("inference failed in the sentence encoder of model [" + config.name() + "]: " + e.getMessage(), e);
         } finally {
             lock.readLock().unlock();
         }
@@ -472,11 +479,12 @@ public final class HashModel implements AutoCloseable {
             return OnnxTensor.createTensor(env, LongBuffer.wrap(tensor), new long[] { n, length });
         }
         float[][] embeddings = embed(texts);
-        float[] tensor = new float[n * MiniLmEncoder.DIMENSIONS];
+        int d = sentenceEncoder.dimensions();
+        float[] tensor = new float[n * d];
         for (int i = 0; i < n; i++) {
-            System.arraycopy(embeddings[i], 0, tensor, i * MiniLmEncoder.DIMENSIONS, MiniLmEncoder.DIMENSIONS);
+            System.arraycopy(embeddings[i], 0, tensor, i * d, d);
         }
-        return OnnxTensor.createTensor(env, FloatBuffer.wrap(tensor), new long[] { n, MiniLmEncoder.DIMENSIONS });
+        return OnnxTensor.createTensor(env, FloatBuffer.wrap(tensor), new long[] { n, d });
     }
 
     /** Sentence embeddings through the cache, if any: only the texts it lacks go to the encoder, in one batch. */
@@ -519,7 +527,7 @@ public final class HashModel implements AutoCloseable {
     /**
      * Hashes one document's picture and caption (either may be null) with each entry point in
      * {@code entryPoints} that its inputs allow, decoding the picture and encoding the caption once for
-     * all of them (a pipeline that writes the fused and the per-modality codes pays for one MiniLM pass,
+     * all of them (a pipeline that writes the fused and the per-modality codes pays for one sentence encoder pass,
      * not two).
      */
     public Map<EntryPoint, HashOutput> hashEach(byte[] image, String text, Set<EntryPoint> entryPoints) {
@@ -542,7 +550,7 @@ public final class HashModel implements AutoCloseable {
 
     /**
      * Runs each entry point over the same {@code n} inputs, the picture tensor (pixels or image encoder
-     * features) and the text tensor (word ids or MiniLM embeddings) each built once, when the first entry
+     * features) and the text tensor (word ids or sentence embeddings) each built once, when the first entry
      * point that takes it needs it, and shared.
      */
     private Map<EntryPoint, List<HashOutput>> runEach(Set<EntryPoint> entryPoints, int n, float[] pixels, List<String> texts) {

@@ -10,11 +10,12 @@ import java.util.Map;
 /**
  * A model directory's {@code model.json}, read and checked: every required field is there and has a
  * sensible value, every file it names lies inside the directory and has the SHA-256 recorded for it,
- * and the text encoder's inputs are there: the vocabulary of the word tokenizer, or the MiniLM encoder
- * on the class path with the SHA-256 the model was trained against. Fields this class does not know
+ * and the text encoder's inputs are there: the vocabulary of the word tokenizer, the MiniLM encoder
+ * on the class path with the SHA-256 the model was trained against, or the model's own sentence encoder
+ * and its tokenizer.json. Fields this class does not know
  * are ignored, so the training side may record more (metrics, a model card's summary).
  *
- * <p>A model's text tower is one of two kinds, named by {@code text_encoder.type}:
+ * <p>A model's text tower is one of three kinds, named by {@code text_encoder.type}:
  * <ul>
  *   <li>{@code minilm}: a trainable head over the frozen all-MiniLM-L6-v2 sentence encoder. The encoder
  *       is not in the model directory: the plugin bundles it ({@link MiniLmEncoder#ARTIFACT}), and
@@ -22,6 +23,16 @@ import java.util.Map;
  *       never run over an encoder other than the one it was trained on. Text entry points take
  *       {@code sentence_embedding}, float32 [N, 384]: {@link MiniLmEncoder}'s output for each text,
  *       from {@link WordPieceTokenizer} ids of at most {@code max_tokens}.
+ *   <li>{@code onnx}: a trainable head over a frozen BERT-style sentence encoder of the model's own (bge-small,
+ *       e5-small...), a {@link SentenceEncoder}: the graph and its uncased WordPiece {@code tokenizer.json} are
+ *       files of the model directory, checksummed like the others. Text entry points take
+ *       {@code sentence_embedding}, float32 [N, dimensions]:
+ *       <pre>
+ *   "text_encoder": {"type": "onnx", "file": "text-encoder.onnx", "dimensions": 384, "pooling": "cls", "normalize": true},
+ *   "tokenizer": {"type": "wordpiece", "file": "tokenizer.json", "max_tokens": 128}
+ *       </pre>
+ *       {@code pooling} is {@code mean} (over the real tokens) or {@code cls}; both it and {@code normalize}
+ *       must be given, as the encoder's authors pool.
  *   <li>{@code lstm} (also when {@code text_encoder} is absent): an LSTM over word ids. Text entry
  *       points take {@code tokens}, int64 [N, max_tokens], from {@link WordTokenizer} and the
  *       model's own {@code vocab_file}.
@@ -68,7 +79,8 @@ import java.util.Map;
  * feature map averaged over H and W if it has one.
  *
  * <p>A model needs at least one entry point. {@code image} is required when an entry point takes the
- * image input or there is an image encoder, {@code tokenizer} when one takes text or the text encoder is {@code minilm}. Every
+ * image input or there is an image encoder, {@code tokenizer} when one takes text or the text encoder is
+ * {@code minilm} or {@code onnx}. Every
  * problem is an {@link IllegalArgumentException} that names the file, the field, what was found and
  * what was expected. {@link ModelConfigParser} reads and checks the file; this class is the checked value.
  */
@@ -159,6 +171,7 @@ public final class ModelConfig {
     private final TextEncoder textEncoder;
     private final TokenizerSpec tokenizer;
     private final MiniLmSpec miniLm;
+    private final OnnxTextEncoderSpec onnxTextEncoder;
     private final Map<EntryPoint, String> entryPointFiles;
     private final String probsOutput;
     private final String embeddingOutput;
@@ -176,6 +189,7 @@ public final class ModelConfig {
         TextEncoder textEncoder,
         TokenizerSpec tokenizer,
         MiniLmSpec miniLm,
+        OnnxTextEncoderSpec onnxTextEncoder,
         Map<EntryPoint, String> entryPointFiles,
         String probsOutput,
         String embeddingOutput,
@@ -192,6 +206,7 @@ public final class ModelConfig {
         this.textEncoder = textEncoder;
         this.tokenizer = tokenizer;
         this.miniLm = miniLm;
+        this.onnxTextEncoder = onnxTextEncoder;
         this.entryPointFiles = Collections.unmodifiableMap(entryPointFiles);
         this.probsOutput = probsOutput;
         this.embeddingOutput = embeddingOutput;
@@ -251,6 +266,11 @@ public final class ModelConfig {
     /** The MiniLM encoder's settings, or null when the text encoder is not MiniLM. */
     public MiniLmSpec miniLm() {
         return miniLm;
+    }
+
+    /** The model's own sentence encoder's settings, or null when the text encoder is not {@code onnx}. */
+    public OnnxTextEncoderSpec onnxTextEncoder() {
+        return onnxTextEncoder;
     }
 
     /** The ONNX input names of an entry point of this model, image first. */

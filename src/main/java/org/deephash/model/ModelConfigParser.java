@@ -124,9 +124,12 @@ final class ModelConfigParser {
         String vocabFile = null;
         JsonNode tokenizerNode = null;
         MiniLmSpec miniLm = null;
+        OnnxTextEncoderSpec onnxText = null;
         if (textEncoder == TextEncoder.MINILM) {
             // A model that names the MiniLM encoder is held to the bundled one even when it takes images only.
             miniLm = parseMiniLm(requiredObject(root, "text_encoder", "text_encoder"), requiredObject(root, "tokenizer", "tokenizer"));
+        } else if (textEncoder == TextEncoder.ONNX) {
+            onnxText = parseOnnxText(requiredObject(root, "text_encoder", "text_encoder"), requiredObject(root, "tokenizer", "tokenizer"));
         } else if (needsText || root.has("tokenizer")) {
             tokenizerNode = requiredObject(root, "tokenizer", "tokenizer");
             checkTokenizerType(tokenizerNode, textEncoder);
@@ -138,6 +141,10 @@ final class ModelConfigParser {
         Set<String> needed = new TreeSet<>(entryPoints.values());
         if (imageEncoder != null) {
             needed.add(imageEncoder.file());
+        }
+        if (onnxText != null) {
+            needed.add(onnxText.file());
+            needed.add(onnxText.tokenizerFile());
         }
         if (vocabFile != null) {
             needed.add(vocabFile);
@@ -162,6 +169,7 @@ final class ModelConfigParser {
             textEncoder,
             tokenizer,
             miniLm,
+            onnxText,
             entryPoints,
             probs,
             embedding,
@@ -184,9 +192,12 @@ final class ModelConfigParser {
         MiniLmSpec miniLm = textEncoder == TextEncoder.MINILM
             ? parseMiniLm(requiredObject(root, "text_encoder", "text_encoder"), requiredObject(root, "tokenizer", "tokenizer"))
             : null;
+        OnnxTextEncoderSpec onnxText = textEncoder == TextEncoder.ONNX
+            ? parseOnnxText(requiredObject(root, "text_encoder", "text_encoder"), requiredObject(root, "tokenizer", "tokenizer"))
+            : null;
         Map<String, String> sha256 = present(root, "sha256") ? parseSha256(requiredObject(root, "sha256", "sha256")) : Map.of();
         verifyAll(sha256);
-        return new EncoderSpec(dir, jsonFile, image, imageEncoder, textEncoder, miniLm, sha256);
+        return new EncoderSpec(dir, jsonFile, image, imageEncoder, textEncoder, miniLm, onnxText, sha256);
     }
 
     private void verifyAll(Map<String, String> sha256) {
@@ -211,12 +222,13 @@ final class ModelConfigParser {
     private void checkTokenizerType(JsonNode tokenizer, TextEncoder textEncoder) {
         String type = requiredString(tokenizer, "type", "tokenizer.type");
         if (type.equals(textEncoder.tokenizerType()) == false) {
-            String hint = "";
+            List<String> others = new ArrayList<>();
             for (TextEncoder other : TextEncoder.values()) {
                 if (other != textEncoder && other.tokenizerType().equals(type)) {
-                    hint = "; a [" + type + "] tokenizer goes with [text_encoder.type] [" + other.jsonName() + "]";
+                    others.add("[" + other.jsonName() + "]");
                 }
             }
+            String hint = others.isEmpty() ? "" : "; a [" + type + "] tokenizer goes with [text_encoder.type] " + String.join(" or ", others);
             throw error(
                 "[tokenizer.type] must be [" + textEncoder.tokenizerType() + "] for the " + textEncoder.jsonName() + " text encoder but was ["
                     + type + "]" + hint
@@ -284,6 +296,52 @@ final class ModelConfigParser {
         return new MiniLmSpec(artifact, modelResource, recorded, tokenizerResource, maxTokens);
     }
 
+    /**
+     * A sentence encoder of the model's own: a BERT-style graph and the uncased WordPiece tokenizer.json it
+     * was trained with, both files like any other; every setting the pooling needs is stated, none guessed.
+     */
+    private OnnxTextEncoderSpec parseOnnxText(JsonNode encoder, JsonNode tokenizer) {
+        String file = requiredString(encoder, "file", "text_encoder.file");
+        resolve(file, "text_encoder.file");
+        int dimensions = requiredInt(encoder, "dimensions", "text_encoder.dimensions");
+        if (dimensions < 1 || dimensions > ModelConfig.MAX_EMBEDDING_DIM) {
+            throw error("[text_encoder.dimensions] must be from 1 to " + ModelConfig.MAX_EMBEDDING_DIM + " but was [" + dimensions + "]");
+        }
+        String poolingName = requiredString(encoder, "pooling", "text_encoder.pooling");
+        SentenceEncoder.Pooling pooling = SentenceEncoder.Pooling.fromJsonName(poolingName);
+        if (pooling == null) {
+            throw error(
+                "[text_encoder.pooling] must be [mean] (the average of the tokens' hidden states, as e5 and MiniLM) or [cls] (the [CLS] "
+                    + "token's, as bge) but was [" + poolingName + "]"
+            );
+        }
+        JsonNode normalize = encoder.get("normalize");
+        if (normalize == null || normalize.isNull()) {
+            throw missing("text_encoder.normalize", "a boolean (true: embeddings are L2-normalised)");
+        }
+        if (normalize.isBoolean() == false) {
+            throw error("[text_encoder.normalize] must be a boolean but got " + describe(normalize));
+        }
+        checkTokenizerType(tokenizer, TextEncoder.ONNX);
+        String tokenizerFile = requiredString(tokenizer, "file", "tokenizer.file");
+        Path tokenizerPath = resolve(tokenizerFile, "tokenizer.file");
+        try (InputStream in = Files.newInputStream(tokenizerPath)) {
+            WordPieceTokenizer.load(in);
+        } catch (IllegalArgumentException e) {
+            throw error("[tokenizer.file] [" + tokenizerFile + "] is not a tokenizer the plugin can run: " + e.getMessage());
+        } catch (IOException e) {
+            throw error("cannot read [tokenizer.file] [" + tokenizerPath + "]: " + e);
+        }
+        int maxTokens = requiredInt(tokenizer, "max_tokens", "tokenizer.max_tokens");
+        if (maxTokens < 2 || maxTokens > SentenceEncoder.MAX_POSITIONS) {
+            throw error(
+                "[tokenizer.max_tokens] must be from 2 to " + SentenceEncoder.MAX_POSITIONS + " ([CLS], the pieces, [SEP]; BERT-style encoders have "
+                    + SentenceEncoder.MAX_POSITIONS + " positions) but was [" + maxTokens + "]"
+            );
+        }
+        return new OnnxTextEncoderSpec(file, tokenizerFile, dimensions, pooling, normalize.asBoolean(), maxTokens);
+    }
+
     private Map<EntryPoint, String> parseEntryPoints(JsonNode node, TextEncoder textEncoder, boolean imageEncoder) {
         Map<EntryPoint, String> result = new EnumMap<>(EntryPoint.class);
         for (Map.Entry<String, JsonNode> field : node.properties()) {
@@ -308,13 +366,16 @@ final class ModelConfigParser {
                 names.add(n.isTextual() ? n.asText() : n.toString());
             }
             if (sameNames(names, expected) == false) {
-                String hint = "";
+                List<String> others = new ArrayList<>();
                 for (TextEncoder other : TextEncoder.values()) {
                     if (other != textEncoder && sameNames(names, entry.inputs(other, imageEncoder))) {
-                        hint = " (the inputs of a model whose [text_encoder.type] is [" + other.jsonName() + "], but this one's is ["
-                            + textEncoder.jsonName() + "])";
+                        others.add("[" + other.jsonName() + "]");
                     }
                 }
+                String hint = others.isEmpty()
+                    ? ""
+                    : " (the inputs of a model whose [text_encoder.type] is " + String.join(" or ", others) + ", but this one's is ["
+                        + textEncoder.jsonName() + "])";
                 if (sameNames(names, entry.inputs(textEncoder, imageEncoder == false))) {
                     hint = imageEncoder
                         ? " (the inputs of a model without [image_encoder]: with one, the head takes the encoder's features as ["

@@ -3,10 +3,15 @@ package org.deephash.model;
 import java.util.Arrays;
 import java.util.List;
 
-/** The model's text tower: what its text input is, and which tokenizer makes it. */
+/**
+ * The model's text tower: what its text input is, and which tokenizer makes it. {@code lstm}: word ids, the
+ * whole tower trained; {@code minilm}: the bundled frozen MiniLM's sentence embeddings; {@code onnx}: the
+ * sentence embeddings of a frozen BERT-style encoder in the model directory.
+ */
 public enum TextEncoder {
     LSTM("lstm", ModelConfig.TOKENS_INPUT, ModelConfig.WORD_TOKENIZER),
-    MINILM("minilm", ModelConfig.SENTENCE_EMBEDDING_INPUT, ModelConfig.WORDPIECE_TOKENIZER);
+    MINILM("minilm", ModelConfig.SENTENCE_EMBEDDING_INPUT, ModelConfig.WORDPIECE_TOKENIZER),
+    ONNX("onnx", ModelConfig.SENTENCE_EMBEDDING_INPUT, ModelConfig.WORDPIECE_TOKENIZER);
 
     private final String jsonName;
     private final String textInput;

@@ -3,6 +3,8 @@ package org.deephash.model;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import org.deephash.hamming.HashCode;
+
 import java.io.IOException;
 import java.io.InputStream;
 import java.text.Normalizer;
@@ -47,12 +49,47 @@ public final class WordPieceTokenizer {
         if ("WordPiece".equals(model.path("type").asText()) == false) {
             throw new IllegalArgumentException("tokenizer.json: expected a model of type [WordPiece] but got [" + model.path("type").asText() + "]");
         }
+        checkUncasedBert(root, model);
         Map<String, Integer> vocab = new HashMap<>();
         for (Map.Entry<String, JsonNode> entry : model.path("vocab").properties()) {
             vocab.put(entry.getKey(), entry.getValue().asInt());
         }
         String unkToken = model.path("unk_token").asText("[UNK]");
         return new WordPieceTokenizer(vocab, required(vocab, unkToken), model.path("max_input_chars_per_word").asInt(100));
+    }
+
+    /**
+     * This class is BERT's uncased tokenizer and nothing else: a tokenizer.json that asks for another
+     * normalization (cased, accents kept) or another split would give other ids than the ones its encoder
+     * was trained on, silently, so it is refused. Settings left out are the tokenizers library's defaults.
+     */
+    private static void checkUncasedBert(JsonNode root, JsonNode model) {
+        JsonNode normalizer = root.path("normalizer");
+        boolean uncased = "BertNormalizer".equals(normalizer.path("type").asText())
+            && normalizer.path("lowercase").asBoolean(true)
+            && normalizer.path("clean_text").asBoolean(true)
+            && normalizer.path("handle_chinese_chars").asBoolean(true)
+            && (normalizer.path("strip_accents").isNull() || normalizer.path("strip_accents").isMissingNode() || normalizer.path("strip_accents").asBoolean());
+        if (uncased == false) {
+            throw new IllegalArgumentException(
+                "tokenizer.json: expected the normalizer of an uncased BERT tokenizer ({\"type\": \"BertNormalizer\", \"lowercase\": true}, "
+                    + "accents stripped) but got " + preview(normalizer)
+            );
+        }
+        if ("BertPreTokenizer".equals(root.path("pre_tokenizer").path("type").asText()) == false) {
+            throw new IllegalArgumentException(
+                "tokenizer.json: expected the pre-tokenizer [BertPreTokenizer] but got " + preview(root.path("pre_tokenizer"))
+            );
+        }
+        if ("##".equals(model.path("continuing_subword_prefix").asText("##")) == false) {
+            throw new IllegalArgumentException(
+                "tokenizer.json: expected the continuing subword prefix [##] but got [" + model.path("continuing_subword_prefix").asText() + "]"
+            );
+        }
+    }
+
+    private static String preview(JsonNode node) {
+        return node.isMissingNode() ? "nothing" : "[" + HashCode.preview(node.toString()) + "]";
     }
 
     private static int required(Map<String, Integer> vocab, String token) {

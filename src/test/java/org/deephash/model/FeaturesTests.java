@@ -193,7 +193,7 @@ public class FeaturesTests extends ESTestCase {
         assertThat(err(), run(write(spec), "text", lines(texts), out), equalTo(0));
         float[][] rows = rows(out, 384);
         assertThat(rows.length, equalTo(texts.size()));
-        try (MiniLmEncoder minilm = MiniLmEncoder.fromClassPath(1)) {
+        try (SentenceEncoder minilm = MiniLmEncoder.fromClassPath(1)) {
             for (int i = 0; i < texts.size(); i++) {
                 assertArrayEquals("[" + texts.get(i) + "]", minilm.embed(List.of(texts.get(i)))[0], rows[i], 0f);
             }
@@ -238,7 +238,7 @@ public class FeaturesTests extends ESTestCase {
         assertThat(err(), containsString("[image_encoder.file] names [missing.onnx] but there is no such file: expected [" + dir.resolve("missing.onnx") + "]"));
 
         assertThat(run(write(imageSpec()), "text", in, out), equalTo(2));
-        assertThat(err(), containsString("has no frozen text encoder: text mode needs [text_encoder.type] [minilm] and its [tokenizer], as in model.json"));
+        assertThat(err(), containsString("has no frozen text encoder: text mode needs [text_encoder.type] [minilm] or [onnx] and its [tokenizer], as in model.json"));
 
         Files.writeString(in, "\"a.png\"\n\"b.png\"\n3\n", StandardCharsets.UTF_8);
         assertThat(run(write(imageSpec()), "image", in, out), equalTo(2));

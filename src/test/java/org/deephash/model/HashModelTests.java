@@ -200,7 +200,7 @@ public class HashModelTests extends ESTestCase {
         }
     }
 
-    public void testSentenceEmbeddingsOnlyWithMiniLm() throws IOException {
+    public void testSentenceEmbeddingsOnlyWithASentenceEncoder() throws IOException {
         HashModel model = new HashModel(ModelConfig.load(GoldenVectorsTests.modelDir()), 1, 1 << 20, 1 << 20);
         try {
             if (model.config().textEncoder() == TextEncoder.MINILM) {
@@ -222,7 +222,7 @@ public class HashModelTests extends ESTestCase {
             } else {
                 assertNull(model.sentenceEncoder());
                 IllegalArgumentException e = expectThrows(IllegalArgumentException.class, () -> model.sentenceEmbeddings(List.of("cat")));
-                assertThat(e.getMessage(), containsString("has no MiniLM encoder: its text encoder is [lstm]"));
+                assertThat(e.getMessage(), containsString("has no sentence encoder: its text encoder is [lstm]"));
             }
         } finally {
             model.close();

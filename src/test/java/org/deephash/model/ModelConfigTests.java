@@ -285,7 +285,7 @@ public class ModelConfigTests extends ESTestCase {
     public void testUnknownTextEncoder() throws IOException {
         assertThat(
             loadError(root -> root.putObject("text_encoder").put("type", "bert")),
-            containsString("unknown [text_encoder.type] [bert]: expected one of [lstm, minilm]")
+            containsString("unknown [text_encoder.type] [bert]: expected one of [lstm, minilm, onnx]")
         );
         assertThat(loadError(root -> root.putObject("text_encoder")), containsString("required field [text_encoder.type] is missing: expected a string"));
         assertThat(loadError(root -> root.put("text_encoder", "minilm")), containsString("[text_encoder] must be an object but got string [\"minilm\"]"));
@@ -369,12 +369,12 @@ public class ModelConfigTests extends ESTestCase {
             message,
             containsString(
                 "[entry_points.fused.inputs] must be [image, tokens] for the fused entry point but was [sentence_embedding, image] (the inputs of a "
-                    + "model whose [text_encoder.type] is [minilm], but this one's is [lstm])"
+                    + "model whose [text_encoder.type] is [minilm] or [onnx], but this one's is [lstm])"
             )
         );
         assertThat(
             loadError(root -> tokenizer(root).put("type", "wordpiece")),
-            containsString("[tokenizer.type] must be [word] for the lstm text encoder but was [wordpiece]; a [wordpiece] tokenizer goes with [text_encoder.type] [minilm]")
+            containsString("[tokenizer.type] must be [word] for the lstm text encoder but was [wordpiece]; a [wordpiece] tokenizer goes with [text_encoder.type] [minilm] or [onnx]")
         );
     }
 
@@ -519,6 +519,124 @@ public class ModelConfigTests extends ESTestCase {
             chainedLoadError(root -> ((ObjectNode) root.get("image")).put("size", 4097)),
             containsString("[image.size] must be from 1 to 4096 pixels but was [4097]")
         );
+    }
+
+    /** The same model with a sentence encoder of its own: a BERT-style graph and its tokenizer.json in the directory. */
+    private ObjectNode validOnnxTextConfig() throws IOException {
+        Files.write(dir.resolve("text-encoder.onnx"), randomByteArrayOfLength(between(1, 200)));
+        Files.copy(SentenceEncoderTests.fixture().resolve("tokenizer.json"), dir.resolve("tokenizer.json"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        ObjectNode root = validConfig();
+        ObjectNode encoder = root.putObject("text_encoder");
+        encoder.put("type", "onnx");
+        encoder.put("file", "text-encoder.onnx");
+        encoder.put("dimensions", 384);
+        encoder.put("pooling", "cls");
+        encoder.put("normalize", true);
+        ObjectNode tokenizer = root.putObject("tokenizer");
+        tokenizer.put("type", "wordpiece");
+        tokenizer.put("file", "tokenizer.json");
+        tokenizer.put("max_tokens", 128);
+        ((ArrayNode) root.get("entry_points").get("text").get("inputs")).removeAll().add("sentence_embedding");
+        ((ArrayNode) root.get("entry_points").get("fused").get("inputs")).removeAll().add("image").add("sentence_embedding");
+        ObjectNode sha = (ObjectNode) root.get("sha256");
+        sha.remove("vocab.txt");
+        sha.put("text-encoder.onnx", ModelConfig.sha256(dir.resolve("text-encoder.onnx")));
+        sha.put("tokenizer.json", ModelConfig.sha256(dir.resolve("tokenizer.json")));
+        return root;
+    }
+
+    private String onnxTextLoadError(Consumer<ObjectNode> edit) throws IOException {
+        ObjectNode config = validOnnxTextConfig();
+        edit.accept(config);
+        writeConfig(config);
+        return expectThrows(IllegalArgumentException.class, () -> ModelConfig.load(dir)).getMessage();
+    }
+
+    public void testValidOnnxTextEncoderIsRead() throws IOException {
+        writeConfig(validOnnxTextConfig());
+        ModelConfig config = ModelConfig.load(dir);
+        assertThat(config.textEncoder(), equalTo(TextEncoder.ONNX));
+        assertThat(config.onnxTextEncoder(), equalTo(new OnnxTextEncoderSpec("text-encoder.onnx", "tokenizer.json", 384, SentenceEncoder.Pooling.CLS, true, 128)));
+        assertNull(config.miniLm());
+        assertNull(config.tokenizer());
+        assertThat(config.inputs(EntryPoint.FUSED), equalTo(List.of("image", "sentence_embedding")));
+
+        ObjectNode mean = validOnnxTextConfig();
+        encoder(mean).put("pooling", "mean").put("normalize", false);
+        writeConfig(mean);
+        assertThat(ModelConfig.load(dir).onnxTextEncoder().pooling(), equalTo(SentenceEncoder.Pooling.MEAN));
+        assertFalse(ModelConfig.load(dir).onnxTextEncoder().normalize());
+    }
+
+    public void testOnnxTextEncoderMissingFieldIsNamed() throws IOException {
+        String[][] paths = {
+            { "text_encoder", "file" }, { "text_encoder", "dimensions" }, { "text_encoder", "pooling" }, { "text_encoder", "normalize" },
+            { "tokenizer" }, { "tokenizer", "type" }, { "tokenizer", "file" }, { "tokenizer", "max_tokens" } };
+        for (String[] path : paths) {
+            String message = onnxTextLoadError(root -> {
+                ObjectNode parent = path.length == 1 ? root : (ObjectNode) root.get(path[0]);
+                parent.remove(path[path.length - 1]);
+            });
+            assertThat(message, containsString("required field [" + String.join(".", path) + "] is missing: expected"));
+        }
+    }
+
+    public void testOnnxTextEncoderBadValues() throws IOException {
+        assertThat(
+            onnxTextLoadError(root -> encoder(root).put("pooling", "max")),
+            containsString("[text_encoder.pooling] must be [mean] (the average of the tokens' hidden states, as e5 and MiniLM) or [cls] (the [CLS] "
+                + "token's, as bge) but was [max]")
+        );
+        assertThat(onnxTextLoadError(root -> encoder(root).put("normalize", "yes")), containsString("[text_encoder.normalize] must be a boolean but got string [\"yes\"]"));
+        assertThat(onnxTextLoadError(root -> encoder(root).put("dimensions", 0)), containsString("[text_encoder.dimensions] must be from 1 to 65536 but was [0]"));
+        assertThat(
+            onnxTextLoadError(root -> tokenizer(root).put("max_tokens", 513)),
+            containsString("[tokenizer.max_tokens] must be from 2 to 512 ([CLS], the pieces, [SEP]; BERT-style encoders have 512 positions) but was [513]")
+        );
+        assertThat(
+            onnxTextLoadError(root -> tokenizer(root).put("type", "word")),
+            containsString("[tokenizer.type] must be [wordpiece] for the onnx text encoder but was [word]; a [word] tokenizer goes with [text_encoder.type] [lstm]")
+        );
+        assertThat(
+            onnxTextLoadError(root -> ((ObjectNode) root.get("sha256")).remove("tokenizer.json")),
+            containsString("[sha256] has no checksum for [tokenizer.json]")
+        );
+        assertThat(
+            onnxTextLoadError(root -> encoder(root).put("file", "../text-encoder.onnx")),
+            containsString("[text_encoder.file] must name a file inside the model directory but was [../text-encoder.onnx]")
+        );
+    }
+
+    /** A tokenizer.json the plugin would tokenize differently from the library (cased, another model) is refused at load. */
+    public void testOnnxTextEncoderTokenizerMustBeUncasedWordPiece() throws IOException {
+        ObjectNode tokenizerJson = (ObjectNode) JSON.readTree(SentenceEncoderTests.fixture().resolve("tokenizer.json").toFile());
+        ((ObjectNode) tokenizerJson.get("normalizer")).put("lowercase", false);
+        String message = onnxTextLoadError(root -> {
+            try {
+                Files.writeString(dir.resolve("tokenizer.json"), JSON.writeValueAsString(tokenizerJson), StandardCharsets.UTF_8);
+                ((ObjectNode) root.get("sha256")).put("tokenizer.json", ModelConfig.sha256(dir.resolve("tokenizer.json")));
+            } catch (IOException e) {
+                throw new AssertionError(e);
+            }
+        });
+        assertThat(
+            message,
+            containsString(
+                "[tokenizer.file] [tokenizer.json] is not a tokenizer the plugin can run: tokenizer.json: expected the normalizer of an uncased BERT "
+                    + "tokenizer ({\"type\": \"BertNormalizer\", \"lowercase\": true}, accents stripped) but got [{\"type\":\"BertNormalizer\""
+            )
+        );
+        ((ObjectNode) tokenizerJson.get("normalizer")).put("lowercase", true);
+        ((ObjectNode) tokenizerJson.get("model")).put("type", "BPE");
+        message = onnxTextLoadError(root -> {
+            try {
+                Files.writeString(dir.resolve("tokenizer.json"), JSON.writeValueAsString(tokenizerJson), StandardCharsets.UTF_8);
+                ((ObjectNode) root.get("sha256")).put("tokenizer.json", ModelConfig.sha256(dir.resolve("tokenizer.json")));
+            } catch (IOException e) {
+                throw new AssertionError(e);
+            }
+        });
+        assertThat(message, containsString("is not a tokenizer the plugin can run: tokenizer.json: expected a model of type [WordPiece] but got [BPE]"));
     }
 
     public void testNotJson() throws IOException {
