@@ -80,14 +80,14 @@ cp -r "$REPO_ROOT/model/export" "$user_models/copy"
 cp -r "$REPO_ROOT/model/export" "$user_models/broken"
 echo "changed" > "$user_models/broken/text.onnx"
 # A model trained on a user's own collection, for UserModelIT: the quick Material Design Icons model that
-# scripts/test.sh trains before these tests (model/collections/run.sh --quick), when it is there.
+# scripts/test.sh trains before these tests (model/public-collections/run.sh --quick), when it is there.
 user_trained="${TESTS_USER_MODEL:-$REPO_ROOT/model/work/models/mdi-quick}"
 if [ -f "$user_trained/model.json" ]; then
   cp -r "$user_trained" "$user_models/user-trained"
   user_model_args=("-Dtests.user.model.dir=$user_models/user-trained")
 else
   user_model_args=()
-  echo "[run] no user-trained model at $user_trained: UserModelIT will be skipped (model/collections/run.sh --quick trains it)" >&2
+  echo "[run] no user-trained model at $user_trained: UserModelIT will be skipped (model/public-collections/run.sh --quick trains it)" >&2
 fi
 chmod -R a+rX "$user_models"
 url="$("$NODE" start)"

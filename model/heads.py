@@ -12,7 +12,8 @@ Hamming space (DCMH). The losses depend on what the collection gives:
   without labels: the pair is the unit (DCMH with S = same group), and a symmetric contrastive term
     that pulls each picture towards its own caption in the latent space;
   always: quantization (activations near 0 or 1) and bit balance.
-A collection with one modality trains that tower alone.
+A collection with one modality trains that tower alone; one modality without labels has nothing to
+say which items belong together, and gets ITQ over the encoder's features as its head (ItqHead).
 """
 import copy
 import math
@@ -56,6 +57,7 @@ class Head(nn.Module):
             self.fuse = dh.projection(2 * LATENT)
         self.hash = nn.Linear(LATENT, bits)
         self.classify = nn.Linear(bits, labels) if labels else None
+        self.embedding_dim = LATENT
 
     def out(self, latent):
         return torch.sigmoid(self.hash(latent)), F.normalize(latent, dim=1)
@@ -258,3 +260,48 @@ def _bits(codes):
     """Bool codes from activations (a bit is 1 at 0.5 or above) or bool codes as they are."""
     codes = np.asarray(codes)
     return codes if codes.dtype == bool else codes >= 0.5
+
+
+class ItqHead(nn.Module):
+    """The head of a collection with one modality and no labels, where nothing says which items belong
+    together: Gong & Lazebnik's ITQ over the standardised features of the training items (PCA to `bits`
+    dimensions, then the rotation that best fits the binary corners), as one linear layer; a bit is 1
+    where the projection is at least 0 (sigmoid of it at least 0.5, Lin et al.'s threshold), and the
+    embedding is the PCA projection to up to 256 dimensions, L2-normalised, for the re-rank."""
+
+    def __init__(self, kind, train_features, bits, iterations=50, seed=0):
+        super().__init__()
+        self.modalities, self.bits = (kind,), bits
+        x = np.asarray(train_features, dtype=np.float64)
+        mean, std = x.mean(0), x.std(0) + 1e-6
+        z = (x - mean) / std
+        _, _, vt = np.linalg.svd(z, full_matrices=False)
+        pca = vt[:bits].T
+        v = z @ pca
+        rng = np.random.default_rng(seed)
+        rotation, _ = np.linalg.qr(rng.standard_normal((bits, bits)))
+        for _ in range(iterations):
+            b = np.sign(v @ rotation)
+            u, _, wt = np.linalg.svd(b.T @ v)
+            rotation = (u @ wt).T
+        projection = pca @ rotation
+        # Scaled so that an average bit's activation is well away from 0.5 (the code is the sign either way).
+        scale = 4.0 / max(float(np.abs(v @ rotation).mean()), 1e-6)
+        self.embedding_dim = min(LATENT, vt.shape[0])
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32))
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32))
+        self.register_buffer("hash_weight", torch.tensor(projection * scale, dtype=torch.float32))
+        self.register_buffer("embed_weight", torch.tensor(vt[:self.embedding_dim].T, dtype=torch.float32))
+
+    def _out(self, x):
+        z = (x - self.mean) / self.std
+        return torch.sigmoid(z @ self.hash_weight), F.normalize(z @ self.embed_weight, dim=1)
+
+    def encode_image(self, fi):
+        return self._out(fi)
+
+    def encode_text(self, ft):
+        return self._out(ft)
+
+    def encode(self, kind, fi=None, ft=None):
+        return self._out(fi if kind == "image" else ft)

@@ -212,7 +212,7 @@ def export(head, spec, args, test, summary):
     """ONNX entry points over features, model.json and golden.json into args.out."""
     entry_points = {}
     dim_i = spec["image_encoder"]["dimensions"] if "image_encoder" in spec else 0
-    examples = {"image": torch.zeros(2, dim_i), "text": torch.nn.functional.normalize(torch.ones(2, 384), dim=1)}
+    examples = {"image": torch.rand(2, dim_i), "text": torch.nn.functional.normalize(torch.ones(2, 384), dim=1)}
     names = {"image": ["image_features"], "text": ["sentence_embedding"], "fused": ["image_features", "sentence_embedding"]}
     for kind in head.modalities:
         file = f"{kind}.onnx"
@@ -227,7 +227,7 @@ def export(head, spec, args, test, summary):
     with open(os.path.join(args.out, "golden.json"), "w", encoding="utf-8") as f:
         f.write("[\n" + ",\n".join(json.dumps(c, ensure_ascii=False) for c in golden) + "\n]\n")
     files = [e["file"] for e in entry_points.values()] + ([spec["image_encoder"]["file"]] if "image_encoder" in spec else [])
-    model = {"name": args.name, "version": args.version, "bits": args.bits, "threshold": 0.5, "embedding_dim": heads.LATENT}
+    model = {"name": args.name, "version": args.version, "bits": args.bits, "threshold": 0.5, "embedding_dim": head.embedding_dim}
     model.update({k: spec[k] for k in ("image", "image_encoder", "text_encoder", "tokenizer") if k in spec})
     model["entry_points"] = entry_points
     model["outputs"] = {"probs": "probs", "embedding": "embedding"}
@@ -320,16 +320,26 @@ def main(argv=None):
     else:
         evaluation = {s: data[s] for s in ("val", "test")}
 
-    modalities = [m for m in summary["modalities"] if (m != "image" or pictures is not None)]
-    head = heads.Head(args.bits, modalities, pictures[[r for r in (image_rows[n] for n in by_split["train"]) if r >= 0]]
-                      if pictures is not None else None, 384 if captions is not None else 0, len(summary["labels"]))
+    modalities = summary["modalities"]
+    train_pictures = pictures[[r for r in (image_rows[n] for n in by_split["train"]) if r >= 0]] if pictures is not None else None
 
     def validate(model):
         tasks = heads.evaluate_codes(code_sets(model, evaluation["val"]), evaluation["val"],
                                      relevance_for(evaluation["val"], labelled), with_dense=False)
-        return float(np.mean([t["map"] for t in tasks.values()])), {k: round(v["map"], 4) for k, v in tasks.items()}
+        score = float(np.mean([t["map"] for t in tasks.values()])) if tasks else 0.0
+        return score, {k: round(v["map"], 4) for k, v in tasks.items()}
 
-    log, best_epoch = heads.train(head, data["train"], evaluation["val"], args, validate)
+    if not labelled and len(modalities) == 1:
+        kind = modalities[0]
+        features_of_train = train_pictures if kind == "image" else captions[[text_rows[n][0] for n in by_split["train"] if text_rows[n]]]
+        head = heads.ItqHead(kind, features_of_train, args.bits)
+        score, per_task = validate(head)
+        log, best_epoch = [{"epoch": 0, "val_score": score, "val": per_task}], 0
+        print(f"train_collection: one modality and no labels: the head is ITQ over the {kind} features "
+              f"(validation mean MAP {score:.4f})", file=sys.stderr)
+    else:
+        head = heads.Head(args.bits, modalities, train_pictures, 384 if captions is not None else 0, len(summary["labels"]))
+        log, best_epoch = heads.train(head, data["train"], evaluation["val"], args, validate)
 
     # The test split, read once.
     test = evaluation["test"]
@@ -338,7 +348,8 @@ def main(argv=None):
     for name, sets in baseline_codes(data["train"], test, args.bits).items():
         results[name] = heads.evaluate_codes(sets, test, relevance_of, with_dense=False)
     model, golden = export(head, spec, args, data["test"], summary)
-    record = {"args": {k: v for k, v in vars(args).items()}, "summary": summary, "best_epoch": best_epoch, "epochs": log,
+    record = {"args": {k: v for k, v in vars(args).items()}, "summary": summary, "head": "itq" if isinstance(head, heads.ItqHead) else "trained",
+              "best_epoch": best_epoch, "epochs": log,
               "test": results, "golden_cases": len(golden), "seconds": round(time.time() - started)}
     with open(os.path.join(args.out, "results.json"), "w") as f:
         json.dump(record, f, indent=1)

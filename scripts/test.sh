@@ -12,8 +12,8 @@ mvn -B package
 echo "==> Model pipeline, quick mode (model/run.sh --quick)"
 model/run.sh --quick
 
-echo "==> Your own collection, quick mode: two public icon collections (model/collections/run.sh --quick)"
-model/collections/run.sh --quick
+echo "==> Your own collection, quick mode: two public icon collections (model/public-collections/run.sh --quick)"
+model/public-collections/run.sh --quick
 
 echo "==> Real-node integration tests (integ-tests/run.sh), the user-trained model installed among them"
 integ-tests/run.sh

@@ -21,7 +21,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * A model trained on a user's own collection (model/collections/run.sh --quick trains one on Material
+ * A model trained on a user's own collection (model/public-collections/run.sh --quick trains one on Material
  * Design Icons with model/train_collection.py: MobileNetV2 picture encoder as an ONNX graph chained before
  * the head, MiniLM captions), installed by integ-tests/run.sh under the node's
  * {@code config/deep-hash/models/user-trained/}: the node lists it, {@code _hash} and the {@code deep_hash}

@@ -1,8 +1,8 @@
 """Turns a public icon collection from npm into the folder-and-JSONL form any user's collection has
 (model/collection.py), so that train_collection.py is proven on collections no one here made.
 
-  /usr/bin/python3 model/collections/prepare.py mdi --out model/work/collections/mdi-data
-  /usr/bin/python3 model/collections/prepare.py fontawesome --out model/work/collections/fa-data [--limit 300]
+  /usr/bin/python3 model/public-collections/prepare.py mdi --out model/work/collections/mdi-data
+  /usr/bin/python3 model/public-collections/prepare.py fontawesome --out model/work/collections/fa-data [--limit 300]
 
 mdi: Material Design Icons (@mdi/svg, Pictogrammers Free License: icons under Apache-2.0). Caption:
   the icon's name and its aliases; labels: its tags (61 categories such as "Weather", zero to several
@@ -87,7 +87,7 @@ def main():
     parser.add_argument("--limit", type=int, help="a fixed random sample of this many groups (quick mode)")
     args = parser.parse_args()
     if not os.path.isdir(NODE):
-        sys.exit(f"prepare: {NODE} is missing: run `npm ci` in {HERE} (model/collections/setup.sh does)")
+        sys.exit(f"prepare: {NODE} is missing: run `npm ci` in {HERE} (model/public-collections/setup.sh does)")
     read, package, licence = SOURCES[args.source]
     entries = list(read())
     if args.limit:

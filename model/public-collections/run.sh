@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Proves model/train_collection.py on two public collections no one here made: Material Design Icons
 # with their tags as labels, and Font Awesome Free without labels (pairs only). Writes the models under
-# model/work/models/ and copies their cards (README.md, results.json, plots) to model/collections/cards/.
-#   model/collections/run.sh           every icon (about 7,400 and 2,900 pictures)
-#   model/collections/run.sh --quick   a few hundred of each, 3 epochs, and each export checked in Java (CI)
+# model/work/models/ and copies their cards (README.md, results.json, plots) to model/public-collections/cards/.
+#   model/public-collections/run.sh           every icon (about 7,400 and 2,900 pictures)
+#   model/public-collections/run.sh --quick   a few hundred of each, 3 epochs, and each export checked in Java (CI)
 set -euo pipefail
 cd "$(dirname "$0")"
 quick=""; limit=(); suffix=""
@@ -17,6 +17,8 @@ if ! node -e '
     npm ci --no-audit --no-fund --loglevel=error
 fi
 work=../work/collections
+# The collection path's library modules first (reading, splitting, relevance, the ITQ head).
+[ -n "$quick" ] && /usr/bin/python3 -m unittest discover -s ../tests
 /usr/bin/python3 prepare.py mdi --out "$work/mdi-data$suffix" "${limit[@]}"
 /usr/bin/python3 prepare.py fontawesome --out "$work/fontawesome-data$suffix" "${limit[@]}"
 ../collection.sh --collection "$work/mdi-data$suffix/items.jsonl" --name "mdi$suffix" --version "mdi$suffix" $quick
