@@ -11,7 +11,7 @@ import java.util.Map;
  * {
  *   "image": {"size": 224, "mean": [0.48, 0.46, 0.41], "std": [0.27, 0.26, 0.28]},
  *   "image_encoder": {"file": "image-encoder.onnx", "input": "pixels", "output": "features", "dimensions": 1632},
- *   "text_encoder": {"type": "minilm", ...}, "tokenizer": {"type": "wordpiece", ...},
+ *   "text_encoder": {"type": "minilm", ...} or {"type": "onnx", "file": ...}, "tokenizer": {"type": "wordpiece", ...},
  *   "sha256": {"image-encoder.onnx": "..."}
  * }
  * </pre>
