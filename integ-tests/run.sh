@@ -107,6 +107,20 @@ rc=0
 run_mvn "${mvn_args[@]}" "-DTESTS_ES_URL=$url" -Dtests.restart.phase=before "${user_model_args[@]}" "$@" || rc=$?
 echo "[run] phase 1 (ITs) finished with status $rc in $((SECONDS - t1)) s" >&2
 
+# Phase 1b: a collection read from an index by model/train_collection.py --es, compared with the same
+# collection read from its JSONL file, and a quick model trained from it (the quick Material Design
+# Icons collection that scripts/test.sh prepares before these tests).
+items="$REPO_ROOT/model/work/collections/mdi-data-quick/items.jsonl"
+if [ -f "$items" ] && [ -z "$*" ]; then
+  t1b=$SECONDS
+  rc1b=0
+  /usr/bin/python3 "$SCRIPT_DIR/collection_from_index.py" "$url" "$items" || rc1b=$?
+  echo "[run] phase 1b (a collection read from an index) finished with status $rc1b in $((SECONDS - t1b)) s" >&2
+  [ "$rc" -eq 0 ] && rc=$rc1b
+else
+  echo "[run] phase 1b (a collection read from an index) skipped: no $items (model/public-collections/run.sh --quick writes it), or a subset of tests was asked for" >&2
+fi
+
 # Phase 2: restart the node on the same data; RestartIT checks what survived and writes on.
 if [ -f "$state" ]; then
   t2=$SECONDS

@@ -58,13 +58,13 @@ def split_of(group, salt="deep-hash"):
     return "val" if h < SPLITS["test"] + SPLITS["val"] else "train"
 
 
-def _strings(value, what, line, path):
+def _strings(value, what, where):
     if value is None:
         return []
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not all(isinstance(v, (str, int)) for v in value):
-        raise CollectionError(f"{path}, line {line}: [{what}] must be a string or a list of strings but was {json.dumps(value)[:80]}")
+        raise CollectionError(f"{where}: [{what}] must be a string or a list of strings but was {json.dumps(value)[:80]}")
     return [str(v).strip() for v in value if str(v).strip()]
 
 
@@ -92,10 +92,10 @@ def read_jsonl(path, keys=None, limit=None):
                 if not os.path.isfile(image):
                     missing.append((n, image))
                     image = None
-            captions = _strings(row.get(keys["caption"]), keys["caption"], n, path)
+            captions = _strings(row.get(keys["caption"]), keys["caption"], f"{path}, line {n}")
             if image is None and not captions:
                 continue
-            labels = _strings(row.get(keys["labels"]), keys["labels"], n, path)
+            labels = _strings(row.get(keys["labels"]), keys["labels"], f"{path}, line {n}")
             id = str(row.get(keys["id"], n))
             group = row.get(keys["group"])
             items.append(Item(id, image, captions, labels, str(group) if group is not None else f"{id}"))
@@ -158,10 +158,11 @@ def read_index(url, index, image_field=None, caption_field=None, labels_field=No
                     image = path
                 else:
                     image = None
-                captions = _strings(_field(source, caption_field), caption_field, hit["_id"], index)
+                where = f"document [{hit['_id']}] of index [{index}]"
+                captions = _strings(_field(source, caption_field), caption_field, where)
                 if image is None and not captions:
                     continue
-                labels = _strings(_field(source, labels_field), labels_field, hit["_id"], index)
+                labels = _strings(_field(source, labels_field), labels_field, where)
                 group = _field(source, group_field)
                 items.append(Item(hit["_id"], image, captions, labels, str(group) if group is not None else hit["_id"]))
                 if limit and len(items) >= limit:

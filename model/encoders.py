@@ -84,14 +84,56 @@ def minilm_blocks():
     return text_encoder, tokenizer
 
 
+def text_encoder(choice, out_dir, tokenizer=None, pooling="mean", normalize=True, max_tokens=128):
+    """The caption encoder's blocks for model.json: `choice` "minilm" (bundled with the plugin, nothing
+    copied) or the path of a BERT-style sentence-embedding ONNX graph (inputs input_ids and
+    attention_mask, optionally token_type_ids; output last_hidden_state [N, L, D]) with its uncased
+    WordPiece `tokenizer` (a HuggingFace tokenizer.json), both copied into out_dir; `pooling` "mean"
+    or "cls" as the encoder was trained (bge: cls; MiniLM and e5: mean)."""
+    if choice == "minilm":
+        return minilm_blocks()
+    if not tokenizer:
+        sys.exit("train_collection: --text-encoder FILE needs --tokenizer, the encoder's tokenizer.json")
+    graph = onnx.load(choice, load_external_data=False)
+    outputs = {o.name: o for o in graph.graph.output}
+    hidden = outputs.get("last_hidden_state") or graph.graph.output[0]
+    dims = hidden.type.tensor_type.shape.dim
+    if len(dims) != 3 or not dims[2].dim_value:
+        sys.exit(f"train_collection: {choice}'s output {hidden.name} should be [N, L, D] with a fixed D but is {[d.dim_value or d.dim_param for d in dims]}")
+    shutil.copyfile(choice, os.path.join(out_dir, "text-encoder.onnx"))
+    shutil.copyfile(tokenizer, os.path.join(out_dir, "tokenizer.json"))
+    return ({"type": "onnx", "file": "text-encoder.onnx", "dimensions": int(dims[2].dim_value), "pooling": pooling, "normalize": normalize},
+            {"type": "wordpiece", "file": "tokenizer.json", "max_tokens": max_tokens})
+
+
+def encoder_files(spec):
+    """The files of the model directory the encoders need (for model.json's sha256)."""
+    files = []
+    if "image_encoder" in spec:
+        files.append(spec["image_encoder"]["file"])
+    if spec.get("text_encoder", {}).get("type") == "onnx":
+        files += [spec["text_encoder"]["file"], spec["tokenizer"]["file"]]
+    return files
+
+
+def tokenizer(spec, model_dir):
+    """(the WordPiece tokenizer the node uses for the spec's captions, its max_tokens), for golden vectors."""
+    from wordpiece import WordPiece
+
+    if spec["text_encoder"]["type"] == "minilm":
+        return javabridge.MiniLm().tokenizer, javabridge.MINILM_MAX_TOKENS
+    return WordPiece(os.path.join(model_dir, spec["tokenizer"]["file"])), spec["tokenizer"]["max_tokens"]
+
+
 def cached_features(spec, kind, values, model_dir, cache_dir):
     """javabridge.features, cached under cache_dir by the encoder's bytes, its spec and the inputs
     (and the pictures' sizes and times), so a second training of one collection skips it."""
     key = hashlib.sha256(json.dumps({k: spec.get(k) for k in ("image", "image_encoder", "text_encoder", "tokenizer")}, sort_keys=True).encode())
     key.update(kind.encode())
-    if kind == "image":
-        with open(os.path.join(model_dir, spec["image_encoder"]["file"]), "rb") as f:
-            key.update(f.read())
+    for file in encoder_files(spec):
+        if (kind == "image") == (file == spec.get("image_encoder", {}).get("file")):
+            with open(os.path.join(model_dir, file), "rb") as f:
+                key.update(hashlib.sha256(f.read()).digest())
     for v in values:
         key.update(v.encode("utf-8") + b"\0")
         if kind == "image":

@@ -9,8 +9,10 @@ The same shape as the emoji model (deephash.DeepHash): Lin et al.'s latent sigmo
 Hamming space (DCMH). The losses depend on what the collection gives:
   with labels (one or many per item; relevant = shares a label): DCMH's pairwise likelihood between
     every two towers over label similarity, a multi-label classifier on the codes (Lin et al.);
-  without labels: the pair is the unit (DCMH with S = same group), and a symmetric contrastive term
-    that pulls each picture towards its own caption in the latent space;
+  without labels: the pair is the unit (DCMH with S = same group, similar and dissimilar pairs
+    weighted equally);
+  both: a symmetric contrastive term between every two views of an item (its picture, two of its
+    captions, both fused) in the latent space and over the relaxed codes;
   always: quantization (activations near 0 or 1) and bit balance.
 A collection with one modality trains that tower alone; one modality without labels has nothing to
 say which items belong together, and gets ITQ over the encoder's features as its head (ItqHead).
@@ -113,6 +115,18 @@ class Data:
         self.groups = np.array([groups.setdefault(item.group, len(groups)) for item in items])
 
 
+def balanced_pairwise_loss(a, b, similar):
+    """DCMH's pairwise likelihood (deephash.pairwise_loss) with the similar and the dissimilar pairs
+    weighted equally. Without labels a batch holds one similar pair a row against hundreds of
+    dissimilar ones, and the plain mean is least when every picture's code is the opposite of every
+    caption's: the codes collapse. Equal weights keep the few positives in play."""
+    k = a.shape[1]
+    theta = (2 * a - 1) @ (2 * b - 1).t() * (8.0 / k)
+    nll = F.softplus(theta) - similar * theta
+    positives, negatives = similar.sum().clamp(min=1), (1 - similar).sum().clamp(min=1)
+    return 0.5 * ((nll * similar).sum() / positives + (nll * (1 - similar)).sum() / negatives)
+
+
 def _batch_indices(n, batch, rng):
     order = rng.permutation(n)
     return [order[s:s + batch] for s in range(0, n, batch) if len(order[s:s + batch]) >= 4]
@@ -168,16 +182,27 @@ def train(head, train_data, val_data, args, evaluate_val):
                 mask = (has[:, None] & has[None, :]).float()
                 # Items without labels take part as their own group only.
                 similar = similar * mask + same_group * (1 - mask)
-                terms["pairwise"] = sum(dh.pairwise_loss(probs[a], probs[b], similar) for a, b in pairs) / len(pairs)
+                terms["pairwise"] = sum(balanced_pairwise_loss(probs[a], probs[b], similar) for a, b in pairs) / len(pairs)
                 if has.any():
                     terms["classification"] = sum(F.binary_cross_entropy_with_logits(head.classify(p[has] * 2 - 1), y[has])
                                                   for p in probs.values()) / len(probs)
             else:
-                terms["pairwise"] = sum(dh.pairwise_loss(probs[a], probs[b], same_group) for a, b in pairs) / len(pairs)
-            if "image" in out and "text" in out:
-                terms["contrastive"] = args.contrastive * dh.alignment_loss(out["image"][1], out["text"][1], same_group)
-            if "fused" in out and "text" in out:
-                terms["contrastive_fused"] = args.contrastive * dh.alignment_loss(out["fused"][1], out["text"][1], same_group)
+                terms["pairwise"] = sum(balanced_pairwise_loss(probs[a], probs[b], same_group) for a, b in pairs) / len(pairs)
+            # Each item seen as several views (its picture, a caption, a second caption, both): every two views of
+            # one item (or group) pulled together against the rest of the batch, in the latent space and, with
+            # --code-contrastive, over the relaxed codes.
+            views = dict(out)
+            if "text" in head.modalities and ft is not None:
+                views["text2"] = head.encode_text(ft_all[[train_data.text_rows[n][rng.integers(len(train_data.text_rows[n]))] for n in rows]])
+            names = list(views)
+            view_pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1:]]
+            if view_pairs and args.contrastive:
+                terms["contrastive"] = args.contrastive * sum(
+                    dh.alignment_loss(views[a][1], views[b][1], same_group) for a, b in view_pairs) / len(view_pairs)
+            if view_pairs and args.code_contrastive:
+                codes = {m: F.normalize(2 * p - 1, dim=1) for m, (p, _) in views.items()}
+                terms["code_contrastive"] = args.code_contrastive * sum(
+                    dh.alignment_loss(codes[a], codes[b], same_group, temperature=0.2) for a, b in view_pairs) / len(view_pairs)
             terms["quantization"] = args.quantization * sum(dh.quantization_loss(p) for p in probs.values())
             terms["balance"] = args.balance * sum(dh.balance_loss(p) for p in probs.values())
             loss = sum(terms.values())

@@ -83,8 +83,14 @@ def write(out_dir, model, record, command):
          f"- Head: a projection per tower to a 256-d latent, one shared sigmoid hash layer of {model['bits']} bits "
          "(binarised at 0.5); losses: " + ("DCMH pairwise over label similarity, multi-label classification on the codes, "
                                            if labelled else "DCMH pairwise with the pair as the unit, ") +
-         ("picture/caption contrastive alignment, " if len(summary["modalities"]) > 1 else "") + "quantization and bit balance."),
-        (f"- Epochs: {len(epochs)}; kept: epoch {record['best_epoch']}, chosen on the validation split's mean MAP. "
+         "a contrastive term between each item's views (its picture, two of its captions, both) in the latent space"
+         + (f" and over the relaxed codes (weight {summary['chosen_variant']['code_contrastive']:g})"
+            if summary.get("chosen_variant", {}).get("code_contrastive") else "")
+         + f", quantization (weight {summary.get('chosen_variant', {}).get('quantization', 0):g}) and bit balance."),
+        (("- Variants trained, each scored on the validation split (mean MAP over its tasks): " + "; ".join(
+            f"code contrastive {v['code_contrastive']:g}, quantization {v['quantization']:g}: {v['val_score']:.4f} (epoch {v['epoch']})"
+            for v in summary["variants"]) + ". Kept: the best.\n" if len(summary.get("variants", [])) > 1 else "") +
+         f"- Epochs: {len(epochs)}; kept: epoch {record['best_epoch']}, chosen on the validation split's mean MAP. "
          f"The test split was read once, after training." if record.get("head") != "itq" else "")
         + f" The whole run took {record['seconds']} s.",
         "",

@@ -24,7 +24,6 @@ import torch
 import collection as coll
 import encoders
 import heads
-import javabridge
 import modelcard
 from baselines import cca, itq, lsh
 
@@ -60,11 +59,20 @@ def parse_args(argv=None):
     p.add_argument("--image-std", default="1,1,1", help="with your own encoder: per-channel std of its input")
     p.add_argument("--image-encoder-input", help="with your own encoder: the ONNX input name, if it has several")
     p.add_argument("--image-encoder-output", help="with your own encoder: the ONNX output name, if it has several")
+    p.add_argument("--text-encoder", default="minilm",
+                   help="minilm (bundled with the plugin) or the path of a BERT-style sentence-embedding ONNX graph, with --tokenizer")
+    p.add_argument("--tokenizer", help="with --text-encoder FILE: its HuggingFace tokenizer.json (uncased WordPiece)")
+    p.add_argument("--text-pooling", choices=["mean", "cls"], default="mean", help="with --text-encoder FILE: how it pools tokens")
+    p.add_argument("--text-max-tokens", type=int, default=128, help="with --text-encoder FILE: captions are cut to this many tokens")
     p.add_argument("--epochs", type=int, default=40)
     p.add_argument("--batch", type=int, default=256)
     p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--contrastive", type=float, default=1.0, help="weight of the picture/caption contrastive term")
-    p.add_argument("--quantization", type=float, default=0.5)
+    p.add_argument("--contrastive", type=float, default=1.0,
+                   help="weight of the contrastive term between an item's views (picture, captions, both) in the latent space")
+    p.add_argument("--code-contrastive", default="1", metavar="W[,W...]",
+                   help="weight of the same term over the relaxed codes; several, comma-separated, are each trained and the "
+                        "best on the validation split kept")
+    p.add_argument("--quantization", default="0.5", metavar="W[,W...]", help="weight of the quantization term; several as above")
     p.add_argument("--balance", type=float, default=0.1)
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--limit", type=int, help="read at most this many items")
@@ -87,6 +95,13 @@ def parse_args(argv=None):
     return args
 
 
+def floats(text):
+    try:
+        return [float(v) for v in str(text).split(",")]
+    except ValueError:
+        sys.exit(f"train_collection: expected a number or comma-separated numbers but got [{text}]")
+
+
 def read(args):
     if args.collection:
         keys = dict(k.split("=", 1) for k in args.key)
@@ -96,7 +111,7 @@ def read(args):
 
 
 def features(args, items, summary):
-    """(image blocks, text blocks, picture features [P, D], caption pool embeddings [T, 384], per-item
+    """(encoder blocks, picture features [P, D], caption pool embeddings [T, E], per-item
     picture row or -1, per-item caption pool rows). Items whose picture the Java side could not decode
     keep only their caption."""
     spec = {}
@@ -106,7 +121,8 @@ def features(args, items, summary):
         spec["image"], spec["image_encoder"] = encoders.image_encoder(args.image_encoder, args.image_size, mean, std, args.out,
                                                                       args.image_encoder_input, args.image_encoder_output)
     if "text" in summary["modalities"]:
-        spec["text_encoder"], spec["tokenizer"] = encoders.minilm_blocks()
+        spec["text_encoder"], spec["tokenizer"] = encoders.text_encoder(args.text_encoder, args.out, args.tokenizer, args.text_pooling,
+                                                                        True, args.text_max_tokens)
     cache = os.path.join(args.work, "features")
     image_rows, picture_features = [-1] * len(items), None
     if "image" in spec:
@@ -131,7 +147,7 @@ def features(args, items, summary):
                 text_rows[n].append(index.setdefault(t, len(pool)))
                 if len(pool) < len(index):
                     pool.append(t)
-        print(f"train_collection: caption embeddings of {len(pool)} distinct texts (Java, MiniLM)", file=sys.stderr, flush=True)
+        print(f"train_collection: caption embeddings of {len(pool)} distinct texts (Java, {args.text_encoder})", file=sys.stderr, flush=True)
         caption_features = encoders.cached_features(spec, "text", pool, args.out, cache)
     return spec, picture_features, caption_features, image_rows, text_rows
 
@@ -212,7 +228,8 @@ def export(head, spec, args, test, summary):
     """ONNX entry points over features, model.json and golden.json into args.out."""
     entry_points = {}
     dim_i = spec["image_encoder"]["dimensions"] if "image_encoder" in spec else 0
-    examples = {"image": torch.rand(2, dim_i), "text": torch.nn.functional.normalize(torch.ones(2, 384), dim=1)}
+    dim_t = spec["text_encoder"]["dimensions"] if "text_encoder" in spec else 0
+    examples = {"image": torch.rand(2, dim_i), "text": torch.nn.functional.normalize(torch.ones(2, dim_t), dim=1)}
     names = {"image": ["image_features"], "text": ["sentence_embedding"], "fused": ["image_features", "sentence_embedding"]}
     for kind in head.modalities:
         file = f"{kind}.onnx"
@@ -223,10 +240,13 @@ def export(head, spec, args, test, summary):
                           dynamic_axes={**{n: {0: "batch"} for n in names[kind]}, "probs": {0: "batch"}, "embedding": {0: "batch"}})
         onnx.checker.check_model(onnx.load(path))
         entry_points[kind] = {"file": file, "inputs": names[kind]}
-    golden = golden_cases(head, test, spec, args.margin if hasattr(args, "margin") else MARGIN)
+    # A barely trained quick model has many activations near 0.5: a smaller margin (runtimes differ by about 1e-7).
+    golden = golden_cases(head, test, spec, args.out, 1e-5 if args.quick else MARGIN)
+    if not golden:
+        sys.exit("train_collection: no test item gives activations far enough from 0.5 for golden vectors; train longer")
     with open(os.path.join(args.out, "golden.json"), "w", encoding="utf-8") as f:
         f.write("[\n" + ",\n".join(json.dumps(c, ensure_ascii=False) for c in golden) + "\n]\n")
-    files = [e["file"] for e in entry_points.values()] + ([spec["image_encoder"]["file"]] if "image_encoder" in spec else [])
+    files = [e["file"] for e in entry_points.values()] + encoders.encoder_files(spec)
     model = {"name": args.name, "version": args.version, "bits": args.bits, "threshold": 0.5, "embedding_dim": head.embedding_dim}
     model.update({k: spec[k] for k in ("image", "image_encoder", "text_encoder", "tokenizer") if k in spec})
     model["entry_points"] = entry_points
@@ -247,14 +267,14 @@ def encoders_sha256(path):
 
 
 @torch.no_grad()
-def golden_cases(head, data, spec, margin, count=12):
+def golden_cases(head, data, spec, model_dir, margin, count=12):
     """Test items with their inputs (the picture's bytes, the caption) and what PyTorch gives for them
     from the Java-computed features: the node must give the same through its whole chain."""
     import base64
     rng = random.Random(1)
     order = list(range(len(data.items)))
     rng.shuffle(order)
-    tokenizer = javabridge.MiniLm().tokenizer if "text_encoder" in spec else None
+    tokenizer, max_tokens = encoders.tokenizer(spec, model_dir) if "text_encoder" in spec else (None, 0)
     quota = {m: max(1, count // len(head.modalities)) for m in head.modalities}
     out = []
     for n in order:
@@ -278,7 +298,7 @@ def golden_cases(head, data, spec, margin, count=12):
                 case["image_features"] = [float(v) for v in fi[0]]
             if ft is not None:
                 case["text"] = item.caption
-                case["tokens"] = tokenizer.encode(item.caption, javabridge.MINILM_MAX_TOKENS)
+                case["tokens"] = tokenizer.encode(item.caption, max_tokens)
                 case["sentence_embedding"] = [float(v) for v in ft[0]]
             import inputs
             case["code"] = inputs.to_hex(inputs.pack(p[None] >= 0.5)[0])
@@ -338,8 +358,22 @@ def main(argv=None):
         print(f"train_collection: one modality and no labels: the head is ITQ over the {kind} features "
               f"(validation mean MAP {score:.4f})", file=sys.stderr)
     else:
-        head = heads.Head(args.bits, modalities, train_pictures, 384 if captions is not None else 0, len(summary["labels"]))
-        log, best_epoch = heads.train(head, data["train"], evaluation["val"], args, validate)
+        # Every variant asked for is trained; the one with the best validation score is kept (the test split is
+        # read once, for the kept one).
+        variants = [{"code_contrastive": c, "quantization": q} for c in floats(args.code_contrastive) for q in floats(args.quantization)]
+        best = None
+        for n, variant in enumerate(variants, 1):
+            if len(variants) > 1:
+                print(f"train_collection: variant {n}/{len(variants)}: {variant}", file=sys.stderr, flush=True)
+            torch.manual_seed(args.seed)
+            candidate = heads.Head(args.bits, modalities, train_pictures, captions.shape[1] if captions is not None else 0,
+                                   len(summary["labels"]))
+            log_n, epoch_n = heads.train(candidate, data["train"], evaluation["val"], argparse.Namespace(**{**vars(args), **variant}), validate)
+            variant["val_score"], variant["epoch"] = log_n[epoch_n - 1]["val_score"], epoch_n
+            if best is None or variant["val_score"] > best[0]["val_score"]:
+                best = (variant, candidate, log_n, epoch_n)
+        chosen, head, log, best_epoch = best
+        summary["variants"], summary["chosen_variant"] = variants, {k: chosen[k] for k in ("code_contrastive", "quantization")}
 
     # The test split, read once.
     test = evaluation["test"]

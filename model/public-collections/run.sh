@@ -6,8 +6,10 @@
 #   model/public-collections/run.sh --quick   a few hundred of each, 3 epochs, and each export checked in Java (CI)
 set -euo pipefail
 cd "$(dirname "$0")"
-quick=""; limit=(); suffix=""
-if [ "${1:-}" = "--quick" ]; then quick="--quick"; limit=(--limit 150); suffix="-quick"; fi
+# The full run trains two variants (with and without the contrastive term over the codes) and keeps the
+# better on each collection's validation split; the card lists both.
+quick=""; limit=(); suffix=""; variants=(--code-contrastive 0,1)
+if [ "${1:-}" = "--quick" ]; then quick="--quick"; limit=(--limit 150); suffix="-quick"; variants=(); fi
 # npm ci only when a package is missing or at another version than package.json pins.
 if ! node -e '
   const deps = require("./package.json").dependencies;
@@ -21,9 +23,16 @@ work=../work/collections
 [ -n "$quick" ] && /usr/bin/python3 -m unittest discover -s ../tests
 /usr/bin/python3 prepare.py mdi --out "$work/mdi-data$suffix" "${limit[@]}"
 /usr/bin/python3 prepare.py fontawesome --out "$work/fontawesome-data$suffix" "${limit[@]}"
-../collection.sh --collection "$work/mdi-data$suffix/items.jsonl" --name "mdi$suffix" --version "mdi$suffix" $quick
-../collection.sh --collection "$work/fontawesome-data$suffix/items.jsonl" --labels none --name "fontawesome$suffix" --version "fontawesome$suffix" $quick
-for name in "mdi$suffix" "fontawesome$suffix"; do
+../collection.sh --collection "$work/mdi-data$suffix/items.jsonl" --name "mdi$suffix" --version "mdi$suffix" "${variants[@]}" $quick
+../collection.sh --collection "$work/fontawesome-data$suffix/items.jsonl" --labels none --name "fontawesome$suffix" --version "fontawesome$suffix" "${variants[@]}" $quick
+names=("mdi$suffix" "fontawesome$suffix")
+if [ -n "$quick" ]; then
+    # One tower each: captions alone with labels (a trained text head), pictures alone without labels (ITQ).
+    ../collection.sh --collection "$work/mdi-data$suffix/items.jsonl" --key image=no-such-key --name mdi-text-quick --quick
+    ../collection.sh --collection "$work/fontawesome-data$suffix/items.jsonl" --key caption=no-such-key --labels none --name fontawesome-image-quick --quick
+    names+=(mdi-text-quick fontawesome-image-quick)
+fi
+for name in "${names[@]}"; do
     if [ -n "$quick" ]; then
         # The export must load in the Java runtime and reproduce its golden vectors through the whole chain.
         (cd ../.. && mvn -B -q test -Dtest=GoldenVectorsTests -Dsurefire.failIfNoSpecifiedTests=false -Dtests.model.dir="$PWD/model/work/models/$name")
