@@ -327,7 +327,7 @@ def main(argv=None):
     labelled = bool(summary["labels"])
     print(f"train_collection: {summary['items']} items in {summary['groups']} groups, splits {summary['splits']}, "
           f"modalities {summary['modalities']}, " + (f"{len(summary['labels'])} labels on {summary['labelled_items']} items"
-                                                      if labelled else "no labels: trained on the pairs"),
+                                                      if labelled else "no labels"),
           file=sys.stderr, flush=True)
 
     spec, pictures, captions, image_rows, text_rows = features(args, items, summary)

@@ -30,7 +30,11 @@ if [ -n "$quick" ]; then
     # One tower each: captions alone with labels (a trained text head), pictures alone without labels (ITQ).
     ../collection.sh --collection "$work/mdi-data$suffix/items.jsonl" --key image=no-such-key --name mdi-text-quick --quick
     ../collection.sh --collection "$work/fontawesome-data$suffix/items.jsonl" --key caption=no-such-key --labels none --name fontawesome-image-quick --quick
-    names+=(mdi-text-quick fontawesome-image-quick)
+    # A picture encoder of the user's own, given as an ONNX file (here the MobileNetV2 graph the first run
+    # exported, whose input is fixed at 128 px), copied into the model and chained before its head.
+    ../collection.sh --collection "$work/mdi-data$suffix/items.jsonl" --image-encoder ../work/models/mdi-quick/image-encoder.onnx \
+        --image-size 128 --image-mean 0,0,0 --image-std 1,1,1 --name mdi-own-encoder-quick --quick
+    names+=(mdi-text-quick fontawesome-image-quick mdi-own-encoder-quick)
 fi
 for name in "${names[@]}"; do
     if [ -n "$quick" ]; then
