@@ -2,12 +2,14 @@
 # Runs the deep-hash integration tests end to end: sets up a real Elasticsearch node from the
 # integ-test distribution with the plugin zip installed, starts it, runs the *IT tests against it
 # over HTTP (phase 1), restarts the node on the same data and runs the second half of RestartIT
-# (phase 2), restarts it on JDK 25 and runs HashingIT there (phase 3), and stops the node whatever
-# happens. Exits with the tests' status.
+# (phase 2), restarts it on JDK 25 and runs HashingIT there (phase 3), restarts it with
+# deep_hash.models.path naming a directory outside its config directory and runs ModelsPathIT
+# (phase 4), and stops the node whatever happens. Exits with the tests' status.
 #
 #   integ-tests/run.sh                       all ITs
 #   integ-tests/run.sh -Dit.test=BadInputIT  extra arguments go to Maven in phase 1 (e.g. one class;
-#                                            phase 2 runs only if RestartIT ran in phase 1)
+#                                            phase 2 runs only if RestartIT ran in phase 1, phase 4
+#                                            only if the arguments name ModelsPathIT)
 #
 # Environment: PLUGIN_ZIP, ES_JAVA_HOME, ES_HEAP, ES_NODE_DIR (see es-node.sh);
 #   TESTS_SEED   seed for the random data and queries (printed by every run; decimal or 0x-hex)
@@ -146,6 +148,26 @@ if [ -x "$JDK25/bin/java" ] && [ "${ES_JAVA_HOME:-}" != "$JDK25" ] && [ -z "$*" 
   [ "$rc" -eq 0 ] && rc=$rc3
 else
   echo "[run] phase 3 (HashingIT on JDK 25) skipped: no JDK at $JDK25, or a subset of tests was asked for" >&2
+fi
+# Phase 4: users' models in a directory outside the node's config directory, named by
+# deep_hash.models.path, which the node reads only under the plugin's entitlement policy.
+if [ -z "$*" ] || [[ "$*" == *ModelsPathIT* ]]; then
+  t4=$SECONDS
+  shared_models="$(dirname "$("$NODE" home)")/shared-models"
+  rm -rf "$shared_models"
+  mkdir -p "$shared_models"
+  cp -r "$REPO_ROOT/model/export" "$shared_models/shared"
+  chmod -R a+rX "$shared_models"
+  "$NODE" stop
+  extra="deep_hash.models.path: \"$shared_models\""
+  [ -n "${ES_EXTRA_CONFIG:-}" ] && extra="$ES_EXTRA_CONFIG"$'\n'"$extra"
+  url="$(ES_EXTRA_CONFIG="$extra" "$NODE" start)"
+  rc4=0
+  run_mvn "${mvn_args[@]}" "-DTESTS_ES_URL=$url" -Dit.test=ModelsPathIT "-Dtests.models.path.dir=$shared_models" || rc4=$?
+  echo "[run] phase 4 (ModelsPathIT, deep_hash.models.path outside the config directory) finished with status $rc4 in $((SECONDS - t4)) s" >&2
+  [ "$rc" -eq 0 ] && rc=$rc4
+else
+  echo "[run] phase 4 (ModelsPathIT) skipped: a subset of tests was asked for" >&2
 fi
 echo "[run] tests finished with status $rc (total $((SECONDS - t0)) s)" >&2
 if [ "$rc" -ne 0 ]; then

@@ -59,8 +59,6 @@ public class DeepHashPlugin extends Plugin implements MapperPlugin, SearchPlugin
     private static final DeepHashEngineFactory ENGINE_FACTORY = new DeepHashEngineFactory();
     /** Where the bundled models sit, beside the plugin's jar (or classes directory). */
     static final String BUNDLED_MODELS = "models";
-    /** Users' models, under the node's config directory. */
-    static final String USER_MODELS = "deep-hash/models";
 
     private final SetOnce<DeepHashService> service = new SetOnce<>();
 
@@ -81,7 +79,7 @@ public class DeepHashPlugin extends Plugin implements MapperPlugin, SearchPlugin
         DeepHashService s = new DeepHashService(
             services.environment().settings(),
             bundledModels(),
-            services.environment().configDir().resolve(USER_MODELS),
+            DeepHashService.modelsPath(services.environment().settings(), services.environment().configDir()),
             services.threadPool().executor(DeepHashService.THREAD_POOL),
             services.threadPool().executor(DeepHashService.SEARCH_THREAD_POOL),
             services.threadPool().generic()

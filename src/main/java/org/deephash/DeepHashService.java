@@ -23,7 +23,12 @@ import org.elasticsearch.threadpool.Scheduler;
 import org.elasticsearch.threadpool.ThreadPool;
 
 import java.io.Closeable;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.EnumSet;
@@ -89,8 +94,67 @@ public final class DeepHashService implements Closeable {
         Property.NodeScope
     );
 
+    /** {@link #MODELS_PATH}'s default, under the config directory. */
+    static final String DEFAULT_MODELS_PATH = "deep-hash/models";
+    private static final String MODELS_PATH_KEY = "deep_hash.models.path";
+
+    /**
+     * The users' models directory, one subdirectory a model; relative to the config directory, as
+     * Elasticsearch resolves its own config-relative paths. It may lie outside the config directory (a
+     * read-only mount every node has): entitlement-policy.yaml grants reading the path this setting
+     * names, which the node reads from elasticsearch.yml at startup, so the setting is not dynamic.
+     */
+    public static final Setting<String> MODELS_PATH = new Setting<>(
+        MODELS_PATH_KEY,
+        DEFAULT_MODELS_PATH,
+        DeepHashService::parseModelsPath,
+        Property.NodeScope
+    );
+
     public static List<Setting<?>> settings() {
-        return List.of(INTRA_OP_THREADS, MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, MAX_TEXT_CHARS, TEXT_CACHE_SIZE, RELOAD_INTERVAL);
+        return List.of(INTRA_OP_THREADS, MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, MAX_TEXT_CHARS, TEXT_CACHE_SIZE, RELOAD_INTERVAL, MODELS_PATH);
+    }
+
+    private static String parseModelsPath(String value) {
+        if (value.isBlank()) {
+            throw new IllegalArgumentException(
+                "[" + MODELS_PATH_KEY + "] is empty: expected a directory, absolute or relative to the config directory (default ["
+                    + DEFAULT_MODELS_PATH + "])"
+            );
+        }
+        try {
+            Path.of(value);
+        } catch (InvalidPathException e) {
+            throw new IllegalArgumentException("[" + MODELS_PATH_KEY + "] is [" + value + "], which is not a path: " + e.getMessage(), e);
+        }
+        return value;
+    }
+
+    /**
+     * The users' models directory that {@link #MODELS_PATH} names, resolved against {@code configDir}. A
+     * path that is there but is not a directory stops the node with an error naming the setting and its
+     * value; a missing one means no user models yet (a directory created there later is found by the
+     * reload), and an unreadable one is logged here and by the reload until it can be read.
+     */
+    public static Path modelsPath(Settings settings, Path configDir) {
+        String value = MODELS_PATH.get(settings);
+        Path dir = configDir.resolve(value).toAbsolutePath().normalize();
+        String named = "[" + MODELS_PATH_KEY + "] is [" + value + "]" + (Path.of(value).isAbsolute() ? "" : " (in [" + dir + "])");
+        String origin = MODELS_PATH.exists(settings) == false ? "the default of [" + MODELS_PATH_KEY + "]"
+            : value.equals(dir.toString()) ? "[" + MODELS_PATH_KEY + "]"
+            : "[" + MODELS_PATH_KEY + "]: [" + value + "]";
+        try {
+            BasicFileAttributes attributes = Files.readAttributes(dir, BasicFileAttributes.class);
+            if (attributes.isDirectory() == false) {
+                throw new IllegalArgumentException(named + ", which is not a directory: point it at a directory holding one directory per model");
+            }
+            LOGGER.info("users' models are read from [{}] ({})", dir, origin);
+        } catch (NoSuchFileException e) {
+            LOGGER.info("no user models: [{}] ({}) does not exist; models copied there later are picked up by the reload", dir, origin);
+        } catch (IOException e) {
+            LOGGER.warn("cannot read the users' models directory [{}] ({}): {}", dir, origin, e.toString());
+        }
+        return dir;
     }
 
     /**

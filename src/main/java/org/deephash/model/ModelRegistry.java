@@ -31,7 +31,8 @@ import java.util.stream.Stream;
 
 /**
  * The models a node can hash with, by name: the models bundled with the plugin, and users' models in
- * a directory of their own (on a node, {@code $ES_PATH_CONF/deep-hash/models/<name>/}), each a
+ * a directory of their own (on a node, {@code <name>/} in the directory {@code deep_hash.models.path}
+ * names, by default {@code $ES_PATH_CONF/deep-hash/models/}), each a
  * directory with a {@code model.json} and the ONNX files it names. A user's model of the same name
  * as a bundled one takes its place, so a node can swap the {@code default} model without a new plugin.
  *
