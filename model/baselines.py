@@ -4,20 +4,26 @@ from features to bool codes."""
 import numpy as np
 
 
-def itq(train_x, bits, iterations=50, seed=0):
-    """Gong & Lazebnik's ITQ: PCA to `bits` dimensions, then the rotation that best fits the binary corners."""
+def fit_itq(train_x, bits, iterations=50, seed=0):
+    """Gong & Lazebnik's ITQ: PCA to `bits` dimensions, then the rotation that best fits the binary
+    corners. Returns (mean, the principal directions [D, r] for r up to the rank, the rotation
+    [bits, bits]): a code is ((x - mean) @ directions[:, :bits] @ rotation) >= 0."""
     mean = train_x.mean(0)
     centred = train_x - mean
     _, _, vt = np.linalg.svd(centred, full_matrices=False)
-    pca = vt[:bits].T
-    v = centred @ pca
+    v = centred @ vt[:bits].T
     rng = np.random.default_rng(seed)
     rotation, _ = np.linalg.qr(rng.standard_normal((bits, bits)))
     for _ in range(iterations):
         b = np.sign(v @ rotation)
         u, _, wt = np.linalg.svd(b.T @ v)
         rotation = (u @ wt).T
-    return lambda x: ((x - mean) @ pca @ rotation) >= 0
+    return mean, vt.T, rotation
+
+
+def itq(train_x, bits, iterations=50, seed=0):
+    mean, directions, rotation = fit_itq(train_x, bits, iterations, seed)
+    return lambda x: ((x - mean) @ directions[:, :bits] @ rotation) >= 0
 
 
 def lsh(train_x, bits, seed=0):

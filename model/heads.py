@@ -28,6 +28,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 import deephash as dh
+from baselines import fit_itq
 from metrics import relevance, task
 
 LATENT = dh.LATENT
@@ -299,24 +300,15 @@ class ItqHead(nn.Module):
         self.modalities, self.bits = (kind,), bits
         x = np.asarray(train_features, dtype=np.float64)
         mean, std = x.mean(0), x.std(0) + 1e-6
-        z = (x - mean) / std
-        _, _, vt = np.linalg.svd(z, full_matrices=False)
-        pca = vt[:bits].T
-        v = z @ pca
-        rng = np.random.default_rng(seed)
-        rotation, _ = np.linalg.qr(rng.standard_normal((bits, bits)))
-        for _ in range(iterations):
-            b = np.sign(v @ rotation)
-            u, _, wt = np.linalg.svd(b.T @ v)
-            rotation = (u @ wt).T
-        projection = pca @ rotation
+        _, directions, rotation = fit_itq((x - mean) / std, bits, iterations, seed)
+        projection = directions[:, :bits] @ rotation
         # Scaled so that an average bit's activation is well away from 0.5 (the code is the sign either way).
-        scale = 4.0 / max(float(np.abs(v @ rotation).mean()), 1e-6)
-        self.embedding_dim = min(LATENT, vt.shape[0])
+        scale = 4.0 / max(float(np.abs((x - mean) / std @ projection).mean()), 1e-6)
+        self.embedding_dim = min(LATENT, directions.shape[1])
         self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32))
         self.register_buffer("std", torch.tensor(std, dtype=torch.float32))
         self.register_buffer("hash_weight", torch.tensor(projection * scale, dtype=torch.float32))
-        self.register_buffer("embed_weight", torch.tensor(vt[:self.embedding_dim].T, dtype=torch.float32))
+        self.register_buffer("embed_weight", torch.tensor(directions[:, :self.embedding_dim], dtype=torch.float32))
 
     def _out(self, x):
         z = (x - self.mean) / self.std

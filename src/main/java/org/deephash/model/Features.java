@@ -87,35 +87,39 @@ public final class Features {
             err.println("  in.jsonl:  one JSON string a line: a picture's path (image) or a caption (text)");
             return 2;
         }
-        try {
+        return finish(() -> {
             EncoderSpec spec = EncoderSpec.load(Path.of(args[0]));
             Path in = Path.of(args[2]).toAbsolutePath().normalize();
             Path target = Path.of(args[3]);
             List<String> values = readLines(in);
-            Result result = args[1].equals("image")
+            return args[1].equals("image")
                 ? new Features(err).images(spec, values, in.getParent(), target)
                 : new Features(err).texts(options -> sentenceEncoder(spec, options), values, target);
-            result.report(target, out, err);
-            return 0;
-        } catch (IllegalArgumentException e) {
-            err.println("features: " + e.getMessage());
-            return 2;
-        } catch (IOException | OrtException | RuntimeException e) {
-            err.println("features: failed: " + e);
-            e.printStackTrace(err);
-            return 1;
-        }
+        }, out, err);
     }
 
     /** Embeds the captions of {@code in} with the MiniLM encoder {@code spec} describes: {@link MiniLmEncoder}'s command. */
     static int runText(MiniLmSpec spec, Path in, Path target, PrintStream out, PrintStream err) {
-        try {
-            Result result = new Features(err).texts(
+        return finish(
+            () -> new Features(err).texts(
                 options -> MiniLmEncoder.open(spec, OrtEnvironment.getEnvironment(), options, ""),
                 readLines(in.toAbsolutePath().normalize()),
                 target
-            );
-            result.report(target, out, err);
+            ),
+            out,
+            err
+        );
+    }
+
+    /** Writes the rows of one run of the command. */
+    private interface Work {
+        Result write() throws IOException, OrtException;
+    }
+
+    /** Runs {@code work} and reports: 0 when the rows are written, 2 for bad input (one line saying what), 1 otherwise. */
+    private static int finish(Work work, PrintStream out, PrintStream err) {
+        try {
+            work.write().report(out, err);
             return 0;
         } catch (IllegalArgumentException e) {
             err.println("features: " + e.getMessage());
@@ -127,8 +131,8 @@ public final class Features {
         }
     }
 
-    private record Result(int rows, int dimensions, int failed) {
-        void report(Path target, PrintStream out, PrintStream err) {
+    private record Result(Path target, int rows, int dimensions, int failed) {
+        void report(PrintStream out, PrintStream err) {
             err.printf(Locale.ROOT, "features: wrote %d rows of %d floats to %s (%d failed)%n", rows, dimensions, target, failed);
             out.printf(Locale.ROOT, "{\"rows\":%d,\"dimensions\":%d,\"failed\":%d}%n", rows, dimensions, failed);
         }
@@ -257,7 +261,7 @@ public final class Features {
                     progress(start + n, paths.size(), "pictures");
                 }
             }
-            return new Result(paths.size(), dimensions, failed);
+            return new Result(target, paths.size(), dimensions, failed);
         } finally {
             decoders.shutdownNow();
             if (encoder != null) {
@@ -324,7 +328,7 @@ public final class Features {
                 progress(start + batch.size(), texts.size(), "texts");
             }
         }
-        return new Result(texts.size(), dimensions, 0);
+        return new Result(target, texts.size(), dimensions, 0);
     }
 
     private void progress(int done, int total, String what) {
