@@ -104,6 +104,10 @@ def write(out_dir, model, record, command):
         "own float embeddings, the ceiling of the re-rank; `re-rank` is Lin et al.'s coarse-to-fine search (the best "
         "100 by Hamming distance re-ranked by the embedding).",
         "",
+        f"Of the relevant pairs of different items, {summary.get('identical_caption_share', 0):.1%} carry the identical caption: "
+        "those are easy for the tasks over captions and fused codes (a picture+caption code finds another picture with "
+        "the same caption), so the picture-only tasks are the harder test.",
+        "",
         "| task | queries | method | MAP | P@10 | P@r2 | empty |",
         "|---|---|---|---|---|---|---|",
     ]

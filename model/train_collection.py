@@ -24,6 +24,7 @@ import torch
 import collection as coll
 import encoders
 import heads
+import metrics
 import modelcard
 from baselines import cca, itq, lsh
 
@@ -166,6 +167,18 @@ def code_sets(head, data):
             p, e = head.encode_text(torch.from_numpy(data.text_features[rows]))
         codes["query_text"] = (p.numpy(), e.numpy(), keep)
     return codes
+
+
+def identical_caption_share(data, labelled):
+    """The share of the test split's relevant pairs (of different items) whose joined captions are
+    identical: such pairs are easy for every task over captions or fused codes, and the card says how many."""
+    rel = relevance_for(data, labelled)(np.arange(len(data.items)))
+    pairs = metrics.relevance(rel, rel)
+    np.fill_diagonal(pairs, False)
+    captions = np.array([item.caption or "" for item in data.items], dtype=object)
+    same = (captions[:, None] == captions[None, :]) & (captions[:, None] != "")
+    total = int(pairs.sum())
+    return float((pairs & same).sum() / total) if total else 0.0
 
 
 def relevance_for(data, labelled):
@@ -377,6 +390,7 @@ def main(argv=None):
 
     # The test split, read once.
     test = evaluation["test"]
+    summary["identical_caption_share"] = identical_caption_share(test, labelled)
     relevance_of = relevance_for(test, labelled)
     results = {"deep-hash": heads.evaluate_codes(code_sets(head, test), test, relevance_of)}
     for name, sets in baseline_codes(data["train"], test, args.bits).items():
