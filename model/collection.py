@@ -9,7 +9,8 @@ Two sources give the same items:
   (PNG, JPEG, GIF or BMP: what the plugin's ingest decodes); captions a string or a list of strings,
   which the ingest processor joins with ", " as the model is trained to expect; labels zero, one or
   many per item (relevant = shares a label); group: items of one group (near duplicates, variants of
-  one product) always land in the same split. Keys can be renamed (`keys`).
+  one product) always land in the same split; split (train, val or test): a split the collection
+  already has, kept as it is. Keys can be renamed (`keys`).
   or an Elasticsearch index, read with a point-in-time search (`read_index`): pictures as base64 in a
   field (written to files) or paths, captions and labels from other fields.
 
@@ -24,7 +25,7 @@ import os
 import sys
 import urllib.request
 
-DEFAULT_KEYS = {"image": "image", "caption": "caption", "labels": "labels", "group": "group", "id": "id"}
+DEFAULT_KEYS = {"image": "image", "caption": "caption", "labels": "labels", "group": "group", "id": "id", "split": "split"}
 SPLITS = {"test": 0.2, "val": 0.1}
 
 
@@ -33,10 +34,11 @@ class CollectionError(Exception):
 
 
 class Item:
-    __slots__ = ("id", "image", "captions", "labels", "group", "split")
+    __slots__ = ("id", "image", "captions", "labels", "group", "split", "given_split")
 
-    def __init__(self, id, image, captions, labels, group):
+    def __init__(self, id, image, captions, labels, group, given_split=None):
         self.id, self.image, self.captions, self.labels, self.group = id, image, captions, labels, group
+        self.given_split = given_split  # a split the collection names itself (train, val or test), kept as is
         self.split = None
 
     @property
@@ -98,7 +100,10 @@ def read_jsonl(path, keys=None, limit=None):
             labels = _strings(row.get(keys["labels"]), keys["labels"], f"{path}, line {n}")
             id = str(row.get(keys["id"], n))
             group = row.get(keys["group"])
-            items.append(Item(id, image, captions, labels, str(group) if group is not None else f"{id}"))
+            given = row.get(keys["split"])
+            if given is not None and given not in ("train", "val", "test"):
+                raise CollectionError(f"{path}, line {n}: [{keys['split']}] must be train, val or test but was {json.dumps(given)[:80]}")
+            items.append(Item(id, image, captions, labels, str(group) if group is not None else f"{id}", given))
             if limit and len(items) >= limit:
                 break
     for n, image in missing[:5]:
@@ -195,7 +200,7 @@ def prepare(items, use_labels=True, salt="deep-hash"):
     if not items:
         raise CollectionError("the collection has no item with a picture or a caption")
     for item in items:
-        item.split = split_of(item.group, salt)
+        item.split = item.given_split or split_of(item.group, salt)
     has_image = sum(1 for i in items if i.image) > 0
     has_text = sum(1 for i in items if i.captions) > 0
     labelled = [i for i in items if i.labels]

@@ -11,6 +11,8 @@ mdi: Material Design Icons (@mdi/svg, Pictogrammers Free License: icons under Ap
 fontawesome: Font Awesome Free (@fortawesome/fontawesome-free, icons CC-BY-4.0). Caption: the label
   and the search terms; each free style (solid, regular, brands) is one picture; group: the icon; the
   categories are written under "categories", which train_collection.py does not read unless asked.
+emoji: the bundled model's own emoji data (model/data.py's work/data), its split kept, for comparing the
+  generic path with the bundled model on the same test emoji.
 Pictures are rendered from SVG to PNG (black on transparent, the node composes it over white).
 """
 import argparse
@@ -75,8 +77,28 @@ def fontawesome():
                                                   "style": style}
 
 
+def emoji(data_dir):
+    """The bundled model's own emoji data set (model/data.py's output) in the collection form, with its
+    split by emoji kept (the `split` key), so that the generic path is measured on the very test emoji
+    the bundled model's card uses. Captions: the English name and keywords; label: the subgroup."""
+    import numpy as np
+    from PIL import Image
+
+    images = np.load(os.path.join(data_dir, "images.npy"))
+    with open(os.path.join(data_dir, "images.json")) as f:
+        records = json.load(f)
+    with open(os.path.join(data_dir, "emoji.json")) as f:
+        table = json.load(f)
+    for n, r in enumerate(records):
+        e = table[r["emoji"]]
+        yield (f"{e['hexcode']}-{r['style']}", Image.fromarray(images[n], "RGBA"),
+               {"caption": [e["label"]] + [t for t in e["tags"] if t != e["label"]], "labels": [e["subgroup"]],
+                "group": e["hexcode"], "split": e["split"], "style": r["style"]})
+
+
 SOURCES = {"mdi": (mdi, "@mdi/svg", "Pictogrammers Free License (icons Apache-2.0), @mdi/svg/LICENSE"),
-           "fontawesome": (fontawesome, "@fortawesome/fontawesome-free", "CC-BY-4.0 icons, @fortawesome/fontawesome-free/LICENSE.txt")}
+           "fontawesome": (fontawesome, "@fortawesome/fontawesome-free", "CC-BY-4.0 icons, @fortawesome/fontawesome-free/LICENSE.txt"),
+           "emoji": (emoji, None, "the emoji packages' licences: model/manifest.json")}
 
 
 def main():
@@ -85,11 +107,13 @@ def main():
     parser.add_argument("--out", required=True)
     parser.add_argument("--size", type=int, default=128)
     parser.add_argument("--limit", type=int, help="a fixed random sample of this many groups (quick mode)")
+    parser.add_argument("--data", default=os.path.join(os.path.dirname(HERE), "work/data"),
+                        help="with emoji: model/data.py's output (model/run.sh writes it)")
     args = parser.parse_args()
-    if not os.path.isdir(NODE):
-        sys.exit(f"prepare: {NODE} is missing: run `npm ci` in {HERE} (model/public-collections/setup.sh does)")
     read, package, licence = SOURCES[args.source]
-    entries = list(read())
+    if package and not os.path.isdir(NODE):
+        sys.exit(f"prepare: {NODE} is missing: run `npm ci` in {HERE} (model/public-collections/run.sh does)")
+    entries = list(read(args.data) if args.source == "emoji" else read())
     if args.limit:
         groups = sorted({e[2]["group"] for e in entries})
         keep = set(random.Random(SEED).sample(groups, min(args.limit, len(groups))))
@@ -97,18 +121,21 @@ def main():
     pictures = os.path.join(args.out, "pictures")
     os.makedirs(pictures, exist_ok=True)
     with open(os.path.join(args.out, "items.jsonl"), "w", encoding="utf-8") as out:
-        for n, (name, svg, fields) in enumerate(entries, 1):
+        for n, (name, picture, fields) in enumerate(entries, 1):
             path = os.path.join(pictures, name + ".png")
             if not os.path.exists(path):
-                render(svg, args.size).save(path)
+                # An SVG's text is rendered; the emoji arrive as pictures already.
+                (render(picture, args.size) if isinstance(picture, str) else picture).save(path)
             out.write(json.dumps({"id": name, "image": os.path.join("pictures", name + ".png"), **fields}, ensure_ascii=False) + "\n")
             if n % 1000 == 0:
                 print(f"prepare {args.source}: {n}/{len(entries)} pictures", file=sys.stderr, flush=True)
-    with open(os.path.join(NODE, package, "package.json")) as f:
-        version = json.load(f)["version"]
+    version = None
+    if package:
+        with open(os.path.join(NODE, package, "package.json")) as f:
+            version = json.load(f)["version"]
     with open(os.path.join(args.out, "SOURCE.json"), "w") as f:
         json.dump({"package": package, "version": version, "licence": licence, "items": len(entries), "size": args.size}, f, indent=1)
-    print(f"prepare {args.source}: {len(entries)} items from {package} {version} in {args.out}", file=sys.stderr)
+    print(f"prepare {args.source}: {len(entries)} items from {package or args.data} {version or ''} in {args.out}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -50,6 +50,14 @@ class SplitTests(unittest.TestCase):
         self.assertAlmostEqual(counts["test"] / 20000, 0.2, delta=0.015)
         self.assertAlmostEqual(counts["val"] / 20000, 0.1, delta=0.015)
 
+    def test_a_given_split_is_kept(self):
+        with tempfile.TemporaryDirectory() as d:
+            items = coll.read_jsonl(write_collection(d, [{"caption": f"c{n}", "split": ["train", "val", "test"][n % 3]} for n in range(30)]))
+            coll.prepare(items)
+            self.assertEqual([["train", "val", "test"][n % 3] for n in range(30)], [i.split for i in items])
+            with self.assertRaisesRegex(coll.CollectionError, r"line 1: \[split\] must be train, val or test but was \"dev\""):
+                coll.read_jsonl(write_collection(d, [{"caption": "c", "split": "dev"}]))
+
     def test_too_few_groups_say_what_to_do(self):
         items = [coll.Item(str(n), None, ["c"], [], "one group") for n in range(50)]
         with self.assertRaisesRegex(coll.CollectionError, "split has 0 item"):
