@@ -4,7 +4,6 @@ and golden inputs with their expected outputs, into model/export/.
   /usr/bin/python3 model/export.py --run fused-64
 """
 import argparse
-import hashlib
 import json
 import os
 import random
@@ -28,11 +27,6 @@ ROOT = os.path.dirname(HERE)
 # Golden inputs whose activation is this close to the threshold are skipped: float differences
 # between runtimes must never be able to flip a bit of a golden code.
 MARGIN = 1e-3
-
-
-def sha256(path):
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
 
 
 def export_entry(model, kind, path):
@@ -161,7 +155,7 @@ def main():
         "tokenizer": tokenizer,
         "entry_points": entry_points,
         "outputs": {"probs": "probs", "embedding": "embedding"},
-        "sha256": {file: sha256(os.path.join(args.out, file)) for file in files},
+        "sha256": {file: inputs.sha256(os.path.join(args.out, file)) for file in files},
     }
     with open(os.path.join(args.out, "model.json"), "w") as f:
         json.dump(spec, f, indent=2)

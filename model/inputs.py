@@ -1,8 +1,9 @@
 """What the Java runtime must reproduce, in one place: picture preprocessing, the LSTM tower's word
-tokenisation and vocabulary, and the code's bit order (model/README.md, "Export"). The plugin's
-ImagePreprocessor, WordTokenizer and HashCode are tested against what these functions give
-(golden vectors)."""
+tokenisation and vocabulary, the code's bit order (model/README.md, "Export") and model.json's file
+checksums. The plugin's ImagePreprocessor, WordTokenizer and HashCode are tested against what these
+functions give (golden vectors)."""
 import base64
+import hashlib
 import io
 
 import numpy as np
@@ -77,3 +78,9 @@ def png_base64(rgba):
     buffer = io.BytesIO()
     Image.fromarray(rgba, "RGBA").save(buffer, format="PNG")
     return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def sha256(path):
+    """A file's SHA-256 as model.json records it (lower-case hex)."""
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()

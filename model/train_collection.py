@@ -10,6 +10,7 @@ precision within radius 2 of every task, against LSH and ITQ over the same encod
 writes a model directory a node loads from $ES_PATH_CONF/deep-hash/models/<name>/.
 """
 import argparse
+import base64
 import json
 import os
 import random
@@ -24,6 +25,7 @@ import torch
 import collection as coll
 import encoders
 import heads
+import inputs
 import metrics
 import modelcard
 from baselines import cca, itq, lsh
@@ -264,7 +266,7 @@ def export(head, spec, args, test, summary):
     model.update({k: spec[k] for k in ("image", "image_encoder", "text_encoder", "tokenizer") if k in spec})
     model["entry_points"] = entry_points
     model["outputs"] = {"probs": "probs", "embedding": "embedding"}
-    model["sha256"] = {f: encoders_sha256(os.path.join(args.out, f)) for f in files}
+    model["sha256"] = {f: inputs.sha256(os.path.join(args.out, f)) for f in files}
     model["collection"] = {k: summary[k] for k in ("items", "splits", "modalities", "groups", "labelled_items")}
     model["collection"]["labels"] = len(summary["labels"])
     with open(os.path.join(args.out, "model.json"), "w") as f:
@@ -273,17 +275,10 @@ def export(head, spec, args, test, summary):
     return model, golden
 
 
-def encoders_sha256(path):
-    import hashlib
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
-
-
 @torch.no_grad()
 def golden_cases(head, data, spec, model_dir, margin, count=12):
     """Test items with their inputs (the picture's bytes, the caption) and what PyTorch gives for them
     from the Java-computed features: the node must give the same through its whole chain."""
-    import base64
     rng = random.Random(1)
     order = list(range(len(data.items)))
     rng.shuffle(order)
@@ -313,7 +308,6 @@ def golden_cases(head, data, spec, model_dir, margin, count=12):
                 case["text"] = item.caption
                 case["tokens"] = tokenizer.encode(item.caption, max_tokens)
                 case["sentence_embedding"] = [float(v) for v in ft[0]]
-            import inputs
             case["code"] = inputs.to_hex(inputs.pack(p[None] >= 0.5)[0])
             case["probs"] = [float(v) for v in p]
             case["embedding"] = [float(v) for v in e]
