@@ -82,21 +82,6 @@ class Head(nn.Module):
                 "fused": lambda: self.encode_fused(fi, ft)}[kind]()
 
 
-class Entry(nn.Module):
-    """One exported graph: features -> (probs, embedding)."""
-
-    def __init__(self, head, kind):
-        super().__init__()
-        self.head, self.kind = head, kind
-
-    def forward(self, *x):
-        if self.kind == "image":
-            return self.head.encode_image(*x)
-        if self.kind == "text":
-            return self.head.encode_text(*x)
-        return self.head.encode_fused(*x)
-
-
 class Data:
     """The features of one split: per item its picture's features (or None), its texts' embeddings
     (rows of the caption pool) and its labels (multi-hot) and group."""
@@ -142,7 +127,7 @@ def training_items(data, modalities):
                      if (not need_image or data.image_rows[n] >= 0) and (not need_text or data.text_rows[n])])
 
 
-def train(head, train_data, val_data, args, evaluate_val):
+def train(head, train_data, args, evaluate_val):
     """Trains the head; keeps the epoch with the best validation score (mean MAP over the validation
     tasks, `evaluate_val(head)`), never looking at the test split. Returns (epochs log, best epoch)."""
     torch.manual_seed(args.seed)

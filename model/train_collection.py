@@ -23,6 +23,7 @@ import onnx
 import torch
 
 import collection as coll
+import deephash as dh
 import encoders
 import heads
 import inputs
@@ -250,7 +251,7 @@ def export(head, spec, args, test, summary):
         file = f"{kind}.onnx"
         arguments = tuple(examples[n.split("_")[0] if n != "sentence_embedding" else "text"] for n in names[kind])
         path = os.path.join(args.out, file)
-        torch.onnx.export(heads.Entry(head, kind).eval(), arguments, path, input_names=names[kind],
+        torch.onnx.export(dh.EntryPoint(head, kind).eval(), arguments, path, input_names=names[kind],
                           output_names=["probs", "embedding"], opset_version=OPSET,
                           dynamic_axes={**{n: {0: "batch"} for n in names[kind]}, "probs": {0: "batch"}, "embedding": {0: "batch"}})
         onnx.checker.check_model(onnx.load(path))
@@ -375,7 +376,7 @@ def main(argv=None):
             torch.manual_seed(args.seed)
             candidate = heads.Head(args.bits, modalities, train_pictures, captions.shape[1] if captions is not None else 0,
                                    len(summary["labels"]))
-            log_n, epoch_n = heads.train(candidate, data["train"], evaluation["val"], argparse.Namespace(**{**vars(args), **variant}), validate)
+            log_n, epoch_n = heads.train(candidate, data["train"], argparse.Namespace(**{**vars(args), **variant}), validate)
             variant["val_score"], variant["epoch"] = log_n[epoch_n - 1]["val_score"], epoch_n
             if best is None or variant["val_score"] > best[0]["val_score"]:
                 best = (variant, candidate, log_n, epoch_n)
