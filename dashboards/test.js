@@ -7,8 +7,9 @@
 // 2. the same objects built for an index of the demo's pictures (kept, so that thumbnails show): every
 //    Vega request, with Kibana's placeholders filled in as Kibana fills them, runs on the node and
 //    returns the hits the panel is meant to show; so does the Discover search's Query DSL filter;
-// 3. every Vega spec renders in headless Chromium with the vega/vega-lite/vega-embed Kibana 8.19
-//    bundles, fed the node's answers: a Vega error, a warning or no canvas fails.
+// 3. every Vega spec renders in headless Chromium as Kibana's Vega view renders it (vega, vega-lite and
+//    the expression interpreter Kibana 8.19 runs; its loader's refusal of outside URLs), fed the node's
+//    answers: a Vega error or warning, no canvas, an empty mark or a picture not loaded fails.
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
@@ -214,18 +215,19 @@ async function checkDiscover(objects, config) {
 
 // ---- 3. rendering --------------------------------------------------------------------------------
 // Kibana's loader fetches data.url and puts the raw response in data.values, keeping data.format
-// (property hits.hits); it sizes a spec without width/height to its panel.
+// (property hits.hits); it fits a spec to its panel (autosize fit, then view.width/height).
 function offlineSpec(spec, response) {
   const s = JSON.parse(JSON.stringify(spec));
   for (const d of vegaUrls(s)) { delete d.url; d.values = response; }
-  if (s.width === undefined) { s.width = 'container'; s.height = 'container'; s.autosize = { type: 'fit', contains: 'padding' }; }
+  if (s.autosize === undefined) s.autosize = { type: 'fit', contains: 'padding' };
   return s;
 }
 
-function page(spec) {
+function page(spec, externalUrls) {
   const lib = (p) => 'file://' + path.join(HERE, 'node_modules', p);
   return `<!DOCTYPE html><html><head><meta charset="utf-8">
 <script src="${lib('vega/build/vega.min.js')}"></script>
+<script src="${lib('vega-interpreter/build/vega-interpreter.min.js')}"></script>
 <script src="${lib('vega-lite/build/vega-lite.min.js')}"></script>
 <script src="${lib('vega-embed/build/vega-embed.min.js')}"></script>
 <style>body{margin:0;font-family:sans-serif;background:#fff} #vis{width:960px;height:460px}</style></head>
@@ -235,8 +237,22 @@ const status = (s) => { document.getElementById('status').textContent = s; };
 window.onerror = (m) => { problems.push('error: ' + m); };
 const logger = { level(l) { return this; }, error(...a) { problems.push('error: ' + a.join(' ')); return this; },
   warn(...a) { problems.push('warn: ' + a.join(' ')); return this; }, info() { return this; }, debug() { return this; } };
-vegaEmbed('#vis', ${JSON.stringify(spec)}, { actions: false, renderer: 'canvas', logger })
-  .then((r) => r.view.runAsync().then(() => {
+// As Kibana's Vega view: the CSP-safe expression interpreter, and a loader that refuses any URL
+// outside Kibana (a data: URI included) unless vis_type_vega.enableExternalUrls is true.
+const loader = vega.loader();
+const sanitize = loader.sanitize.bind(loader);
+loader.sanitize = async (uri, options) => {
+  if (/^[a-z][a-z0-9+.-]*:/i.test(uri) && !${JSON.stringify(externalUrls)}) {
+    const error = 'External URLs are not enabled. Add vis_type_vega.enableExternalUrls: true to kibana.yml';
+    if (!problems.includes(error)) problems.push(error);  // Kibana shows it in the panel, then throws
+    throw new Error(error);
+  }
+  const result = await sanitize(uri, options);
+  result.crossOrigin = null;
+  return result;
+};
+vegaEmbed('#vis', ${JSON.stringify(spec)}, { actions: false, renderer: 'canvas', logger, loader, ast: true, expr: vega.expressionInterpreter })
+  .then((r) => r.view.width(940).height(440).runAsync().then(() => {
     const canvas = document.querySelector('#vis canvas');
     if (!canvas || !canvas.width || !canvas.height) problems.push('no canvas');
     // Every data mark must draw something at a real position: an empty panel is a failed one.
@@ -266,13 +282,31 @@ function chromium(args) {
   { encoding: 'utf8', timeout: 60000, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-function render(id, spec, response, tmp) {
-  const file = path.join(tmp, `${id}.html`);
-  fs.writeFileSync(file, page(offlineSpec(spec, response)));
+function renderPage(file, spec, response, externalUrls) {
+  fs.writeFileSync(file, page(offlineSpec(spec, response), externalUrls));
   const dom = chromium(['--dump-dom', 'file://' + file]);
   const m = /<pre id="status">([^<]*)<\/pre>/.exec(dom);
-  const status = m ? m[1].replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&gt;/g, '>') : 'no status in the page';
-  if (!check(status.startsWith('RENDERED'), `${id}: renders with vega ${require('vega/package.json').version}, vega-lite ${require('vega-lite/package.json').version} (${status})`)) return;
+  return m ? m[1].replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&gt;/g, '>') : 'no status in the page';
+}
+
+function render(id, spec, response, tmp) {
+  const file = path.join(tmp, `${id}.html`);
+  const versions = ['vega', 'vega-lite', 'vega-interpreter'].map((p) => `${p} ${require(p + '/package.json').version}`).join(', ');
+  // Pictures are data: URIs (or a URL field's URLs): Kibana loads them only with external URLs enabled.
+  const pictures = JSON.stringify(spec).includes('"image"');
+  if (pictures) {
+    const status = renderPage(file, spec, response, false);
+    check(/External URLs are not enabled/.test(status) && !/draws nothing|no canvas/.test(status),
+      `${id}: without vis_type_vega.enableExternalUrls, Kibana's error and the labels and distances still drawn (${status.slice(0, 160)})`);
+  }
+  if (pictures) {  // scripts/demo.sh's index: remove_image dropped the pictures
+    const noPictures = JSON.parse(JSON.stringify(response));
+    noPictures.hits.hits.forEach((h) => { delete h._source[DEFAULTS.imageField]; });
+    const status = renderPage(file, spec, noPictures, false);
+    check(status.startsWith('RENDERED'), `${id}: an index without pictures renders labels and distances, no URL loaded (${status})`);
+  }
+  const status = renderPage(file, spec, response, true);
+  if (!check(status.startsWith('RENDERED'), `${id}: renders with ${versions}${pictures ? ', external URLs enabled' : ''} (${status})`)) return;
   const png = path.join(HERE, 'screenshots', `${id}.png`);
   fs.mkdirSync(path.dirname(png), { recursive: true });
   chromium([`--screenshot=${png}`, 'file://' + file]);
@@ -290,7 +324,7 @@ function render(id, spec, response, tmp) {
   await checkDiscover(objects, config);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'deep-hash-dashboards-'));
   for (const [id, { spec, response }] of Object.entries(answers)) render(id, spec, response, tmp);
-  fs.rmSync(tmp, { recursive: true, force: true });
+  if (!process.env.KEEP_PAGES) fs.rmSync(tmp, { recursive: true, force: true });
   console.log(`[dashboards] ${failures ? failures + ' check(s) failed' : 'all checks passed'}`);
   process.exit(failures ? 1 : 0);
 })().catch((e) => { console.error(`[dashboards] FAIL ${e.stack}`); process.exit(1); });

@@ -19,7 +19,7 @@ if ! node -e '
   for (const [name, version] of Object.entries(deps)) {
     if (require("./node_modules/" + name + "/package.json").version !== version) process.exit(1);
   }' 2>/dev/null; then
-    echo "dashboards: npm ci (vega, vega-lite, vega-embed, hjson)"
+    echo "dashboards: npm ci (vega, vega-lite, vega-interpreter, vega-embed, hjson)"
     npm ci --no-audit --no-fund --loglevel=error
 fi
 exec node test.js "$url"

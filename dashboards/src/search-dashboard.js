@@ -26,7 +26,7 @@ function nearDuplicates(config) {
   const spec = thumbnailsSpec({
     title: `Within ${config.maxDistance} bits of document ${config.nearId}`,
     index: config.index,
-    body: { size: 48, _source: [config.labelField, config.captionField, config.imageField, ...(config.urlField ? [config.urlField] : [])], query: withDashboardContext(hamming) },
+    body: { size: 24, _source: [config.labelField, config.captionField, config.imageField, ...(config.urlField ? [config.urlField] : [])], query: withDashboardContext(hamming) },
     config,
   });
   return so.vegaVisualization('deep-hash-near-duplicates', {

@@ -27,7 +27,12 @@ function thumbnailsSpec({ title, index, body, config, columns = 6 }) {
   const image = `datum._source[${JSON.stringify(config.imageField)}]`;
   const url = config.urlField ? `datum._source[${JSON.stringify(config.urlField)}]` : "''";
   const caption = `datum._source[${JSON.stringify(config.captionField)}]`;
-  const cell = { x: { field: 'column', type: 'ordinal', axis: null }, y: { field: 'row', type: 'ordinal', axis: null } };
+  // Continuous scales over fixed cells, so that the grid fits the panel (Kibana sizes a spec to it).
+  const rows = Math.ceil(body.size / columns);
+  const cell = {
+    x: { field: 'column', type: 'quantitative', axis: null, scale: { domain: [-0.5, columns - 0.5] } },
+    y: { field: 'row', type: 'quantitative', axis: null, scale: { domain: [-0.5, rows - 0.5], reverse: true } },
+  };
   return {
     $schema: VEGA_LITE_SCHEMA,
     title,
@@ -42,7 +47,7 @@ function thumbnailsSpec({ title, index, body, config, columns = 6 }) {
       { calculate: `isArray(${caption}) ? join(${caption}, ', ') : ${caption}`, as: 'caption' },
       { calculate: "'d = ' + datum.distance + ' bits'", as: 'distance_text' },
     ],
-    config: { view: { stroke: null }, scale: { bandPaddingInner: 0.1 } },
+    config: { view: { stroke: null } },
     encoding: { ...cell, tooltip: [{ field: 'label' }, { field: 'caption' }, { field: 'distance', title: 'Hamming distance' }, { field: '_id' }] },
     layer: [
       { mark: { type: 'image', width: 56, height: 56, yOffset: -10 }, encoding: { url: { field: 'picture', type: 'nominal' } } },
