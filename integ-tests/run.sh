@@ -123,6 +123,18 @@ else
   echo "[run] phase 1b (a collection read from an index) skipped: no $items (model/public-collections/run.sh --quick writes it), or a subset of tests was asked for" >&2
 fi
 
+# Phase 1c: the Kibana dashboards (dashboards/test.sh): every panel's request on this node, every Vega
+# spec rendered in headless Chromium from the answers, the screenshots rewritten. SKIP_DASHBOARDS=1 skips it.
+if [ "${SKIP_DASHBOARDS:-0}" != 1 ]; then
+  t1c=$SECONDS
+  rc1c=0
+  "$REPO_ROOT/dashboards/test.sh" "$url" || rc1c=$?
+  echo "[run] phase 1c (Kibana dashboards) finished with status $rc1c in $((SECONDS - t1c)) s" >&2
+  [ "$rc" -eq 0 ] && rc=$rc1c
+else
+  echo "[run] phase 1c (Kibana dashboards) skipped: SKIP_DASHBOARDS=1" >&2
+fi
+
 # Phase 2: restart the node on the same data; RestartIT checks what survived and writes on.
 if [ -f "$state" ]; then
   t2=$SECONDS

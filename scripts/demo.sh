@@ -89,4 +89,5 @@ search "$q3" | show
 echo
 echo "==> Hashing statistics of the node: $(curl -s "$url/_deep_hash/stats" | python3 -c 'import json,sys; n=list(json.load(sys.stdin)["nodes"].values())[0]; print("documents_hashed=%d queries_hashed=%d fused avg %.1f ms" % (n["documents_hashed"], n["queries_hashed"], n["inference"]["fused"]["avg_time_in_millis"]))')"
 echo
+echo "Kibana 8.19 dashboards for this index: $PWD/dashboards/deep-hash.ndjson (import it on Kibana's Saved Objects page; see dashboards/README.md)"
 echo "The node keeps running at $url. Stop it with: ES_NODE_NAME=demo integ-tests/es-node.sh stop"

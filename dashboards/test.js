@@ -1,0 +1,330 @@
+#!/usr/bin/env node
+'use strict';
+// Checks deep-hash's Kibana saved objects without Kibana (see README.md, "How they are tested"):
+//   node test.js http://127.0.0.1:9200   a real node with the plugin; writes screenshots/*.png
+// 1. deep-hash.ndjson: every line parses, is what build.js writes now, and carries the types, ids,
+//    references, attributes and migration versions Kibana 8.19 needs;
+// 2. the same objects built for an index of the demo's pictures (kept, so that thumbnails show): every
+//    Vega request, with Kibana's placeholders filled in as Kibana fills them, runs on the node and
+//    returns the hits the panel is meant to show; so does the Discover search's Query DSL filter;
+// 3. every Vega spec renders in headless Chromium as Kibana's Vega view renders it (vega, vega-lite and
+//    the expression interpreter Kibana 8.19 runs; its loader's refusal of outside URLs), fed the node's
+//    answers: a Vega error or warning, no canvas, an empty mark or a picture not loaded fails.
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { execFileSync } = require('child_process');
+const Hjson = require('hjson');
+const { DEFAULTS } = require('./src/config');
+const so = require('./src/saved-objects');
+const { build, toNdjson } = require('./build');
+
+const HERE = __dirname;
+const REPO = path.dirname(HERE);
+const INDEX = 'deep-hash-dashboards-emoji';
+const PIPELINE = 'deep-hash-dashboards';
+const url = process.argv[2] || process.env.TESTS_ES_URL;
+if (!url) { console.error('usage: node test.js <elasticsearch url>'); process.exit(2); }
+
+let failures = 0;
+function check(ok, what) {
+  console.log(`[dashboards] ${ok ? 'ok  ' : 'FAIL'} ${what}`);
+  if (!ok) failures++;
+  return ok;
+}
+
+async function es(method, p, body, contentType = 'application/json') {
+  const res = await fetch(url + p, {
+    method, headers: { 'Content-Type': contentType },
+    body: body === undefined ? undefined : (typeof body === 'string' ? body : JSON.stringify(body)),
+  });
+  const json = await res.json();
+  if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${JSON.stringify(json).slice(0, 500)}`);
+  return json;
+}
+
+// ---- 1. the file ---------------------------------------------------------------------------------
+function checkFile() {
+  const text = fs.readFileSync(path.join(HERE, 'deep-hash.ndjson'), 'utf8');
+  check(text === toNdjson(build(DEFAULTS)), 'deep-hash.ndjson is what build.js writes (run node build.js after a change)');
+  const objects = [];
+  text.split('\n').filter((l) => l.trim()).forEach((line, i) => {
+    try { objects.push(JSON.parse(line)); } catch (e) { check(false, `line ${i + 1} parses: ${e.message}`); }
+  });
+  checkObjects(objects, 'deep-hash.ndjson');
+  return objects;
+}
+
+function checkObjects(objects, where) {
+  const byKey = new Map();
+  for (const o of objects) {
+    const key = `${o.type}:${o.id}`;
+    check(!byKey.has(key), `${where}: ${key} is unique`);
+    byKey.set(key, o);
+  }
+  for (const o of objects) {
+    const key = `${o.type}:${o.id}`;
+    check(o.type in so.MIGRATION, `${key}: a type Kibana imports`);
+    check(o.coreMigrationVersion === so.CORE_MIGRATION_VERSION && o.typeMigrationVersion === so.MIGRATION[o.type],
+      `${key}: coreMigrationVersion ${o.coreMigrationVersion}, typeMigrationVersion ${o.typeMigrationVersion}`);
+    const missing = (so.REQUIRED_ATTRIBUTES[o.type] || []).filter((a) => o.attributes[a] === undefined);
+    check(missing.length === 0, `${key}: required attributes present${missing.length ? ' (missing ' + missing + ')' : ''}`);
+    for (const r of o.references) {
+      check(byKey.has(`${r.type}:${r.id}`), `${key}: reference ${r.name} -> ${r.type}:${r.id} resolves`);
+    }
+    const refNames = new Set(o.references.map((r) => r.name));
+    const meta = o.attributes.kibanaSavedObjectMeta && JSON.parse(o.attributes.kibanaSavedObjectMeta.searchSourceJSON);
+    if (meta && meta.indexRefName) check(refNames.has(meta.indexRefName), `${key}: searchSource index ${meta.indexRefName} is a reference`);
+    for (const f of (meta && meta.filter) || []) {
+      check(refNames.has(f.meta.indexRefName), `${key}: filter index ${f.meta.indexRefName} is a reference`);
+    }
+    if (o.type === 'dashboard') {
+      const panels = JSON.parse(o.attributes.panelsJSON);
+      check(panels.length > 0, `${key}: has panels`);
+      for (const p of panels) {
+        check(refNames.has(`${p.panelIndex}:${p.panelRefName}`) && p.gridData.i === p.panelIndex,
+          `${key}: panel ${p.panelIndex} refers through ${p.panelIndex}:${p.panelRefName}`);
+      }
+      JSON.parse(o.attributes.optionsJSON);
+    }
+    if (o.type === 'visualization') {
+      const vis = JSON.parse(o.attributes.visState);
+      check(vis.type === 'vega' && vis.title === o.attributes.title && typeof vis.params.spec === 'string', `${key}: a Vega visState`);
+      Hjson.parse(vis.params.spec);
+    }
+  }
+}
+
+// ---- 2. the requests -----------------------------------------------------------------------------
+async function indexDemoPictures() {
+  await es('PUT', `/_ingest/pipeline/${PIPELINE}`, {
+    description: 'scripts/demo.sh\'s pipeline, keeping the pictures for the thumbnails',
+    processors: [{ deep_hash: {
+      model: 'default', image_field: 'image', text_field: 'caption', target_field: 'hash',
+      image_target_field: 'image_hash', text_target_field: 'text_hash', embedding_field: 'embedding' } }],
+  });
+  const lines = fs.readFileSync(path.join(REPO, 'demo/emoji-test-sample.ndjson'), 'utf8').split('\n').filter(Boolean);
+  const exists = await fetch(`${url}/${INDEX}/_count`).then((r) => r.ok ? r.json() : { count: -1 });
+  if (exists.count === lines.length) return lines.length;
+  await fetch(`${url}/${INDEX}`, { method: 'DELETE' });
+  await es('PUT', `/${INDEX}`, {
+    settings: { number_of_shards: 2, number_of_replicas: 0, 'index.deep_hash.codec': true, 'index.default_pipeline': PIPELINE },
+    mappings: { properties: {
+      label: { type: 'text' }, caption: { type: 'text' }, subgroup: { type: 'keyword' }, group: { type: 'keyword' },
+      style: { type: 'keyword' }, image: { type: 'binary' },
+      hash: { type: 'binary_hash', bits: 64 }, image_hash: { type: 'binary_hash', bits: 64 }, text_hash: { type: 'binary_hash', bits: 64 },
+      embedding: { type: 'dense_vector', dims: 256, similarity: 'l2_norm' } } },
+  });
+  const bulk = lines.map((l) => `${JSON.stringify({ index: { _id: String(JSON.parse(l).picture) } })}\n${l}\n`).join('');
+  const r = await es('POST', `/${INDEX}/_bulk?refresh=true`, bulk, 'application/x-ndjson');
+  check(!r.errors, `indexed ${lines.length} demo pictures into ${INDEX} through the deep_hash pipeline`);
+  return lines.length;
+}
+
+// Kibana's EsQueryParser: with body.query set, each %dashboard_context-*_clause% array element is
+// replaced by the clauses of the dashboard's bool query (spliced in; removed when there are none).
+function fillContext(value, context) {
+  const clause = { '%dashboard_context-must_clause%': 'must', '%dashboard_context-filter_clause%': 'filter', '%dashboard_context-must_not_clause%': 'must_not' };
+  if (Array.isArray(value)) {
+    return value.flatMap((v) => (typeof v === 'string' && clause[v]) ? (context.bool[clause[v]] || []) : [fillContext(v, context)]);
+  }
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, fillContext(v, context)]));
+  }
+  return value;
+}
+// What Kibana builds from an empty query bar and no filters, and from a dashboard filtered to one style.
+const EMPTY_DASHBOARD = { bool: { must: [], filter: [], should: [], must_not: [] } };
+const FILTERED_DASHBOARD = { bool: { must: [], filter: [{ match_phrase: { style: 'twitter' } }], should: [], must_not: [{ match_phrase: { group: 'flags' } }] } };
+
+function vegaUrls(spec) {  // the data entries with an ES url: Vega-Lite's data, or Vega's data array
+  const data = Array.isArray(spec.data) ? spec.data : [spec.data].filter(Boolean);
+  return data.filter((d) => d.url && typeof d.url === 'object');
+}
+
+function distances(hits, bits) { return hits.map((h) => Math.round((1 - h._score) * bits)); }
+
+// What each panel must show, given the node's answer.
+const EXPECT = {
+  'deep-hash-search-by-text': (r, c) => {
+    const d = distances(r.hits.hits, c.bits);
+    return r.hits.hits.length === 24 && d.every((x, i) => Number.isInteger(x) && x >= 0 && x <= c.bits && (i === 0 || x >= d[i - 1]))
+      && r.hits.hits.every((h) => h._source.label && h._source.image)
+      ? `24 pictures, distances ${d[0]}..${d[d.length - 1]}, closest first, with picture and label` : false;
+  },
+  'deep-hash-near-duplicates': (r, c) => {
+    const d = distances(r.hits.hits, c.bits);
+    return r.hits.hits.length > 1 && d.every((x) => x <= c.maxDistance)
+      ? `${r.hits.hits.length} documents within ${c.maxDistance} bits (first ${r.hits.hits[0]._id} at ${d[0]})` : false;
+  },
+  'deep-hash-distance-histogram': (r, c, collection) => {
+    const d = distances(r.hits.hits, c.bits);
+    return r.hits.hits.length === Math.min(collection, c.histogramSize) && d.every((x) => x >= 0 && x <= c.bits)
+      ? `all ${d.length} documents, distances ${Math.min(...d)}..${Math.max(...d)}` : false;
+  },
+};
+
+async function checkRequests(objects, config, collection) {
+  const answers = {};
+  for (const o of objects.filter((x) => x.type === 'visualization')) {
+    const spec = Hjson.parse(JSON.parse(o.attributes.visState).params.spec);
+    const urls = vegaUrls(spec);
+    check(urls.length > 0 && urls.every((d) => d.url.index === config.index), `${o.id}: its requests name index ${config.index}`);
+    for (const [name, context] of [['empty dashboard', EMPTY_DASHBOARD], ['dashboard filtered to twitter, flags left out', FILTERED_DASHBOARD]]) {
+      for (const d of urls) {
+        const body = fillContext(d.url.body, context);
+        let r;
+        try { r = await es('POST', `/${d.url.index}/_search`, body); } catch (e) { check(false, `${o.id} (${name}): ${e.message}`); continue; }
+        if (context === EMPTY_DASHBOARD) {
+          const shown = EXPECT[o.id](r, config, collection);
+          check(Boolean(shown), `${o.id} (${name}): ${shown || 'unexpected hits ' + JSON.stringify(r.hits.hits.slice(0, 2)).slice(0, 300)}`);
+          answers[o.id] = { spec, response: r };
+        } else {
+          const ids = r.hits.hits.map((h) => h._id);
+          const docs = ids.length ? (await es('POST', `/${config.index}/_mget?_source_includes=style,group`, { ids })).docs : [];
+          check(ids.length > 0 && docs.every((x) => x._source.style === 'twitter' && x._source.group !== 'flags'),
+            `${o.id} (${name}): ${ids.length} hits, all obey the dashboard's filters`);
+        }
+      }
+    }
+  }
+  return answers;
+}
+
+async function checkNearCode(config) {
+  const doc = await es('GET', `/${config.index}/_doc/${config.nearId}`);
+  check(doc._source[config.codeField] === config.nearCode,
+    `near-duplicates code ${config.nearCode} is document ${config.nearId}'s ${config.codeField} (${doc._source[config.codeField]})`);
+}
+
+async function checkDiscover(objects, config) {
+  for (const o of objects.filter((x) => x.type === 'search')) {
+    const source = JSON.parse(o.attributes.kibanaSavedObjectMeta.searchSourceJSON);
+    for (const f of source.filter) {
+      const h = f.query.hamming;
+      // Kibana puts enabled, non-negated filters in bool.filter; the oracle scores every document.
+      const filtered = await es('POST', `/${config.index}/_search`, { size: 1000, _source: false, query: { bool: { filter: [f.query] } } });
+      const all = await es('POST', `/${config.index}/_search`, { size: 1000, _source: false, query: { hamming: { field: h.field, text: h.text } } });
+      const within = new Set(all.hits.hits.filter((x) => Math.round((1 - x._score) * config.bits) <= h.max_distance).map((x) => x._id));
+      const got = filtered.hits.hits.map((x) => x._id);
+      check(got.length > 0 && got.length === within.size && got.every((id) => within.has(id)),
+        `${o.id}: the Query DSL filter matches exactly the ${within.size} documents within ${h.max_distance} bits of "${h.text}"`);
+    }
+  }
+}
+
+// ---- 3. rendering --------------------------------------------------------------------------------
+// Kibana's loader fetches data.url and puts the raw response in data.values, keeping data.format
+// (property hits.hits); it fits a spec to its panel (autosize fit, then view.width/height).
+function offlineSpec(spec, response) {
+  const s = JSON.parse(JSON.stringify(spec));
+  for (const d of vegaUrls(s)) { delete d.url; d.values = response; }
+  if (s.autosize === undefined) s.autosize = { type: 'fit', contains: 'padding' };
+  return s;
+}
+
+function page(spec, externalUrls) {
+  const lib = (p) => 'file://' + path.join(HERE, 'node_modules', p);
+  return `<!DOCTYPE html><html><head><meta charset="utf-8">
+<script src="${lib('vega/build/vega.min.js')}"></script>
+<script src="${lib('vega-interpreter/build/vega-interpreter.min.js')}"></script>
+<script src="${lib('vega-lite/build/vega-lite.min.js')}"></script>
+<script src="${lib('vega-embed/build/vega-embed.min.js')}"></script>
+<style>body{margin:0;font-family:sans-serif;background:#fff} #vis{width:960px;height:460px}</style></head>
+<body><div id="vis"></div><pre id="status">PENDING</pre><script>
+const problems = [];
+const status = (s) => { document.getElementById('status').textContent = s; };
+window.onerror = (m) => { problems.push('error: ' + m); };
+const logger = { level(l) { return this; }, error(...a) { problems.push('error: ' + a.join(' ')); return this; },
+  warn(...a) { problems.push('warn: ' + a.join(' ')); return this; }, info() { return this; }, debug() { return this; } };
+// As Kibana's Vega view: the CSP-safe expression interpreter, and a loader that refuses any URL
+// outside Kibana (a data: URI included) unless vis_type_vega.enableExternalUrls is true.
+const loader = vega.loader();
+const sanitize = loader.sanitize.bind(loader);
+loader.sanitize = async (uri, options) => {
+  if (/^[a-z][a-z0-9+.-]*:/i.test(uri) && !${JSON.stringify(externalUrls)}) {
+    const error = 'External URLs are not enabled. Add vis_type_vega.enableExternalUrls: true to kibana.yml';
+    if (!problems.includes(error)) problems.push(error);  // Kibana shows it in the panel, then throws
+    throw new Error(error);
+  }
+  const result = await sanitize(uri, options);
+  result.crossOrigin = null;
+  return result;
+};
+vegaEmbed('#vis', ${JSON.stringify(spec)}, { actions: false, renderer: 'canvas', logger, loader, ast: true, expr: vega.expressionInterpreter })
+  .then((r) => r.view.width(940).height(440).runAsync().then(() => {
+    const canvas = document.querySelector('#vis canvas');
+    if (!canvas || !canvas.width || !canvas.height) problems.push('no canvas');
+    // Every data mark must draw something at a real position: an empty panel is a failed one.
+    const marks = [];
+    (function walk(node) {
+      if (node.marktype && node.role === 'mark') {
+        const bad = node.items.filter((i) => ['x', 'y'].some((k) => i[k] !== undefined && !Number.isFinite(i[k])));
+        marks.push(node.items.length);
+        if (!node.items.length) problems.push('mark ' + (node.name || node.marktype) + ' draws nothing');
+        if (bad.length) problems.push('mark ' + (node.name || node.marktype) + ' has ' + bad.length + ' items at no position');
+        const unloaded = node.marktype === 'image' ? node.items.filter((i) => i.url && !(i.image && i.image.naturalWidth > 0)) : [];
+        if (unloaded.length) problems.push(unloaded.length + ' pictures did not load');
+      }
+      (node.items || []).forEach(walk);
+    })(r.view.scenegraph().root);
+    if (!marks.length) problems.push('no data marks');
+    status(problems.length ? 'FAILED ' + problems.join(' | ')
+      : 'RENDERED ' + canvas.width + 'x' + canvas.height + ', ' + marks.reduce((a, b) => a + b, 0) + ' mark items');
+  }))
+  .catch((e) => status('FAILED ' + e.message + ' ' + problems.join(' | ')));
+</script></body></html>`;
+}
+
+function chromium(args) {
+  return execFileSync('chromium', ['--headless', '--no-sandbox', '--disable-gpu', '--allow-file-access-from-files',
+    '--virtual-time-budget=5000', '--hide-scrollbars', '--window-size=960,470', ...args],
+  { encoding: 'utf8', timeout: 60000, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+function renderPage(file, spec, response, externalUrls) {
+  fs.writeFileSync(file, page(offlineSpec(spec, response), externalUrls));
+  const dom = chromium(['--dump-dom', 'file://' + file]);
+  const m = /<pre id="status">([^<]*)<\/pre>/.exec(dom);
+  return m ? m[1].replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&gt;/g, '>') : 'no status in the page';
+}
+
+function render(id, spec, response, tmp) {
+  const file = path.join(tmp, `${id}.html`);
+  const versions = ['vega', 'vega-lite', 'vega-interpreter'].map((p) => `${p} ${require(p + '/package.json').version}`).join(', ');
+  // Pictures are data: URIs (or a URL field's URLs): Kibana loads them only with external URLs enabled.
+  const pictures = JSON.stringify(spec).includes('"image"');
+  if (pictures) {
+    const status = renderPage(file, spec, response, false);
+    check(/External URLs are not enabled/.test(status) && !/draws nothing|no canvas/.test(status),
+      `${id}: without vis_type_vega.enableExternalUrls, Kibana's error and the labels and distances still drawn (${status.slice(0, 160)})`);
+  }
+  if (pictures) {  // scripts/demo.sh's index: remove_image dropped the pictures
+    const noPictures = JSON.parse(JSON.stringify(response));
+    noPictures.hits.hits.forEach((h) => { delete h._source[DEFAULTS.imageField]; });
+    const status = renderPage(file, spec, noPictures, false);
+    check(status.startsWith('RENDERED'), `${id}: an index without pictures renders labels and distances, no URL loaded (${status})`);
+  }
+  const status = renderPage(file, spec, response, true);
+  if (!check(status.startsWith('RENDERED'), `${id}: renders with ${versions}${pictures ? ', external URLs enabled' : ''} (${status})`)) return;
+  const png = path.join(HERE, 'screenshots', `${id}.png`);
+  fs.mkdirSync(path.dirname(png), { recursive: true });
+  chromium([`--screenshot=${png}`, 'file://' + file]);
+  check(fs.existsSync(png) && fs.statSync(png).size > 2000, `${id}: screenshot ${path.relative(REPO, png)}`);
+}
+
+(async () => {
+  checkFile();
+  const collection = await indexDemoPictures();
+  const config = { ...DEFAULTS, index: INDEX, dataViewId: 'deep-hash-dashboards-test' };
+  const objects = build(config);
+  checkObjects(objects, `built for ${INDEX}`);
+  await checkNearCode(config);
+  const answers = await checkRequests(objects, config, collection);
+  await checkDiscover(objects, config);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'deep-hash-dashboards-'));
+  for (const [id, { spec, response }] of Object.entries(answers)) render(id, spec, response, tmp);
+  if (!process.env.KEEP_PAGES) fs.rmSync(tmp, { recursive: true, force: true });
+  console.log(`[dashboards] ${failures ? failures + ' check(s) failed' : 'all checks passed'}`);
+  process.exit(failures ? 1 : 0);
+})().catch((e) => { console.error(`[dashboards] FAIL ${e.stack}`); process.exit(1); });
