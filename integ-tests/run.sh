@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the deep-hash integration tests end to end: sets up a real Elasticsearch node from the
 # integ-test distribution with the plugin zip installed, starts it, runs the *IT tests against it
-# over HTTP (phase 1), restarts the node on the same data and runs the second half of RestartIT
+# over HTTP (phase 1), runs the Java and JavaScript client examples against it (phase 1c,
+# examples/run.sh), restarts the node on the same data and runs the second half of RestartIT
 # (phase 2), restarts it on JDK 25 and runs HashingIT there (phase 3), restarts it with
 # deep_hash.models.path naming a directory outside its config directory and runs ModelsPathIT
 # (phase 4), and stops the node whatever happens. Exits with the tests' status.
@@ -16,6 +17,7 @@
 #   TESTS_DOCS   documents in BinaryHashIT's index (default 3000)
 #   TESTS_INDEX_SETTINGS  extra settings (a JSON object) for every index the ITs create,
 #                e.g. {"index.codec":"best_compression"}
+#   SKIP_EXAMPLES=1  leave out phase 1c (the Java and JavaScript client examples)
 #   KEEP_NODE=1  leave the node running after the tests (for poking at it; stop with es-node.sh stop)
 set -euo pipefail
 
@@ -133,6 +135,18 @@ if [ "${SKIP_DASHBOARDS:-0}" != 1 ]; then
   [ "$rc" -eq 0 ] && rc=$rc1c
 else
   echo "[run] phase 1c (Kibana dashboards) skipped: SKIP_DASHBOARDS=1" >&2
+fi
+
+# Phase 1d: the client examples (examples/run.sh: the official Java and JavaScript clients), each
+# checking its answers; also when a subset of tests was asked for. SKIP_EXAMPLES=1 leaves them out.
+if [ "${SKIP_EXAMPLES:-0}" != 1 ]; then
+  t1d=$SECONDS
+  rc1d=0
+  "$REPO_ROOT/examples/run.sh" "$url" || rc1d=$?
+  echo "[run] phase 1d (client examples, Java and JavaScript) finished with status $rc1d in $((SECONDS - t1d)) s" >&2
+  [ "$rc" -eq 0 ] && rc=$rc1d
+else
+  echo "[run] phase 1d (client examples) skipped: SKIP_EXAMPLES=1" >&2
 fi
 
 # Phase 2: restart the node on the same data; RestartIT checks what survived and writes on.

@@ -7,12 +7,15 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+# Debian's Maven 3.8.7 writes "\e[0m" even in batch mode with colours off: strip what is left.
+nocolor() { sed -u $'s/\e\\[[0-9;]*m//g'; }
+
 echo "==> Building the plugin (mvn package, tests skipped; scripts/test.sh runs them)"
-mvn -B -q package -DskipTests
+mvn -B -q -Dstyle.color=never package -DskipTests 2>&1 | nocolor
 
 export ES_NODE_NAME=demo
 integ-tests/es-node.sh stop >/dev/null 2>&1 || true
-integ-tests/es-node.sh setup
+integ-tests/es-node.sh setup 2>&1 | nocolor >&2   # fetches the distribution through Maven the first time
 url=$(integ-tests/es-node.sh start)
 echo "==> Node up at $url with: $(curl -s "$url/_cat/plugins?h=component,version" | tr '\n' ' ')"
 echo "==> Models: $(curl -s "$url/_deep_hash/models" | python3 -c 'import json,sys; print(", ".join("%s (%d bits, %s)" % (m["name"], m["bits"], "/".join(m["entry_points"])) for m in json.load(sys.stdin)["models"]))')"

@@ -2,7 +2,8 @@
 # All of deep-hash's tests: unit, Lucene and in-process cluster tests (Maven Surefire), then the
 # model pipeline in quick mode (data, MiniLM embeddings, every training, evaluation, export), a model
 # trained on each of two public collections (quick), then the plugin zip installed with
-# elasticsearch-plugin into a real 8.19.21 node and driven over HTTP, with one user-trained model.
+# elasticsearch-plugin into a real 8.19.21 node and driven over HTTP, with one user-trained model, and
+# the client examples (examples/run.sh) against that node.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -15,5 +16,5 @@ model/run.sh --quick
 echo "==> Your own collection, quick mode: two public icon collections (model/public-collections/run.sh --quick)"
 model/public-collections/run.sh --quick
 
-echo "==> Real-node integration tests (integ-tests/run.sh), the user-trained model installed among them"
+echo "==> Real-node integration tests (integ-tests/run.sh), the user-trained model installed among them, then the Java and JavaScript client examples"
 integ-tests/run.sh
