@@ -152,6 +152,13 @@ const EXPECT = {
       && r.hits.hits.every((h) => h._source.label && h._source.image)
       ? `24 pictures, distances ${d[0]}..${d[d.length - 1]}, closest first, with picture and label` : false;
   },
+  'deep-hash-search-by-picture': (r, c) => {
+    const d = distances(r.hits.hits, c.bits);
+    // query-picture.png is document 1456's picture (Noto's raccoon): its own code comes first, at 0.
+    return r.hits.hits.length === 12 && d[0] === 0 && (c.queryImage !== DEFAULTS.queryImage || r.hits.hits[0]._id === '1456')
+      && d.every((x, i) => i === 0 || x >= d[i - 1]) && r.hits.hits.every((h) => h._source.image)
+      ? `12 pictures, the query's own document ${r.hits.hits[0]._id} first at 0, then ${d[1]}..${d[d.length - 1]}` : false;
+  },
   'deep-hash-near-duplicates': (r, c) => {
     const d = distances(r.hits.hits, c.bits);
     return r.hits.hits.length > 1 && d.every((x) => x <= c.maxDistance)
