@@ -4,15 +4,16 @@
 //
 // coreMigrationVersion is 8.8.0 for every type since 8.8 (the last core-wide migration).
 // typeMigrationVersion is the newest migration the object is already in: for a type with model versions
-// (dashboard, search), model version N is written as 10.N.0. The versions below are ones Kibana 8.19
-// registers; where 8.19 has a newer model version that only adds optional attributes or mappings
-// (no data transform), Kibana upgrades the object on import, and an older value is the safe one: a
-// value newer than the running Kibana knows is refused.
+// (dashboard, search), model version N is written as 10.N.0. A value newer than the running Kibana
+// knows is refused on import; an older one is upgraded (the later model versions here add optional
+// attributes or mappings only, no data transform).
 const MIGRATION = Object.freeze({
   'index-pattern': '8.0.0',   // the last legacy migration of data views
   visualization: '8.5.0',     // the last legacy migration of visualizations
-  search: '10.5.0',           // model version 5 (density); 6 (Discover tabs) came in 9.2
-  dashboard: '10.2.0',        // model version 2 (controlGroupInput.showApplySelections)
+  search: '10.5.0',           // model version 5 (density); 6 (Discover tabs) came in 9.2, not 8.19
+  // model version 3 (sections): collapsible sections were backported to 8.19 (elastic/kibana#222103),
+  // and their saved-object version is #222450; 4 (accessControl) is 9.x only
+  dashboard: '10.3.0',
 });
 const CORE_MIGRATION_VERSION = '8.8.0';
 const EMPTY_SEARCH_SOURCE = JSON.stringify({ query: { query: '', language: 'kuery' }, filter: [] });
