@@ -352,6 +352,18 @@ public final class DeepHashService implements Closeable {
      * entry points in the statistics.
      */
     public Map<EntryPoint, HashOutput> hashEach(String modelName, byte[] image, String text, Set<EntryPoint> entryPoints) {
+        return hashWithVersion(modelName, image, text, entryPoints).outputs();
+    }
+
+    /** What {@link #hashWithVersion} gives: the outputs, and the version of the model files that computed them. */
+    public record Hashed(String version, Map<EntryPoint, HashOutput> outputs) {}
+
+    /**
+     * As {@link #hashEach}, with the {@code version} of {@code model.json} of the very model that ran:
+     * a reload may replace the model between two calls, so asking the registry afterwards could name
+     * the wrong one.
+     */
+    public Hashed hashWithVersion(String modelName, byte[] image, String text, Set<EntryPoint> entryPoints) {
         // The lease keeps the model open for this call even if a reload replaces it meanwhile.
         try (ModelRegistry.Lease lease = registry.acquire(modelName)) {
             HashModel model = lease.model();
@@ -362,7 +374,7 @@ public final class DeepHashService implements Closeable {
             for (EntryPoint entry : out.keySet()) {
                 stats.inference(entry, 1, share);
             }
-            return out;
+            return new Hashed(model.config().version(), out);
         } catch (RuntimeException e) {
             stats.error(e);
             throw e;

@@ -12,9 +12,14 @@ import org.elasticsearch.ingest.ConfigurationUtils;
 import org.elasticsearch.ingest.IngestDocument;
 import org.elasticsearch.ingest.Processor;
 
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.EnumSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.BiConsumer;
@@ -31,6 +36,13 @@ import java.util.function.Supplier;
  * Anything wrong with a document (missing inputs, bad base64, an image that is too large, corrupt or
  * in another format, a text that is too long) fails that document with a 400 that names the field,
  * which {@code on_failure} can handle; nothing is written for it.
+ *
+ * <p>Why {@code model_info_field}: when a model is replaced (a new version of its files, or another
+ * model), the documents the old one hashed hold codes that no longer compare with new ones, and users
+ * must find them to re-hash them. The processor is the only place that knows which model files
+ * computed a code and when: a reload can swap a model between two documents of one bulk request, so
+ * the version is the one of the model that ran ({@link DeepHashService#hashWithVersion}), and it
+ * cannot be left to other processors (the test distribution has no {@code set} and no painless).
  */
 public final class DeepHashProcessor extends AbstractProcessor {
     public static final String TYPE = "deep_hash";
@@ -43,8 +55,12 @@ public final class DeepHashProcessor extends AbstractProcessor {
     private final String imageTargetField;
     private final String textTargetField;
     private final String embeddingField;
+    private final String modelInfoField;
     private final boolean removeImage;
     private final boolean ignoreMissing;
+
+    /** {@code hashed_at}: UTC, always with milliseconds, so that values have one width and sort as strings. */
+    static final DateTimeFormatter HASHED_AT = DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSS'Z'", Locale.ROOT).withZone(ZoneOffset.UTC);
 
     DeepHashProcessor(
         String tag,
@@ -57,6 +73,7 @@ public final class DeepHashProcessor extends AbstractProcessor {
         String imageTargetField,
         String textTargetField,
         String embeddingField,
+        String modelInfoField,
         boolean removeImage,
         boolean ignoreMissing
     ) {
@@ -69,6 +86,7 @@ public final class DeepHashProcessor extends AbstractProcessor {
         this.imageTargetField = imageTargetField;
         this.textTargetField = textTargetField;
         this.embeddingField = embeddingField;
+        this.modelInfoField = modelInfoField;
         this.removeImage = removeImage;
         this.ignoreMissing = ignoreMissing;
     }
@@ -152,7 +170,8 @@ public final class DeepHashProcessor extends AbstractProcessor {
         if (textTargetField != null && text != null) {
             wanted.add(EntryPoint.TEXT);
         }
-        Map<EntryPoint, HashOutput> outputs = run(wanted, image, text);
+        DeepHashService.Hashed hashed = run(wanted, image, text);
+        Map<EntryPoint, HashOutput> outputs = hashed.outputs();
         HashOutput main = outputs.get(mainEntry);
         document.setFieldValue(targetField, main.codeHex());
         if (embeddingField != null) {
@@ -168,15 +187,22 @@ public final class DeepHashProcessor extends AbstractProcessor {
         if (textTargetField != null && text != null) {
             document.setFieldValue(textTargetField, outputs.get(EntryPoint.TEXT).codeHex());
         }
+        if (modelInfoField != null) {
+            Map<String, Object> info = new LinkedHashMap<>();
+            info.put("name", model);
+            info.put("version", hashed.version());
+            info.put("hashed_at", HASHED_AT.format(Instant.ofEpochMilli(System.currentTimeMillis())));
+            document.setFieldValue(modelInfoField, info);
+        }
         if (removeImage && image != null) {
             document.removeField(imageField);
         }
         service.stats().hashed(HashStats.Caller.INGEST, 1);
     }
 
-    private Map<EntryPoint, HashOutput> run(Set<EntryPoint> entries, byte[] image, String text) {
+    private DeepHashService.Hashed run(Set<EntryPoint> entries, byte[] image, String text) {
         try {
-            return service.hashEach(model, image, text, entries);
+            return service.hashWithVersion(model, image, text, entries);
         } catch (InputException e) {
             String field = e.kind() == InputException.Kind.TEXT_TOO_LONG || image == null ? textField : imageField;
             throw e.kind() == InputException.Kind.UNKNOWN_MODEL || e.kind() == InputException.Kind.MODEL_UNAVAILABLE
@@ -202,6 +228,7 @@ public final class DeepHashProcessor extends AbstractProcessor {
             String imageTargetField = ConfigurationUtils.readOptionalStringProperty(TYPE, tag, config, "image_target_field");
             String textTargetField = ConfigurationUtils.readOptionalStringProperty(TYPE, tag, config, "text_target_field");
             String embeddingField = ConfigurationUtils.readOptionalStringProperty(TYPE, tag, config, "embedding_field");
+            String modelInfoField = ConfigurationUtils.readOptionalStringProperty(TYPE, tag, config, "model_info_field");
             boolean removeImage = ConfigurationUtils.readBooleanProperty(TYPE, tag, config, "remove_image", false);
             boolean ignoreMissing = ConfigurationUtils.readBooleanProperty(TYPE, tag, config, "ignore_missing", false);
             if (imageField == null && textField == null) {
@@ -212,6 +239,9 @@ public final class DeepHashProcessor extends AbstractProcessor {
             }
             if (textTargetField != null && textField == null) {
                 throw ConfigurationUtils.newConfigurationException(TYPE, tag, "text_target_field", "needs [text_field]");
+            }
+            if (modelInfoField != null) {
+                checkModelInfoField(tag, modelInfoField, imageField, textField, targetField, imageTargetField, textTargetField, embeddingField);
             }
             ModelConfig modelConfig;
             try {
@@ -235,9 +265,55 @@ public final class DeepHashProcessor extends AbstractProcessor {
                 imageTargetField,
                 textTargetField,
                 embeddingField,
+                modelInfoField,
                 removeImage,
                 ignoreMissing
             );
+        }
+
+        /**
+         * The model info is an object written after the codes: on a field the processor reads or writes
+         * (or above or below one) it would overwrite an input or a code, or be overwritten.
+         */
+        private static void checkModelInfoField(
+            String tag,
+            String modelInfoField,
+            String imageField,
+            String textField,
+            String targetField,
+            String imageTargetField,
+            String textTargetField,
+            String embeddingField
+        ) {
+            if (modelInfoField.isBlank()) {
+                throw ConfigurationUtils.newConfigurationException(TYPE, tag, "model_info_field", "must name a field, e.g. [model_info], but was empty");
+            }
+            Map<String, String> others = new LinkedHashMap<>();
+            others.put("image_field", imageField);
+            others.put("text_field", textField);
+            others.put("target_field", targetField);
+            others.put("image_target_field", imageTargetField);
+            others.put("text_target_field", textTargetField);
+            others.put("embedding_field", embeddingField);
+            for (Map.Entry<String, String> other : others.entrySet()) {
+                String field = other.getValue();
+                if (field == null) {
+                    continue;
+                }
+                String clash = modelInfoField.equals(field) ? "is the same field as"
+                    : field.startsWith(modelInfoField + ".") ? "is an object holding"
+                    : modelInfoField.startsWith(field + ".") ? "is inside"
+                    : null;
+                if (clash != null) {
+                    throw ConfigurationUtils.newConfigurationException(
+                        TYPE,
+                        tag,
+                        "model_info_field",
+                        "[" + modelInfoField + "] " + clash + " [" + other.getKey() + "] [" + field + "]: the model info is an object of its own "
+                            + "({name, version, hashed_at}); name a field the processor does not read or write, e.g. [model_info]"
+                    );
+                }
+            }
         }
 
         private static void checkEntryPoint(String tag, ModelConfig config, String model, boolean needed, EntryPoint entry, String property) {

@@ -1,18 +1,23 @@
 package org.deephash.mapper;
 
 import org.apache.lucene.document.BinaryDocValuesField;
+import org.apache.lucene.document.SortedNumericDocValuesField;
 import org.apache.lucene.search.ConstantScoreQuery;
 import org.apache.lucene.search.Query;
 import org.apache.lucene.util.BytesRef;
 import org.deephash.hamming.HammingQuery;
 import org.deephash.hamming.HashCode;
+import org.elasticsearch.common.collect.Iterators;
+import org.elasticsearch.index.IndexVersion;
 import org.elasticsearch.index.fielddata.FieldDataContext;
 import org.elasticsearch.index.fielddata.IndexFieldData;
 import org.elasticsearch.index.mapper.ArraySourceValueFetcher;
 import org.elasticsearch.index.mapper.DocumentParserContext;
 import org.elasticsearch.index.mapper.FieldMapper;
 import org.elasticsearch.index.mapper.MappedFieldType;
+import org.elasticsearch.index.mapper.Mapper;
 import org.elasticsearch.index.mapper.MapperBuilderContext;
+import org.elasticsearch.index.mapper.NumberFieldMapper;
 import org.elasticsearch.index.mapper.TextSearchInfo;
 import org.elasticsearch.index.mapper.ValueFetcher;
 import org.elasticsearch.index.query.SearchExecutionContext;
@@ -23,6 +28,7 @@ import org.elasticsearch.xcontent.XContentParser;
 import java.io.IOException;
 import java.time.ZoneId;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -33,9 +39,22 @@ import java.util.Objects;
  *
  * <p>A value is hex of exactly {@code bits / 4} characters, or an array of exactly {@code bits} 0/1
  * numbers; {@code null} and {@code []} mean no value.
+ *
+ * <p>With {@code bits_field: true} it also keeps, in a sub-field {@code <field>.bits}, the position
+ * of every bit that is set (0 is the most significant bit of the first hex digit), as a multi-valued
+ * {@code integer} with doc values only. Why a sub-field of Elasticsearch's own type rather than a
+ * new aggregation: a {@code terms} (or {@code histogram}) aggregation over it counts, per bit, the
+ * documents that have it set, which is what a bit-balance panel needs, and every standard
+ * aggregation, Kibana's Lens and Vega, {@code _field_caps} and the clients already understand an
+ * integer field; nothing needs to be written, serialized or kept compatible on the plugin's side.
+ * It costs about half the code's bits as numbers per document in doc values, so it is opt-in.
+ * Under {@code index.deep_hash.codec} it keeps Elasticsearch's doc-values format: the codec sends
+ * only fields whose type is {@code binary_hash} to the plugin's format.
  */
 public final class BinaryHashFieldMapper extends FieldMapper {
     public static final String CONTENT_TYPE = "binary_hash";
+    /** The leaf name of the sub-field that {@code bits_field: true} adds: {@code <field>.bits}. */
+    public static final String BITS_SUB_FIELD = "bits";
 
     private static BinaryHashFieldMapper toType(FieldMapper in) {
         return (BinaryHashFieldMapper) in;
@@ -44,12 +63,24 @@ public final class BinaryHashFieldMapper extends FieldMapper {
     public static final class Builder extends FieldMapper.Builder {
         private final Parameter<Integer> bits;
         private final Parameter<Boolean> ignoreMalformed;
+        // Not updateable: documents indexed before would have no bits and count as all zeros.
+        private final Parameter<Boolean> bitsField = new Parameter<>(
+            "bits_field",
+            false,
+            () -> false,
+            (n, c, o) -> parseBitsField(n, o),
+            m -> toType(m).bitsMapper != null,
+            XContentBuilder::field,
+            Objects::toString
+        );
         private final Parameter<Map<String, String>> meta = Parameter.metaParam();
         private final boolean ignoreMalformedByDefault;
+        private final IndexVersion indexCreatedVersion;
 
-        public Builder(String name, boolean ignoreMalformedByDefault) {
+        public Builder(String name, boolean ignoreMalformedByDefault, IndexVersion indexCreatedVersion) {
             super(name);
             this.ignoreMalformedByDefault = ignoreMalformedByDefault;
+            this.indexCreatedVersion = indexCreatedVersion;
             // Not updateable: codes of another width already in the index could never be compared.
             this.bits = new Parameter<>(
                 "bits",
@@ -88,6 +119,18 @@ public final class BinaryHashFieldMapper extends FieldMapper {
             );
         }
 
+        private static boolean parseBitsField(String field, Object value) {
+            if (value instanceof Boolean b) {
+                return b;
+            }
+            if ("true".equals(value) || "false".equals(value)) {
+                return Boolean.parseBoolean((String) value);
+            }
+            throw new IllegalArgumentException(
+                "[bits_field] on field [" + field + "] must be true or false but was [" + value + "]"
+            );
+        }
+
         public Builder bits(int bits) {
             this.bits.setValue(bits);
             return this;
@@ -95,18 +138,22 @@ public final class BinaryHashFieldMapper extends FieldMapper {
 
         @Override
         protected Parameter<?>[] getParameters() {
-            return new Parameter<?>[] { bits, ignoreMalformed, meta };
+            return new Parameter<?>[] { bits, ignoreMalformed, bitsField, meta };
         }
 
         @Override
         public BinaryHashFieldMapper build(MapperBuilderContext context) {
             BinaryHashFieldType type = new BinaryHashFieldType(context.buildFullName(leafName()), bits.getValue(), meta.getValue());
-            return new BinaryHashFieldMapper(leafName(), type, builderParams(this, context), this);
+            NumberFieldMapper bitsMapper = bitsField.getValue()
+                ? NumberFieldMapper.Builder.docValuesOnly(BITS_SUB_FIELD, NumberFieldMapper.NumberType.INTEGER, indexCreatedVersion)
+                    .build(context.createChildContext(leafName(), null))
+                : null;
+            return new BinaryHashFieldMapper(leafName(), type, builderParams(this, context), this, bitsMapper);
         }
     }
 
     public static final TypeParser PARSER = new TypeParser(
-        (n, c) -> new Builder(n, IGNORE_MALFORMED_SETTING.get(c.getSettings()))
+        (n, c) -> new Builder(n, IGNORE_MALFORMED_SETTING.get(c.getSettings()), c.indexVersionCreated())
     );
 
     public static final class BinaryHashFieldType extends MappedFieldType {
@@ -205,11 +252,31 @@ public final class BinaryHashFieldMapper extends FieldMapper {
 
     private final boolean ignoreMalformed;
     private final boolean ignoreMalformedByDefault;
+    private final IndexVersion indexCreatedVersion;
+    /** {@code <field>.bits}, or null without {@code bits_field}. */
+    private final NumberFieldMapper bitsMapper;
 
-    private BinaryHashFieldMapper(String simpleName, BinaryHashFieldType type, BuilderParams params, Builder builder) {
+    private BinaryHashFieldMapper(String simpleName, BinaryHashFieldType type, BuilderParams params, Builder builder, NumberFieldMapper bitsMapper) {
         super(simpleName, type, params);
         this.ignoreMalformed = builder.ignoreMalformed.getValue();
         this.ignoreMalformedByDefault = builder.ignoreMalformedByDefault;
+        this.indexCreatedVersion = builder.indexCreatedVersion;
+        this.bitsMapper = bitsMapper;
+    }
+
+    /**
+     * The sub-field is a child mapper, as multi-fields are, so that the mapping lookup registers its type
+     * (aggregations, field caps); it is not a multi-field because it never parses the value itself, and
+     * not in the mapping's JSON because {@code bits_field} rebuilds it.
+     */
+    @Override
+    public Iterator<Mapper> iterator() {
+        return bitsMapper == null ? super.iterator() : Iterators.concat(super.iterator(), Iterators.single(bitsMapper));
+    }
+
+    @Override
+    public int getTotalFieldsCount() {
+        return super.getTotalFieldsCount() + (bitsMapper == null ? 0 : 1);
     }
 
     @Override
@@ -256,6 +323,17 @@ public final class BinaryHashFieldMapper extends FieldMapper {
             );
         }
         context.doc().addWithKey(name, new BinaryDocValuesField(name, new BytesRef(code.bytes())));
+        if (bitsMapper != null) {
+            String bitsName = bitsMapper.fullPath();
+            byte[] bytes = code.bytes();
+            for (int i = 0; i < bytes.length; i++) {
+                for (int b = 0; b < 8; b++) {
+                    if ((bytes[i] & (0x80 >>> b)) != 0) {
+                        context.doc().add(new SortedNumericDocValuesField(bitsName, i * 8 + b));
+                    }
+                }
+            }
+        }
     }
 
     /**
@@ -313,6 +391,6 @@ public final class BinaryHashFieldMapper extends FieldMapper {
 
     @Override
     public FieldMapper.Builder getMergeBuilder() {
-        return new Builder(leafName(), ignoreMalformedByDefault).init(this);
+        return new Builder(leafName(), ignoreMalformedByDefault, indexCreatedVersion).init(this);
     }
 }

@@ -225,6 +225,47 @@ public class DeepHashIngestClusterTests extends ESIntegTestCase {
         assertFalse(client().prepareGet("strict", "unhashed").get().getSourceAsMap().containsKey("hash"));
     }
 
+    /**
+     * model_info_field lands in _source with the model's name and version and a time that the
+     * README's suggested mapping indexes as a date; a document left unhashed gets none.
+     */
+    public void testModelInfoRecordsWhichModelHashedWhat() {
+        putPipeline("with-info", """
+            {"image_field": "image", "text_field": "caption", "model_info_field": "model_info", "ignore_missing": true}""");
+        assertAcked(prepareCreate("info").setSettings(Settings.builder().put("index.number_of_shards", 2).put("index.number_of_replicas", 0))
+            .setMapping("""
+                {"properties": {
+                  "hash": {"type": "binary_hash", "bits": 64},
+                  "model_info": {"properties": {"name": {"type": "keyword"}, "version": {"type": "keyword"}, "hashed_at": {"type": "date"}}}
+                }}"""));
+        ensureGreen("info");
+        long before = System.currentTimeMillis();
+        List<Picture> docs = randomSubsetOf(between(3, 12), pictures);
+        BulkResponse response = index("info", "with-info", docs);
+        assertFalse(response.buildFailureMessage(), response.hasFailures());
+        client().prepareIndex("info").setId("unhashed").setPipeline("with-info").setSource(Map.of("other", "x")).setRefreshPolicy(WriteRequest.RefreshPolicy.IMMEDIATE).get();
+        long after = System.currentTimeMillis();
+        for (Picture p : docs) {
+            Map<String, Object> source = client().prepareGet("info", p.id()).get().getSourceAsMap();
+            @SuppressWarnings("unchecked")
+            Map<String, Object> info = (Map<String, Object>) source.get("model_info");
+            assertEquals(p.id(), "default", info.get("name"));
+            assertEquals(p.id(), oracle.config().version(), info.get("version"));
+            long hashedAt = java.time.Instant.parse((String) info.get("hashed_at")).toEpochMilli();
+            assertTrue(p.id() + " hashed at " + info.get("hashed_at"), hashedAt >= before && hashedAt <= after);
+        }
+        assertFalse(client().prepareGet("info", "unhashed").get().getSourceAsMap().containsKey("model_info"));
+        // What the health dashboard asks: documents by model version, and hashed in a time range.
+        assertHitCount(client().prepareSearch("info").setSize(0).setQuery(
+            org.elasticsearch.index.query.QueryBuilders.termQuery("model_info.version", oracle.config().version())), docs.size());
+        assertHitCount(client().prepareSearch("info").setSize(0).setQuery(
+            org.elasticsearch.index.query.QueryBuilders.rangeQuery("model_info.hashed_at").gte(before).lte(after).format("epoch_millis")), docs.size());
+
+        Exception e = expectThrows(Exception.class, () -> putPipeline("clash", "{\"text_field\": \"caption\", \"model_info_field\": \"hash\"}"));
+        assertThat(e.getMessage(), containsString("[model_info_field] [hash] is the same field as [target_field] [hash]"));
+        assertEquals(RestStatus.BAD_REQUEST, org.elasticsearch.ExceptionsHelper.status(e));
+    }
+
     public void testPipelineWithAnUnknownModelOrFieldIsRefused() {
         Exception e = expectThrows(Exception.class, () -> putPipeline("unknown", "{\"image_field\": \"image\", \"model\": \"nope\"}"));
         assertThat(e.getMessage(), containsString("unknown model [nope]"));

@@ -1,6 +1,8 @@
 package org.deephash.mapper;
 
 import org.elasticsearch.ExceptionsHelper;
+import org.elasticsearch.action.fieldcaps.FieldCapabilities;
+import org.elasticsearch.action.fieldcaps.FieldCapabilitiesResponse;
 import org.elasticsearch.action.search.SearchPhaseExecutionException;
 import org.elasticsearch.action.search.SearchRequestBuilder;
 import org.elasticsearch.common.document.DocumentField;
@@ -196,6 +198,78 @@ public class BinaryHashFieldMapperTests extends ESSingleNodeTestCase {
             () -> new HammingQueryBuilder("h", HashCode.fromHex("00000000000000ff"), 65)
         );
         assertThat(e.getMessage(), containsString("[max_distance] must be between 0 and the code's 64 bits but was [65]"));
+    }
+
+    public void testBitsFieldIsOffByDefaultAndShownWhenOn() {
+        createHashIndex("plain", "");
+        createHashIndex("withbits", ", \"bits_field\": true");
+        Map<String, Object> plain = client().admin().indices().prepareGetMappings("plain").get().mappings().get("plain").sourceAsMap();
+        Map<String, Object> withBits = client().admin().indices().prepareGetMappings("withbits").get().mappings().get("withbits").sourceAsMap();
+        assertThat(plain.toString(), containsString("h={type=binary_hash, bits=64}"));
+        assertThat(withBits.toString(), containsString("h={type=binary_hash, bits=64, bits_field=true}"));
+
+        assertNull("no sub-field without bits_field", client().prepareFieldCaps("plain").setFields("h*").get().getField("h.bits"));
+        FieldCapabilitiesResponse caps = client().prepareFieldCaps("withbits").setFields("h*").get();
+        FieldCapabilities bitsCaps = caps.getField("h.bits").get("integer");
+        assertTrue(bitsCaps.isAggregatable());
+        assertTrue(bitsCaps.isSearchable());
+    }
+
+    public void testBitsFieldIsCheckedAndCannotBeChanged() {
+        MapperParsingException e = expectThrows(
+            MapperParsingException.class,
+            () -> client().admin().indices().prepareCreate("bad").setMapping("""
+                {"properties": {"h": {"type": "binary_hash", "bits": 64, "bits_field": "yes"}}}""").get()
+        );
+        assertThat(ExceptionsHelper.status(e), equalTo(RestStatus.BAD_REQUEST));
+        assertThat(e.getMessage(), containsString("[bits_field] on field [h] must be true or false but was [yes]"));
+
+        Exception clash = expectThrows(
+            Exception.class,
+            () -> client().admin().indices().prepareCreate("clash").setMapping("""
+                {"properties": {"h": {"type": "binary_hash", "bits": 64, "bits_field": true, "fields": {"bits": {"type": "keyword"}}}}}""").get()
+        );
+        // A multi-field of the same name is refused by Elasticsearch's own check.
+        assertThat(clash.getMessage(), containsString("Field [h.bits] is defined more than once"));
+        assertThat(ExceptionsHelper.status(clash), equalTo(RestStatus.BAD_REQUEST));
+
+        createHashIndex("idx", "");
+        IllegalArgumentException update = expectThrows(
+            IllegalArgumentException.class,
+            () -> client().admin().indices().preparePutMapping("idx").setSource("""
+                {"properties": {"h": {"type": "binary_hash", "bits": 64, "bits_field": true}}}""", XContentType.JSON).get()
+        );
+        assertThat(update.getMessage(), containsString("Cannot update parameter [bits_field] from [false] to [true]"));
+    }
+
+    /** Each set bit's position, most significant bit of the first hex digit first; none for an all-zero code. */
+    public void testBitsFieldHoldsThePositionsOfTheSetBits() {
+        int bits = randomFrom(8, 64, 72, 256);
+        client().admin().indices().prepareCreate("idx").setMapping("""
+            {"properties": {"h": {"type": "binary_hash", "bits": BITS, "bits_field": true}}}""".replace("BITS", Integer.toString(bits))).get();
+        byte[] code = HammingOracle.randomCode(random(), bits);
+        List<Long> expected = new ArrayList<>();
+        for (int i = 0; i < bits; i++) {
+            if (HammingOracle.bit(code, i) == 1) {
+                expected.add((long) i);
+            }
+        }
+        index("idx", "random", "{\"h\": \"" + HashCode.ofBytes(code).toHex() + "\"}");
+        index("idx", "zeros", "{\"h\": \"" + "0".repeat(bits / 4) + "\"}");
+        index("idx", "first", "{\"h\": \"8" + "0".repeat(bits / 4 - 1) + "\"}");
+        index("idx", "none", "{\"other\": 1}");
+        client().admin().indices().prepareRefresh("idx").get();
+        assertResponse(client().prepareSearch("idx").setQuery(QueryBuilders.idsQuery().addIds("random")).addDocValueField("h.bits"), r -> {
+            List<Object> got = r.getHits().getAt(0).field("h.bits").getValues();
+            assertThat(got.stream().map(v -> ((Number) v).longValue()).toList(), equalTo(expected));
+        });
+        assertResponse(client().prepareSearch("idx").setQuery(QueryBuilders.idsQuery().addIds("first")).addDocValueField("h.bits"), r -> {
+            assertThat(r.getHits().getAt(0).field("h.bits").getValues().stream().map(v -> ((Number) v).longValue()).toList(), equalTo(List.of(0L)));
+        });
+        // An all-zero code has a code but no bits: count documents with a code on the binary_hash field itself.
+        assertHitCount(client().prepareSearch("idx").setQuery(QueryBuilders.existsQuery("h.bits")), expected.isEmpty() ? 1 : 2);
+        assertHitCount(client().prepareSearch("idx").setQuery(QueryBuilders.existsQuery("h")), 3);
+        assertHitCount(client().prepareSearch("idx").setQuery(QueryBuilders.termQuery("h.bits", 0)), HammingOracle.bit(code, 0) + 1);
     }
 
     private void assertQueryFails(HammingQueryBuilder query, String expected) {
