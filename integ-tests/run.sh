@@ -111,16 +111,22 @@ rc=0
 run_mvn "${mvn_args[@]}" "-DTESTS_ES_URL=$url" -Dtests.restart.phase=before "${user_model_args[@]}" "$@" || rc=$?
 echo "[run] phase 1 (ITs) finished with status $rc in $((SECONDS - t1)) s" >&2
 
+# Phases 1b to 1d run while the node is up; each one's status joins rc.
+extra_phase() {  # extra_phase NAME WHAT COMMAND...
+  local name="$1" what="$2" t=$SECONDS status=0
+  shift 2
+  "$@" || status=$?
+  echo "[run] phase $name ($what) finished with status $status in $((SECONDS - t)) s" >&2
+  [ "$rc" -eq 0 ] && rc=$status
+  return 0
+}
+
 # Phase 1b: a collection read from an index by model/train_collection.py --es, compared with the same
 # collection read from its JSONL file, and a quick model trained from it (the quick Material Design
 # Icons collection that scripts/test.sh prepares before these tests).
 items="$REPO_ROOT/model/work/collections/mdi-data-quick/items.jsonl"
 if [ -f "$items" ] && [ -z "$*" ]; then
-  t1b=$SECONDS
-  rc1b=0
-  /usr/bin/python3 "$SCRIPT_DIR/collection_from_index.py" "$url" "$items" || rc1b=$?
-  echo "[run] phase 1b (a collection read from an index) finished with status $rc1b in $((SECONDS - t1b)) s" >&2
-  [ "$rc" -eq 0 ] && rc=$rc1b
+  extra_phase 1b "a collection read from an index" /usr/bin/python3 "$SCRIPT_DIR/collection_from_index.py" "$url" "$items"
 else
   echo "[run] phase 1b (a collection read from an index) skipped: no $items (model/public-collections/run.sh --quick writes it), or a subset of tests was asked for" >&2
 fi
@@ -128,11 +134,7 @@ fi
 # Phase 1c: the Kibana dashboards (dashboards/test.sh): every panel's request on this node, every Vega
 # spec rendered in headless Chromium from the answers, the screenshots rewritten. SKIP_DASHBOARDS=1 skips it.
 if [ "${SKIP_DASHBOARDS:-0}" != 1 ]; then
-  t1c=$SECONDS
-  rc1c=0
-  "$REPO_ROOT/dashboards/test.sh" "$url" || rc1c=$?
-  echo "[run] phase 1c (Kibana dashboards) finished with status $rc1c in $((SECONDS - t1c)) s" >&2
-  [ "$rc" -eq 0 ] && rc=$rc1c
+  extra_phase 1c "Kibana dashboards" "$REPO_ROOT/dashboards/test.sh" "$url"
 else
   echo "[run] phase 1c (Kibana dashboards) skipped: SKIP_DASHBOARDS=1" >&2
 fi
@@ -140,11 +142,7 @@ fi
 # Phase 1d: the client examples (examples/run.sh: the official Java and JavaScript clients), each
 # checking its answers; also when a subset of tests was asked for. SKIP_EXAMPLES=1 leaves them out.
 if [ "${SKIP_EXAMPLES:-0}" != 1 ]; then
-  t1d=$SECONDS
-  rc1d=0
-  "$REPO_ROOT/examples/run.sh" "$url" || rc1d=$?
-  echo "[run] phase 1d (client examples, Java and JavaScript) finished with status $rc1d in $((SECONDS - t1d)) s" >&2
-  [ "$rc" -eq 0 ] && rc=$rc1d
+  extra_phase 1d "client examples, Java and JavaScript" "$REPO_ROOT/examples/run.sh" "$url"
 else
   echo "[run] phase 1d (client examples) skipped: SKIP_EXAMPLES=1" >&2
 fi
