@@ -33,7 +33,7 @@ function hashedOverTime(config) {
     ],
     mark: { type: 'bar', tooltip: true },
     encoding: {
-      x: { field: 'time', type: 'ordinal', timeUnit: 'yearmonthdate', title: `hashed (${config.modelInfoField}.hashed_at)` },
+      x: { field: 'time', type: 'temporal', timeUnit: 'yearmonthdate', title: `hashed (${config.modelInfoField}.hashed_at)` },
       y: { field: 'documents', type: 'quantitative', title: 'documents', stack: 'zero' },
       color: { field: 'model version', type: 'nominal' },
     },
@@ -59,14 +59,17 @@ function withCode(config) {
       { window: [{ op: 'row_number', as: 'n' }] },
       { calculate: "datum.n == 1 ? 'with a code' : 'without a code'", as: 'documents' },
       { calculate: 'datum.doc_count', as: 'count' },
+      { calculate: 'datum.n - 0.5', as: 'row' },
+      { calculate: 'datum.n - 0.85', as: 'top' },
+      { calculate: 'datum.n - 0.15', as: 'bottom' },
     ],
     layer: [
-      { mark: { type: 'bar', tooltip: true } },
-      { mark: { type: 'text', align: 'left', dx: 4 }, encoding: { text: { field: 'count', type: 'quantitative' } } },
+      { mark: { type: 'bar', tooltip: true }, encoding: { y: { field: 'top', type: 'quantitative', title: null, scale: { domain: [0, 2], reverse: true }, axis: { values: [0.5, 1.5], grid: false, labelExpr: "datum.value < 1 ? 'with a code' : 'without a code'" } }, y2: { field: 'bottom' } } },
+      { mark: { type: 'text', align: 'left', dx: 4, fontSize: 14 }, encoding: { y: { field: 'row', type: 'quantitative' }, text: { field: 'count', type: 'quantitative' } } },
     ],
     encoding: {
-      y: { field: 'documents', type: 'nominal', title: null, sort: null },
       x: { field: 'count', type: 'quantitative', title: 'documents' },
+      tooltip: [{ field: 'documents' }, { field: 'count' }],
       color: { field: 'documents', type: 'nominal', legend: null, scale: { domain: ['with a code', 'without a code'], range: ['#54b399', '#e7664c'] } },
     },
   };
@@ -95,13 +98,16 @@ function bitBalance(config) {
     transform: [
       { flatten: ['bits.buckets'], as: ['bit'] },
       { calculate: 'datum.bit.key', as: 'bit position' },
+      { calculate: 'datum.bit.key + 1', as: 'next bit' },
       { calculate: 'datum.doc_count > 0 ? datum.bit.doc_count / datum.doc_count : 0', as: 'share set' },
     ],
     layer: [
       {
-        mark: { type: 'bar', tooltip: true },
+        mark: { type: 'bar', binSpacing: 1 },
         encoding: {
-          x: { field: 'bit position', type: 'ordinal', title: `bit (0 = most significant of the first hex digit)`, axis: { labelAngle: 0, values: Array.from({ length: Math.ceil(config.bits / 8) }, (_, i) => i * 8) } },
+          tooltip: [{ field: 'bit position', type: 'quantitative' }, { field: 'share set', type: 'quantitative', format: '.1%' }, { field: 'bit.doc_count', title: 'documents' }],
+          x: { field: 'bit position', type: 'quantitative', bin: { binned: true, step: 1 }, scale: { domain: [0, config.bits] }, title: 'bit (0 = most significant of the first hex digit)', axis: { values: Array.from({ length: Math.floor(config.bits / 8) + 1 }, (_, i) => i * 8) } },
+          x2: { field: 'next bit' },
           y: { field: 'share set', type: 'quantitative', title: 'share of documents with the bit set', scale: { domain: [0, 1] }, axis: { format: '%' } },
           color: {
             condition: { test: 'abs(datum["share set"] - 0.5) > 0.4', value: '#e7664c' },
