@@ -33,7 +33,7 @@ function hashedOverTime(config) {
     ],
     mark: { type: 'bar', tooltip: true },
     encoding: {
-      x: { field: 'time', type: 'temporal', timeUnit: 'yearmonthdate', title: `hashed (${config.modelInfoField}.hashed_at)` },
+      x: { field: 'time', type: 'temporal', timeUnit: 'yearmonthdate', title: `hashed (${config.modelInfoField}.hashed_at)`, scale: { padding: 80 }, axis: { format: '%b %d, %Y', tickCount: 'day' } },
       y: { field: 'documents', type: 'quantitative', title: 'documents', stack: 'zero' },
       color: { field: 'model version', type: 'nominal' },
     },
@@ -60,15 +60,16 @@ function withCode(config) {
       { calculate: "datum.n == 1 ? 'with a code' : 'without a code'", as: 'documents' },
       { calculate: 'datum.doc_count', as: 'count' },
       { calculate: 'datum.n - 0.5', as: 'row' },
+      { calculate: '0', as: 'zero' },
       { calculate: 'datum.n - 0.85', as: 'top' },
       { calculate: 'datum.n - 0.15', as: 'bottom' },
     ],
     layer: [
-      { mark: { type: 'bar', tooltip: true }, encoding: { y: { field: 'top', type: 'quantitative', title: null, scale: { domain: [0, 2], reverse: true }, axis: { values: [0.5, 1.5], grid: false, labelExpr: "datum.value < 1 ? 'with a code' : 'without a code'" } }, y2: { field: 'bottom' } } },
+      { mark: { type: 'bar', tooltip: true }, encoding: { y: { field: 'top', type: 'quantitative', title: null, scale: { domain: [0, 2], reverse: true }, axis: { values: [0.5, 1.5], grid: false, labelExpr: "datum.value < 1 ? 'with a code' : 'without a code'" } }, y2: { field: 'bottom' }, x2: { field: 'zero' } } },
       { mark: { type: 'text', align: 'left', dx: 4, fontSize: 14 }, encoding: { y: { field: 'row', type: 'quantitative' }, text: { field: 'count', type: 'quantitative' } } },
     ],
     encoding: {
-      x: { field: 'count', type: 'quantitative', title: 'documents' },
+      x: { field: 'count', type: 'quantitative', title: 'documents', scale: { zero: true } },
       tooltip: [{ field: 'documents' }, { field: 'count' }],
       color: { field: 'documents', type: 'nominal', legend: null, scale: { domain: ['with a code', 'without a code'], range: ['#54b399', '#e7664c'] } },
     },
