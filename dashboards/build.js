@@ -8,8 +8,8 @@ const path = require('path');
 const { parseArgs } = require('./src/config');
 const so = require('./src/saved-objects');
 
-// Each dashboard is a module with objects(config); a new dashboard (collection health) is one more line.
-const DASHBOARDS = [require('./src/search-dashboard')];
+// Each dashboard is a module with objects(config); a new dashboard is one more line.
+const DASHBOARDS = [require('./src/search-dashboard'), require('./src/health-dashboard')];
 
 function build(config) {
   const view = so.dataView(config.dataViewId, {

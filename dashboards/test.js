@@ -101,19 +101,23 @@ async function indexDemoPictures() {
     description: 'scripts/demo.sh\'s pipeline, keeping the pictures for the thumbnails',
     processors: [{ deep_hash: {
       model: 'default', image_field: 'image', text_field: 'caption', target_field: 'hash',
-      image_target_field: 'image_hash', text_target_field: 'text_hash', embedding_field: 'embedding' } }],
+      image_target_field: 'image_hash', text_target_field: 'text_hash', embedding_field: 'embedding',
+      model_info_field: DEFAULTS.modelInfoField } }],
   });
   const lines = fs.readFileSync(path.join(REPO, 'demo/emoji-test-sample.ndjson'), 'utf8').split('\n').filter(Boolean);
   const exists = await fetch(`${url}/${INDEX}/_count`).then((r) => r.ok ? r.json() : { count: -1 });
-  if (exists.count === lines.length) return lines.length;
+  const mapping = await fetch(`${url}/${INDEX}/_mapping`).then((r) => r.ok ? r.json() : {});
+  const current = JSON.stringify(mapping).includes('"bits_field":true') && JSON.stringify(mapping).includes(`"${DEFAULTS.modelInfoField}"`);
+  if (exists.count === lines.length && current) return lines.length;
   await fetch(`${url}/${INDEX}`, { method: 'DELETE' });
   await es('PUT', `/${INDEX}`, {
     settings: { number_of_shards: 2, number_of_replicas: 0, 'index.deep_hash.codec': true, 'index.default_pipeline': PIPELINE },
     mappings: { properties: {
       label: { type: 'text' }, caption: { type: 'text' }, subgroup: { type: 'keyword' }, group: { type: 'keyword' },
       style: { type: 'keyword' }, image: { type: 'binary' },
-      hash: { type: 'binary_hash', bits: 64 }, image_hash: { type: 'binary_hash', bits: 64 }, text_hash: { type: 'binary_hash', bits: 64 },
-      embedding: { type: 'dense_vector', dims: 256, similarity: 'l2_norm' } } },
+      hash: { type: 'binary_hash', bits: 64 }, image_hash: { type: 'binary_hash', bits: 64, bits_field: true }, text_hash: { type: 'binary_hash', bits: 64 },
+      embedding: { type: 'dense_vector', dims: 256, similarity: 'l2_norm' },
+      [DEFAULTS.modelInfoField]: { properties: { name: { type: 'keyword' }, version: { type: 'keyword' }, hashed_at: { type: 'date' } } } } },
   });
   const bulk = lines.map((l) => `${JSON.stringify({ index: { _id: String(JSON.parse(l).picture) } })}\n${l}\n`).join('');
   const r = await es('POST', `/${INDEX}/_bulk?refresh=true`, bulk, 'application/x-ndjson');
@@ -168,8 +172,59 @@ function vegaUrls(spec) {  // the data entries with an ES url: Vega-Lite's data,
 
 function distances(hits, bits) { return hits.map((h) => Math.round((1 - h._score) * bits)); }
 
+// The health panels' oracle, from the documents themselves: how many have a code, how many set each
+// bit (bit 0 = the most significant bit of the first hex digit), and how many each model version hashed.
+async function bruteForce(config) {
+  const r = await es('POST', `/${config.index}/_search`, { size: 10000, _source: [config.codeField, config.modelInfoField] });
+  const truth = { documents: r.hits.hits.length, coded: 0, perBit: new Array(config.bits).fill(0), versions: {}, days: new Set() };
+  for (const h of r.hits.hits) {
+    const code = h._source[config.codeField];
+    const info = h._source[config.modelInfoField];
+    if (typeof code === 'string') {
+      truth.coded++;
+      [...code].forEach((hex, i) => {
+        const v = parseInt(hex, 16);
+        for (let b = 0; b < 4; b++) if (v & (8 >> b)) truth.perBit[i * 4 + b]++;
+      });
+    }
+    if (info) {
+      truth.versions[info.version] = (truth.versions[info.version] || 0) + 1;
+      truth.days.add(info.hashed_at.slice(0, 10));
+    }
+  }
+  return truth;
+}
+
+const sameCounts = (a, b) => JSON.stringify(Object.entries(a).sort()) === JSON.stringify(Object.entries(b).sort());
+
 // What each panel must show, given the node's answer.
 const EXPECT = {
+  'deep-hash-health-hashed-over-time': (r, c, collection, truth) => {
+    const versions = {};
+    const buckets = r.aggregations.hashed.buckets;
+    for (const b of buckets) {
+      for (const v of b.versions.buckets) versions[v.key] = (versions[v.key] || 0) + v.doc_count;
+    }
+    const days = buckets.map((b) => b.key_as_string.slice(0, 10));
+    return Object.keys(truth.versions).length > 0 && sameCounts(versions, truth.versions)
+      && Object.values(versions).reduce((a, b) => a + b, 0) === collection
+      && days.length === truth.days.size && days.every((d) => truth.days.has(d))
+      ? `${collection} documents over ${days.length} ${c.hashedInterval}(s), by version ${JSON.stringify(versions)}, as the documents' ${c.modelInfoField} say` : false;
+  },
+  'deep-hash-health-with-code': (r, c, collection, truth) => {
+    const [coded, uncoded] = r.aggregations.codes.buckets.map((b) => b.doc_count);
+    return coded === truth.coded && uncoded === truth.documents - truth.coded && coded + uncoded === collection
+      ? `${coded} with a code, ${uncoded} without, as the documents' ${c.codeField} say` : false;
+  },
+  'deep-hash-health-bit-balance': (r, c, collection, truth) => {
+    const coded = r.aggregations.coded.buckets[0];
+    const counts = coded.bits.buckets.map((b) => b.doc_count);
+    const keys = coded.bits.buckets.map((b) => b.key);
+    const shares = counts.map((n) => n / coded.doc_count);
+    return coded.doc_count === truth.coded && keys.length === c.bits && keys.every((k, i) => k === i)
+      && JSON.stringify(counts) === JSON.stringify(truth.perBit)
+      ? `${c.bits} bits over ${coded.doc_count} codes, per-bit counts equal the hex codes' (shares ${Math.min(...shares).toFixed(2)}..${Math.max(...shares).toFixed(2)})` : false;
+  },
   'deep-hash-search-by-text': (r, c) => {
     const d = distances(r.hits.hits, c.bits);
     return r.hits.hits.length === 24 && d.every((x, i) => Number.isInteger(x) && x >= 0 && x <= c.bits && (i === 0 || x >= d[i - 1]))
@@ -195,7 +250,7 @@ const EXPECT = {
   },
 };
 
-async function checkRequests(objects, config, collection) {
+async function checkRequests(objects, config, collection, truth) {
   const answers = {};
   for (const o of objects.filter((x) => x.type === 'visualization')) {
     const spec = Hjson.parse(JSON.parse(o.attributes.visState).params.spec);
@@ -208,9 +263,13 @@ async function checkRequests(objects, config, collection) {
         let r;
         try { r = await es('POST', `/${d.url.index}/_search`, body); } catch (e) { check(false, `${o.id} (${name}): ${e.message}`); continue; }
         if (context === EMPTY_DASHBOARD) {
-          const shown = EXPECT[o.id](r, config, collection);
+          const shown = EXPECT[o.id](r, config, collection, truth);
           check(Boolean(shown), `${o.id} (${name}): ${shown || 'unexpected hits ' + JSON.stringify(r.hits.hits.slice(0, 2)).slice(0, 300)}`);
           answers[o.id] = { spec, response: r };
+        } else if (body.size === 0) {  // an aggregation panel: it counts exactly the filtered documents
+          const filtered = await es('POST', `/${config.index}/_count`, { query: FILTERED_DASHBOARD });
+          check(r.hits.total.value > 0 && r.hits.total.value === filtered.count && r.hits.total.value < collection,
+            `${o.id} (${name}): aggregates over ${r.hits.total.value} documents, those that pass the dashboard's filters (${filtered.count})`);
         } else {
           const ids = r.hits.hits.map((h) => h._id);
           const docs = ids.length ? (await es('POST', `/${config.index}/_mget?_source_includes=style,group`, { ids })).docs : [];
@@ -352,7 +411,7 @@ function render(id, spec, response, tmp) {
   const objects = build(config);
   checkObjects(objects, `built for ${INDEX}`);
   await checkNearCode(config);
-  const answers = await checkRequests(objects, config, collection);
+  const answers = await checkRequests(objects, config, collection, await bruteForce(config));
   await checkDiscover(objects, config);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'deep-hash-dashboards-'));
   for (const [id, { spec, response }] of Object.entries(answers)) render(id, spec, response, tmp);

@@ -21,13 +21,14 @@ echo "==> Node up at $url with: $(curl -s "$url/_cat/plugins?h=component,version
 echo "==> Models: $(curl -s "$url/_deep_hash/models" | python3 -c 'import json,sys; print(", ".join("%s (%d bits, %s)" % (m["name"], m["bits"], "/".join(m["entry_points"])) for m in json.load(sys.stdin)["models"]))')"
 
 # The pipeline: the fused image+caption code, the per-modality codes for cross-modal search, and the
-# embedding for re-ranking; the picture itself is not kept.
+# embedding for re-ranking, and which model hashed each document when (model_info, for the health
+# dashboard); the picture itself is not kept.
 curl -s -f -o /dev/null -X PUT "$url/_ingest/pipeline/emoji" -H 'Content-Type: application/json' -d '{
   "description": "hash each picture and its caption with the bundled model",
   "processors": [{"deep_hash": {
     "model": "default", "image_field": "image", "text_field": "caption",
     "target_field": "hash", "image_target_field": "image_hash", "text_target_field": "text_hash",
-    "embedding_field": "embedding", "remove_image": true}}]}'
+    "embedding_field": "embedding", "model_info_field": "model_info", "remove_image": true}}]}'
 curl -s -o /dev/null -X DELETE "$url/emoji" || true
 curl -s -f -o /dev/null -X PUT "$url/emoji" -H 'Content-Type: application/json' -d '{
   "settings": {"number_of_shards": 2, "number_of_replicas": 0, "index.deep_hash.codec": true, "index.default_pipeline": "emoji"},
@@ -35,9 +36,10 @@ curl -s -f -o /dev/null -X PUT "$url/emoji" -H 'Content-Type: application/json' 
     "label": {"type": "text"}, "caption": {"type": "text"},
     "subgroup": {"type": "keyword"}, "group": {"type": "keyword"}, "style": {"type": "keyword"},
     "hash": {"type": "binary_hash", "bits": 64},
-    "image_hash": {"type": "binary_hash", "bits": 64},
+    "image_hash": {"type": "binary_hash", "bits": 64, "bits_field": true},
     "text_hash": {"type": "binary_hash", "bits": 64},
-    "embedding": {"type": "dense_vector", "dims": 256, "similarity": "l2_norm"}
+    "embedding": {"type": "dense_vector", "dims": 256, "similarity": "l2_norm"},
+    "model_info": {"properties": {"name": {"type": "keyword"}, "version": {"type": "keyword"}, "hashed_at": {"type": "date"}}}
   }}}'
 python3 -c '
 import json, sys

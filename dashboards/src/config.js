@@ -17,6 +17,8 @@ const DEFAULTS = Object.freeze({
   nearCode: 'ed41de965fe39f39',  // its code in codeField (the bundled model's; test.js checks it)
   maxDistance: 12,           // the near-duplicates radius, in bits
   histogramSize: 1000,       // how many nearest documents the histogram counts
+  modelInfoField: 'model_info',  // the deep_hash processor's model_info_field: {name, version, hashed_at}
+  hashedInterval: 'day',     // the hashed-over-time panel's calendar_interval
 });
 
 function parseArgs(argv) {
