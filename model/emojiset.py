@@ -130,6 +130,32 @@ def split(table):
             table[i]["split"] = "test" if rank < n_test else "val" if rank < n_test + n_val else "train"
 
 
+# Words that name who an emoji shows rather than what it shows: "man technologist", "woman technologist"
+# and "technologist" are one emoji drawn three ways (twins), with nearly the same picture and caption.
+PERSON_WORDS = {"man", "woman", "person", "men", "women", "people", "boy", "girl"}
+
+
+def twin_key(label):
+    """The label without its PERSON_WORDS, lower-case words only ("man: red hair" -> "red hair")."""
+    return " ".join(w for w in re.findall(r"[a-z0-9]+", label.lower()) if w not in PERSON_WORDS)
+
+
+def twins(table, split="test", of="train"):
+    """The emoji of `split` that have a twin in `of`: an emoji whose label is the same once PERSON_WORDS
+    are left out, where one of the two labels has such a word ("man technologist" in test, "woman
+    technologist" or "technologist" in training). A model that has learnt the twin has all but seen
+    the held-out emoji."""
+    def personal(label):
+        return twin_key(label) != " ".join(re.findall(r"[a-z0-9]+", label.lower()))
+
+    seen = {}
+    for e in table:
+        if e["split"] == of:
+            seen.setdefault(twin_key(e["label"]), []).append(e["label"])
+    return {i for i, e in enumerate(table) if e["split"] == split and twin_key(e["label"]) in seen
+            and (personal(e["label"]) or any(personal(other) for other in seen[twin_key(e["label"])]))}
+
+
 def load_data(data_dir):
     images = np.load(os.path.join(data_dir, "images.npy"))
     with open(os.path.join(data_dir, "images.json")) as f:
@@ -175,9 +201,12 @@ class Captions:
 class Split:
     """The pictures and emoji of one split, and the text-tower inputs of their captions."""
 
-    def __init__(self, images, records, table, split, captions):
-        self.pictures = [i for i, r in enumerate(records) if table[r["emoji"]]["split"] == split]
-        self.emoji = sorted({records[i]["emoji"] for i in self.pictures})
+    def __init__(self, images, records, table, split, captions, leave_out=()):
+        """leave_out: emoji (indices into the table) left out of the split, as queries and as items."""
+        leave_out = set(leave_out)
+        self.name, self.records, self.images_of = split, records, images
+        self.pictures = [i for i, r in enumerate(records) if table[r["emoji"]]["split"] == split and r["emoji"] not in leave_out]
+        self.emoji = np.array(sorted({records[i]["emoji"] for i in self.pictures}), dtype=int)
         self.picture_emoji = np.array([records[i]["emoji"] for i in self.pictures])
         self.picture_labels = np.array([table[records[i]["emoji"]]["subgroup"] for i in self.pictures])
         self.emoji_labels = np.array([table[e]["subgroup"] for e in self.emoji])
@@ -188,6 +217,11 @@ class Split:
     def labels(self, kind):
         """Subgroup of every database or query item of one kind: pictures for image and fused, emoji for text."""
         return self.emoji_labels if kind == "text" else self.picture_labels
+
+    def groups(self, kind):
+        """The emoji of every database or query item of one kind: one picture of an emoji is in its group
+        with the emoji's other pictures and its caption."""
+        return self.emoji if kind == "text" else self.picture_emoji
 
     def text_inputs(self, language="en"):
         """(emoji that have a full caption in the language, the text-tower inputs of those captions)."""

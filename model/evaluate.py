@@ -1,8 +1,14 @@
 """Evaluates trained runs on the held-out emoji (test split) and writes model/results/.
 
+The test split is read here only, once per shipped model: epochs, variants and the shipped run are
+chosen on the validation emoji (`train.py` each epoch, `--split val` here).
+
 Relevance: same subgroup. Every query ranks the whole database by Hamming distance (ties broken by a
 fixed random order, so ties neither help nor hurt); MAP is over the whole ranking ("MAP over all").
-Queries never retrieve themselves. Tasks:
+Queries never retrieve themselves. Every figure under four protocols: plain ("tasks"); the test
+emoji with a man/woman/person twin in training left out ("twin_free", emojiset.twins); the query's
+own emoji (its other styles, its caption) left out of its ranking ("other_emoji"); and both
+("corrected", the one the targets are read on). Tasks:
   image->image  a picture against the other pictures
   text->image   an emoji's caption (name and keywords) against the pictures
   image->text   a picture against the captions
@@ -27,36 +33,15 @@ import torch
 
 import inputs
 from baselines import cca, itq, lsh
-from emojiset import Captions, Split, load_data
+from emojiset import Captions, Split, load_data, twins
 from metrics import BASELINE_TASKS, TASKS, code_bits, pr_curve, task, task_table
-from runs import load_run, pretrained_cache
+from runs import cached_features, cached_pictures, encode, load_run, pretrained_cache
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 @torch.no_grad()
-def encode(model, split, batch=256):
-    """Probs and embeddings of the split's pictures (image, fused with their English caption) and captions."""
-    out = {}
-    x = inputs.preprocess_images(split.images)
-    full = split.captions.rows()
-    picture_tokens = split.captions.inputs[[full[e] for e in split.picture_emoji]]
-    chunks = {"image": [], "fused": []}
-    for s in range(0, len(x), batch):
-        if "image" in model.modalities:
-            chunks["image"].append(model.encode_image(x[s:s + batch]))
-        if "fused" in model.modalities:
-            chunks["fused"].append(model.encode_fused(x[s:s + batch], picture_tokens[s:s + batch]))
-    for kind, parts in chunks.items():
-        if parts:
-            out[kind] = tuple(torch.cat(p).numpy() for p in zip(*parts))
-    if "text" in model.modalities:
-        out["text"] = tuple(t.numpy() for t in model.encode_text(split.text_inputs()[1]))
-    return out
-
-
-@torch.no_grad()
-def backbone_features(options, images, test, train, data_dir, batch=256):
+def backbone_features(options, images, records, test, train, data_dir, batch=256):
     """The frozen backbones' features: {"train": (pictures, their English captions), "test": (pictures,
     their captions, the emoji's captions)}. Pictures through MobileNetV2 as nsfwjs ships it (the layers
     and size of a run's `pretrained_image` options, nothing trained; training pictures from train.py's
@@ -65,7 +50,7 @@ def backbone_features(options, images, test, train, data_dir, batch=256):
     from mobilenet import MobileNetFeatures
 
     backbone = MobileNetFeatures(layer=options["layer"], size=options["size"]).eval()
-    cached = pretrained_cache(backbone, images, sorted(train.pictures), os.path.join(data_dir, "cache"))
+    cached = pretrained_cache(backbone, images, cached_pictures(train.table, records), os.path.join(data_dir, "cache"))
     train_pictures = cached[train.pictures, 0].numpy()
     x = inputs.preprocess_images(test.images)
     test_pictures = torch.cat([backbone(x[s:s + batch]) for s in range(0, len(x), batch)]).numpy()
@@ -89,73 +74,125 @@ def backbone_baselines(features, test, bits):
     out = {}
     for method, fit in [("lsh", lsh), ("itq", itq)]:
         hasher = fit(fitted_on, bits)
-        out[f"cca-{method}-{bits}"] = task_table({m: hasher(x) for m, x in test_x.items()}, test, BASELINE_TASKS)
+        out[f"cca-{method}-{bits}"] = protocol_tables({m: hasher(x) for m, x in test_x.items()}, test, BASELINE_TASKS)
     return out
 
 
-def report(name, tasks):
-    """One line of progress: the MAP of every task of a run or baseline."""
-    print(f"evaluate {name}: " + ", ".join(f"{t} {v['map']:.3f}" for t, v in tasks.items()), file=sys.stderr, flush=True)
+class Protocol:
+    """One way of measuring: which emoji stay in the evaluated split (`twin_free` leaves out those with a
+    man/woman/person twin in training, emojiset.twins) and whether items of a query's own emoji (its
+    other styles, its caption) are left out of its ranking (`other_emoji`)."""
+
+    def __init__(self, name, split, twin_free, other_emoji):
+        self.name, self.other_emoji = name, other_emoji
+        out = twins(split.table, split.name) if twin_free else set()
+        self.split = Split(split.images_of, split.records, split.table, split.name, split.captions, leave_out=out)
+        self.keep = {kind: ~np.isin(split.groups(kind), list(out)) for kind in ("image", "text", "fused")}
+
+    def table(self, bits, tasks, emb=None):
+        """task_table over this protocol's items (bits and emb: the whole split's)."""
+        bits = {k: v[self.keep[k]] for k, v in bits.items()}
+        emb = {k: v[self.keep[k]] for k, v in emb.items()} if emb else None
+        return task_table(bits, self.split, tasks, emb, other_groups=self.other_emoji)
+
+
+# Beside the plain protocol ("tasks"): the twins left out, the query's own emoji left out, and both
+# (the corrected protocol, which the model card's targets are read on).
+PROTOCOLS = [("twin_free", True, False), ("other_emoji", False, True), ("corrected", True, True)]
+
+
+def protocol_tables(bits, split, tasks, emb=None):
+    """{"tasks": the plain protocol's task_table, "protocols": {name: task_table}} of one set of codes."""
+    return {"tasks": task_table(bits, split, tasks, emb),
+            "protocols": {name: Protocol(name, split, t, o).table(bits, tasks, emb) for name, t, o in PROTOCOLS}}
+
+
+def report(name, tables):
+    """One line of progress: the MAP of every task of a run or baseline, plain and corrected."""
+    corrected = tables["protocols"]["corrected"]
+    print(f"evaluate {name}: " + ", ".join(f"{t} {v['map']:.3f} ({corrected[t]['map']:.3f} corrected)"
+                                           for t, v in tables["tasks"].items()), file=sys.stderr, flush=True)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", default="fused-16,fused-32,fused-64,fused-128")
+    parser.add_argument("--seed-runs", default="",
+                        help="more runs of one configuration with other seeds: measured like --runs, with their ITQ "
+                             "over their own latents, and reported as the spread of that configuration")
     parser.add_argument("--image-only", default="image-64")
     parser.add_argument("--text-only", default="text-64")
+    parser.add_argument("--split", choices=["test", "val"], default="test",
+                        help="test: the held-out emoji, read once per shipped model; val: the validation emoji, "
+                             "which choose epochs, variants and the shipped model")
     parser.add_argument("--out", default=os.path.join(HERE, "results"))
     parser.add_argument("--data", default=os.path.join(HERE, "work/data"))
     args = parser.parse_args()
     torch.set_num_threads(2)
+    torch.set_flush_denormal(True)
     os.makedirs(args.out, exist_ok=True)
 
     images, records, table, _ = load_data(args.data)
-    results = {"runs": {}, "baselines": {}}
+    results = {"split": args.split, "runs": {}, "baselines": {}}
     features = None
 
     def splits(config, vocab):
         captions = Captions(args.data, table, config["text_encoder"], vocab)
-        return Split(images, records, table, "test", captions), Split(images, records, table, "train", captions)
+        return Split(images, records, table, args.split, captions), Split(images, records, table, "train", captions)
 
-    for name in [r for r in args.runs.split(",") if r]:
+    def latent_baselines(model, train, test_x, k):
+        """LSH and ITQ over the run's own latent features (fitted on the training split) and random codes."""
+        train_x = np.concatenate([e for _, e in encode(model, train, 256, *cached_features(model, train, args.data)).values()])
+        out = {}
+        for method, fit in [("lsh", lsh), ("itq", itq)]:
+            if k <= train_x.shape[1]:
+                hasher = fit(train_x, k)
+                out[f"{method}-{k}"] = protocol_tables({m: hasher(x) for m, x in test_x.items()}, test, BASELINE_TASKS)
+        rng = np.random.default_rng(k)
+        out[f"random-{k}"] = protocol_tables({m: rng.random((len(x), k)) < 0.5 for m, x in test_x.items()}, test, BASELINE_TASKS)
+        return out
+
+    seed_runs = [r for r in args.seed_runs.split(",") if r]
+    for name in [r for r in args.runs.split(",") if r] + seed_runs:
         model, vocab, config = load_run(name)
         test, train = splits(config, vocab)
-        results["test"] = {"emoji": len(test.emoji), "pictures": len(test.pictures)}
+        results["test"] = {"split": args.split, "emoji": len(test.emoji), "pictures": len(test.pictures),
+                           "twins": len(twins(table, args.split)),
+                           "twin_free": {"emoji": len(Protocol("", test, True, False).split.emoji),
+                                         "pictures": len(Protocol("", test, True, False).split.pictures)}}
         codes = encode(model, test)
         bits = code_bits(codes)
         test_x = {k: e for k, (_, e) in codes.items()}
         run = {"bits": config["bits"], "text_encoder": config["text_encoder"], "train_seconds": config["seconds"],
-               "tasks": task_table(bits, test, TASKS, test_x)}
-        if config["bits"] == 64:
+               "seed": config["args"]["seed"], "selection": config.get("selection"),
+               **protocol_tables(bits, test, TASKS, test_x)}
+        if name in seed_runs:
+            run["role"] = "seed"
+        if config["bits"] == 64 and name not in seed_runs:
             run["pr"] = {f"{q}->{d}": pr_curve(bits[q], bits[d], test.labels(q), test.labels(d), exclude_self=q == d)
                          for q, d in [("fused", "fused"), ("image", "image"), ("text", "image")]}
             run["multilingual_text->image"] = {}
             for language in ["de", "fr", "es", "ja", "zh"]:
-                keep, inputs = test.text_inputs(language)
-                p, _ = model.encode_text(inputs)
+                keep, text = test.text_inputs(language)
+                p, _ = model.encode_text(text)
                 labels = np.array([table[e]["subgroup"] for e in keep])
                 run["multilingual_text->image"][language] = task(p.detach().numpy() >= 0.5, bits["image"], labels, test.picture_labels)["map"]
         results["runs"][name] = run
-        report(name, run["tasks"])
+        report(name, run)
 
         if config["text_encoder"] != "minilm":
             continue
-        # Baselines over the same backbone: LSH and ITQ on this run's latent features.
-        train_x = np.concatenate([e for _, e in encode(model, train).values()])
         k = config["bits"]
-        for method, fit in [("lsh", lsh), ("itq", itq)]:
-            if k > train_x.shape[1]:
-                continue
-            hasher = fit(train_x, k)
-            results["baselines"][f"{method}-{k}"] = task_table({m: hasher(x) for m, x in test_x.items()}, test, BASELINE_TASKS)
-        rng = np.random.default_rng(k)
-        random_bits = {m: rng.random((len(x), k)) < 0.5 for m, x in test_x.items()}
-        results["baselines"][f"random-{k}"] = task_table(random_bits, test, BASELINE_TASKS)
+        latent = latent_baselines(model, train, test_x, k)
+        if name in seed_runs:
+            run["itq"] = latent[f"itq-{k}"]
+            continue
+        results["baselines"].update(latent)
         # Baselines over the frozen backbones' features, which no run changes: once per width.
         options = config.get("pretrained_image")
         if isinstance(options, dict) and not options.get("cnn", True) and f"cca-itq-{k}" not in results["baselines"]:
             if features is None:
-                features = backbone_features(options, images, test, train, args.data)
+                features = backbone_features(options, images, records, test, train, args.data)
             results["baselines"].update(backbone_baselines(features, test, k))
             report(f"cca-itq-{k}", results["baselines"][f"cca-itq-{k}"])
 
@@ -164,9 +201,10 @@ def main():
             model, vocab, config = load_run(name)
             test, _ = splits(config, vocab)
             codes = encode(model, test)
-            results["runs"][name] = {"bits": config["bits"], "role": role, "text_encoder": config["text_encoder"], "train_seconds": config["seconds"],
-                                     "tasks": task_table(code_bits(codes), test, TASKS, {k: e for k, (_, e) in codes.items()})}
-            report(name, results["runs"][name]["tasks"])
+            results["runs"][name] = {"bits": config["bits"], "role": role, "text_encoder": config["text_encoder"],
+                                     "train_seconds": config["seconds"], "selection": config.get("selection"),
+                                     **protocol_tables(code_bits(codes), test, TASKS, {k: e for k, (_, e) in codes.items()})}
+            report(name, results["runs"][name])
 
     with open(os.path.join(args.out, "results.json"), "w") as f:
         json.dump(results, f, indent=1)

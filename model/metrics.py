@@ -36,19 +36,46 @@ def relevance(query_labels, db_labels):
     return query_labels[:, None] == db_labels[None, :]
 
 
-def compare(query_bits, db_bits, query_labels, db_labels, exclude_self):
-    """Hamming distances and relevance of every (query, database item) pair; a query searching its own
-    set is pushed to the end of its ranking and is not relevant to itself."""
+FAR = 10 ** 6  # the distance given to pairs left out of a ranking: after every real one, outside every radius
+
+
+def left_out(query_groups, db_groups, exclude_self, shape):
+    """bool [Q, D]: the pairs left out of the ranking: the query itself (a query searching its own set)
+    and, with groups (one id per item, such as the emoji a picture shows), every item of the query's own
+    group. A left-out item is pushed to the end of the ranking and is not relevant, so it moves no
+    figure: MAP, P@10 and the radius figures are those of the ranking without it."""
+    out = np.zeros(shape, dtype=bool)
+    if exclude_self:
+        np.fill_diagonal(out, True)
+    if query_groups is not None:
+        out |= np.asarray(query_groups)[:, None] == np.asarray(db_groups)[None, :]
+    return out
+
+
+def compare(query_bits, db_bits, query_labels, db_labels, exclude_self, query_groups=None, db_groups=None):
+    """Hamming distances and relevance of every (query, database item) pair, with the pairs `left_out`
+    at distance FAR and not relevant; also that mask."""
     d = hamming(query_bits, db_bits)
     relevant = relevance(query_labels, db_labels)
-    if exclude_self:
-        np.fill_diagonal(d, 10 ** 6)
-        np.fill_diagonal(relevant, False)
-    return d, relevant
+    out = left_out(query_groups, db_groups, exclude_self, d.shape)
+    d[out] = FAR
+    relevant[out] = False
+    return d, relevant, out
 
 
-def task(query_bits, db_bits, query_labels, db_labels, exclude_self=False, query_emb=None, db_emb=None):
-    d, relevant = compare(query_bits, db_bits, query_labels, db_labels, exclude_self)
+def squared_distances(a, b):
+    """[Q, D] squared Euclidean distances of two float matrices, without a [Q, D, dim] intermediate."""
+    a = a.astype(np.float64)
+    b = b.astype(np.float64)
+    return np.maximum((a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2 * a @ b.T, 0.0)
+
+
+def task(query_bits, db_bits, query_labels, db_labels, exclude_self=False, query_emb=None, db_emb=None,
+         query_groups=None, db_groups=None):
+    """MAP, P@10, P@r2 and the share of queries with nothing within radius 2 of one retrieval task; with
+    embeddings, Lin et al.'s re-rank and exact dense search too. With groups (one id per query and per
+    database item), items of a query's own group are left out of its ranking (`left_out`)."""
+    d, relevant, out = compare(query_bits, db_bits, query_labels, db_labels, exclude_self, query_groups, db_groups)
     order = rank(d)
     if exclude_self:
         order = order[:, :-1]
@@ -59,14 +86,14 @@ def task(query_bits, db_bits, query_labels, db_labels, exclude_self=False, query
     result["r2_empty"] = float((retrieved == 0).mean())
     if query_emb is not None:
         # Lin et al.'s coarse-to-fine search: the best POOL by Hamming distance, re-ranked by Euclidean distance.
+        # The pool comes from the Hamming order, left-out items last: a pool that reaches them re-ranks
+        # them among the rest, so they keep the Euclidean distance of infinity there too.
+        dense = squared_distances(query_emb, db_emb)
+        dense[out] = np.inf
         pool = order[:, :POOL]
-        euclid = np.linalg.norm(query_emb[:, None, :] - db_emb[pool], axis=2)
-        reranked = np.take_along_axis(pool, np.argsort(euclid, axis=1, kind="stable"), axis=1)
+        reranked = np.take_along_axis(pool, np.argsort(np.take_along_axis(dense, pool, axis=1), axis=1, kind="stable"), axis=1)
         fine = ranking_metrics(np.concatenate([reranked, order[:, POOL:]], axis=1), relevant)
         result["hierarchical_map"], result["hierarchical_p@10"] = fine["map"], fine["p@10"]
-        dense = np.linalg.norm(query_emb[:, None, :] - db_emb[None, :, :], axis=2)
-        if exclude_self:
-            np.fill_diagonal(dense, np.inf)
         dense_order = np.argsort(dense, axis=1, kind="stable")
         if exclude_self:
             dense_order = dense_order[:, :-1]
@@ -77,7 +104,7 @@ def task(query_bits, db_bits, query_labels, db_labels, exclude_self=False, query
 
 def pr_curve(query_bits, db_bits, query_labels, db_labels, exclude_self=False):
     """Precision and recall of 'all within radius r' for r = 0..k, pooled over queries."""
-    d, relevant = compare(query_bits, db_bits, query_labels, db_labels, exclude_self)
+    d, relevant, _ = compare(query_bits, db_bits, query_labels, db_labels, exclude_self)
     precision, recall = [], []
     for r in range(query_bits.shape[1] + 1):
         within = d <= r
@@ -94,13 +121,17 @@ TASKS = [("image", "image"), ("text", "image"), ("image", "text"), ("fused", "fu
 BASELINE_TASKS = TASKS[:-1]
 
 
-def task_table(bits, split, tasks, emb=None):
-    """{"q->d": metrics} for the tasks whose two kinds have codes; with embeddings, the re-rank and dense figures too."""
+def task_table(bits, split, tasks, emb=None, other_groups=False):
+    """{"q->d": metrics} for the tasks whose two kinds have codes; with embeddings, the re-rank and dense
+    figures too. With `other_groups`, the items of a query's own group (`split.groups(kind)`, such as
+    the same emoji in another style, or its caption) are left out of its ranking."""
     out = {}
     for q, d in tasks:
         if q in bits and d in bits:
             out[f"{q}->{d}"] = task(bits[q], bits[d], split.labels(q), split.labels(d), exclude_self=q == d,
-                                    query_emb=emb[q] if emb else None, db_emb=emb[d] if emb else None)
+                                    query_emb=emb[q] if emb else None, db_emb=emb[d] if emb else None,
+                                    query_groups=split.groups(q) if other_groups else None,
+                                    db_groups=split.groups(d) if other_groups else None)
     return out
 
 

@@ -1,5 +1,6 @@
-"""Trained runs on disk (work/runs/<name>/: model.pt, config.json, vocab.txt) and the cache of the
-frozen MobileNetV2 backbone's features that training and evaluation share."""
+"""Trained runs on disk (work/runs/<name>/: model.pt, config.json, vocab.txt), the cache of the
+frozen MobileNetV2 backbone's features that training and evaluation share, encoding a split with a
+run, and the validation score that chooses a run's epoch and the shipped run."""
 import hashlib
 import json
 import os
@@ -12,6 +13,7 @@ import torch.nn.functional as F
 
 import deephash as dh
 import inputs
+from metrics import TASKS, code_bits, task_table
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -29,6 +31,91 @@ def load_run(name):
     model.load_state_dict(torch.load(os.path.join(run_dir, "model.pt")))
     model.eval()
     return model, vocab, config
+
+
+def run_names_by_validation(names):
+    """The runs, best validation score first (the score `train.py` chose the run's epoch by)."""
+    def score(name):
+        with open(os.path.join(HERE, "work/runs", name, "config.json")) as f:
+            return json.load(f)["selection"]["score"]
+
+    return sorted(names, key=score, reverse=True)
+
+
+def cached_pictures(table, records):
+    """The pictures whose backbone features are cached: the training and validation splits' (training
+    reads the first, chooses its epoch on the second). Never the test split's."""
+    return [i for i, r in enumerate(records) if table[r["emoji"]]["split"] in ("train", "val")]
+
+
+# The tasks a run's epoch, and the shipped run, are chosen by: the targets' four.
+SELECTION_TASKS = ["fused->fused", "image->image", "text->image", "image->text"]
+
+
+def selection_score(tasks):
+    """The mean MAP of the SELECTION_TASKS a run has (any task it has, for a single-modality run)."""
+    chosen = [t for t in SELECTION_TASKS if t in tasks] or list(tasks)
+    return float(np.mean([tasks[t]["map"] for t in chosen])), chosen
+
+
+@torch.no_grad()
+def encode(model, split, batch=256, cached=None, frozen_cached=None):
+    """{kind: (activations, embeddings)} of the split's pictures (image, and fused with their English
+    caption) and of its emoji's English captions (text). `cached` / `frozen_cached`: the backbone
+    features of the split's pictures (`pretrained_cache`'s first view, in the split's order), so the
+    backbone need not run (training's validation, each epoch)."""
+    was_training = model.training
+    model.eval()
+    out = {}
+    x = inputs.preprocess_images(split.images)
+    full = split.captions.rows()
+    picture_tokens = split.captions.inputs[[full[e] for e in split.picture_emoji]]
+    chunks = {"image": [], "fused": []}
+    for s in range(0, len(x), batch):
+        if cached is not None:
+            piece = tuple(c[s:s + batch] for c in cached) if isinstance(cached, tuple) else cached[s:s + batch]
+            both = model.encode_all(x[s:s + batch], picture_tokens[s:s + batch], piece,
+                                    None if frozen_cached is None else frozen_cached[s:s + batch])
+            for kind in chunks:
+                if kind in both:
+                    chunks[kind].append(both[kind])
+            continue
+        if "image" in model.modalities:
+            chunks["image"].append(model.encode_image(x[s:s + batch]))
+        if "fused" in model.modalities:
+            chunks["fused"].append(model.encode_fused(x[s:s + batch], picture_tokens[s:s + batch]))
+    for kind, parts in chunks.items():
+        if parts:
+            out[kind] = tuple(torch.cat(p).numpy() for p in zip(*parts))
+    if "text" in model.modalities:
+        out["text"] = tuple(t.numpy() for t in model.encode_text(split.text_inputs()[1]))
+    model.train(was_training)
+    return out
+
+
+def cached_features(model, split, data_dir):
+    """(cached, frozen_cached) for `encode`: the run's backbone features of a training or validation
+    split's pictures from `pretrained_cache` (the cache train.py filled), or (None, None) for a run
+    without a pretrained backbone or a split that is not cached."""
+    image = getattr(model, "image", None)
+    backbone = getattr(image, "pretrained", None)
+    if backbone is None or split.name not in ("train", "val"):
+        return None, None
+    pictures = cached_pictures(split.table, split.records)
+    cache_dir = os.path.join(data_dir, "cache")
+    cache = pretrained_cache(backbone, split.images_of, pictures, cache_dir)
+    cached = tuple(c[split.pictures, 0] for c in cache) if isinstance(cache, tuple) else cache[split.pictures, 0]
+    frozen = getattr(image, "frozen", None)
+    frozen_cached = None
+    if frozen is not None and "fused" in model.modalities:
+        frozen_cached = pretrained_cache(frozen, split.images_of, pictures, cache_dir)[split.pictures, 0]
+    return cached, frozen_cached
+
+
+def validation_tasks(model, split, cached=None, frozen_cached=None):
+    """MAP of every task on a split, hash codes only (what an epoch is chosen by)."""
+    codes = encode(model, split, cached=cached, frozen_cached=frozen_cached)
+    return {t: {"map": v["map"]} for t, v in task_table(code_bits(codes), split, TASKS).items()}
 
 
 def distort(x, rng):

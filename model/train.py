@@ -1,9 +1,13 @@
 """Trains one deep-hash model on the emoji training split and saves it under work/runs/<name>/.
 
+After every epoch the codes are measured on the validation emoji (never the test split), and the
+epoch with the best mean MAP over the targets' four tasks is the one saved (`--select val`).
+
   /usr/bin/python3 model/train.py --bits 64 --name fused-64
   /usr/bin/python3 model/train.py --bits 64 --modalities image --name image-64   (Lin et al. baseline)
 """
 import argparse
+import copy
 import json
 import os
 import random
@@ -17,8 +21,8 @@ import torch.nn.functional as F
 import deephash as dh
 import inputs
 from baselines import itq
-from emojiset import Captions, load_data
-from runs import pretrained_cache
+from emojiset import Captions, Split, load_data
+from runs import cached_pictures, pretrained_cache, selection_score, validation_tasks
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -35,9 +39,11 @@ def augment(x):
 
 
 def semantic_centres(captions, table, subgroups, bits):
-    """Hash centres whose first half are the equidistant (or random) codes of dh.hash_centres at half the
-    width and whose second half are ITQ codes of each subgroup's mean training caption embedding: two
-    subgroups are at least as far apart as the first half makes them, and nearer when their captions are."""
+    """Hash centres whose first half are dh.hash_centres at half the width and whose second half are ITQ
+    codes of each subgroup's mean training caption embedding: two subgroups are as far apart as the
+    first half makes them, and nearer when their captions are. With the 98 emoji subgroups the first half
+    is Hadamard rows (equidistant) only at 128 bits (2 x 64 >= 98); at 16, 32 and 64 bits there are
+    too few rows and it is random codes with a fixed seed (about half the bits apart on average)."""
     half = bits // 2
     first = dh.hash_centres(len(subgroups), half)
     rows = captions.rows("en", "full")
@@ -90,14 +96,17 @@ def main():
                         help="what the fused tower projects: both backbones' features, or the image and text towers' latents")
     parser.add_argument("--centres", type=float, default=0.0, help="weight of the hash-centre (CSQ) term")
     parser.add_argument("--centres-kind", choices=["hadamard", "semantic"], default="hadamard",
-                        help="hadamard: equidistant centres; semantic: half the bits from ITQ over each subgroup's mean "
-                             "training caption embedding, so related subgroups get nearer centres")
+                        help="hadamard: dh.hash_centres (Hadamard rows where 2k covers the subgroups, else random codes); "
+                             "semantic: half the bits from it, half from ITQ over each subgroup's mean training "
+                             "caption embedding, so related subgroups get nearer centres")
     parser.add_argument("--ste", type=float, default=0.0,
                         help="weight of the pairwise and triplet terms over the binarised codes (straight-through gradient)")
     parser.add_argument("--alignment", type=float, default=0.0, help="weight of the image/caption contrastive alignment")
     parser.add_argument("--quantization", type=float, default=0.1)
     parser.add_argument("--balance", type=float, default=0.1)
     parser.add_argument("--other-languages", type=float, default=0.15, help="share of captions drawn in another language")
+    parser.add_argument("--select", choices=["val", "last"], default="val",
+                        help="val: save the epoch with the best validation score; last: the last epoch")
     parser.add_argument("--quick", action="store_true", help="a few batches, for CI")
     parser.add_argument("--data", default=os.path.join(HERE, "work/data"))
     parser.add_argument("--seed", type=int, default=7)
@@ -143,11 +152,18 @@ def main():
     print(f"train {args.name}: {len(train)} pictures of {len(train_emoji)} emoji, {len(subgroups)} subgroups, "
           f"text encoder {args.text_encoder} (vocabulary {vocab_size}), {args.bits} bits, {modalities}", file=sys.stderr, flush=True)
     started = time.time()
-    cache = (pretrained_cache(backbone, images, sorted(train), os.path.join(args.data, "cache"), args.pretrained_views)
+    cached = cached_pictures(table, records)
+    cache = (pretrained_cache(backbone, images, cached, os.path.join(args.data, "cache"), args.pretrained_views)
              if backbone is not None else None)
     frozen = getattr(getattr(model, "image", None), "frozen", None)
-    frozen_cache = (pretrained_cache(frozen, images, sorted(train), os.path.join(args.data, "cache"), args.pretrained_views)
+    frozen_cache = (pretrained_cache(frozen, images, cached, os.path.join(args.data, "cache"), args.pretrained_views)
                     if frozen is not None and "fused" in modalities else None)
+    val = Split(images, records, table, "val", captions)
+    val_cached = None if cache is None else (tuple(c[val.pictures, 0] for c in cache) if isinstance(cache, tuple)
+                                             else cache[val.pictures, 0])
+    val_frozen = None if frozen_cache is None else frozen_cache[val.pictures, 0]
+    best = {"score": -1.0}
+    curve = []
     step = 0
     for epoch in range(epochs):
         model.train()
@@ -209,8 +225,16 @@ def main():
             for k, v in terms.items():
                 totals[k] = totals.get(k, 0.0) + float(v)
         n = max(1, steps_per_epoch)
+        score, chosen = selection_score(validation_tasks(model, val, val_cached, val_frozen))
+        curve.append(round(score, 4))
+        if args.select == "last" or score > best["score"]:
+            best = {"score": score, "epoch": epoch + 1, "state": copy.deepcopy(model.state_dict())}
         print(f"epoch {epoch + 1}/{epochs} ({time.time() - started:.0f} s): "
-              + ", ".join(f"{k} {v / n:.3f}" for k, v in totals.items()), file=sys.stderr, flush=True)
+              + ", ".join(f"{k} {v / n:.3f}" for k, v in totals.items()) + f"; validation {score:.3f}",
+              file=sys.stderr, flush=True)
+    model.load_state_dict(best["state"])
+    print(f"train {args.name}: epoch {best['epoch']} kept (validation {best['score']:.3f}, mean MAP of {', '.join(chosen)} "
+          f"on {len(val.emoji)} validation emoji)", file=sys.stderr, flush=True)
 
     out_dir = os.path.join(HERE, "work/runs", args.name)
     os.makedirs(out_dir, exist_ok=True)
@@ -221,6 +245,8 @@ def main():
     with open(os.path.join(out_dir, "config.json"), "w") as f:
         json.dump({"bits": args.bits, "modalities": list(modalities), "subgroups": subgroups,
                    "text_encoder": args.text_encoder, "pretrained_image": pretrained_image, "fusion": args.fusion, "vocab_size": vocab_size, "seconds": round(time.time() - started),
+                   "selection": {"split": "val", "rule": args.select, "tasks": chosen, "epoch": best["epoch"],
+                                 "score": round(best["score"], 4), "curve": curve},
                    "args": vars(args)}, f, indent=2)
     print(f"train {args.name}: done in {time.time() - started:.0f} s", file=sys.stderr)
 
