@@ -6,6 +6,7 @@ backbone (model card, "What was tried"). The backbones are nsfwjs's (backbones.p
 
   /usr/bin/python3 model/probe.py --size 128 --layers block_12_expand_relu,block_13_expand_relu,block_14_expand_relu
   /usr/bin/python3 model/probe.py --backbone inception_v3 --size 160 --layers mixed7,mixed8,mixed9
+  /usr/bin/python3 model/probe.py --backbone mobilenet_v2_mid --size 128 --layers expanded_conv_13/expand/Relu6
 """
 import argparse
 import os

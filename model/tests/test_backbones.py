@@ -119,5 +119,28 @@ class InceptionV3Tests(unittest.TestCase):
         self.assertEqual((features.graph.outputs, features.out_dim), (["mixed10"], 2048))
 
 
+@unittest.skipUnless(HAVE_PACKAGE, "needs model/setup.sh's nsfwjs package and model/work/data")
+class MobileNetV2MidTests(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        torch.set_num_threads(2)
+        cls.package = backbones.read_package("mobilenet_v2_mid")
+
+    def test_nsfwjs_calls_emoji_drawings_or_neutral(self):
+        share, per_class, _ = backbones.emoji_check("mobilenet_v2_mid", package=self.package)
+        self.assertGreater(share, 0.9, per_class)
+
+    def test_the_graph_takes_0_to_1_as_nsfwjs_feeds_it_and_has_mobilenet_v2_shapes_at_1_4_width(self):
+        names = ["hub_input/Sub", "Conv/Relu6", "expanded_conv_13/expand/Relu6", "Conv_1/Relu6", "Logits/AvgPool"]
+        graph = backbones.convert(self.package, outputs=names, backbone="mobilenet_v2_mid")
+        x = torch.rand(1, 3, 224, 224)
+        with torch.no_grad():
+            values = dict(zip(names, graph(x)))
+        torch.testing.assert_close(values["hub_input/Sub"], x * 2 - 1)
+        self.assertEqual({n: tuple(v.shape[1:]) for n, v in values.items() if n != "hub_input/Sub"},
+                         {"Conv/Relu6": (48, 112, 112), "expanded_conv_13/expand/Relu6": (816, 14, 14),
+                          "Conv_1/Relu6": (1792, 7, 7), "Logits/AvgPool": (1792, 1, 1)})
+
+
 if __name__ == "__main__":
     unittest.main()
