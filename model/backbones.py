@@ -277,7 +277,7 @@ def attr(node, key):
         return [int(v) if "i" in a["list"] else base64.b64decode(v).decode() for v in values]
     if "s" in a:
         return base64.b64decode(a["s"]).decode()
-    return a.get("b", False) if "b" in a or not a else a
+    return a.get("b", a)  # a flag, or the attribute as it is ({}, false, when the node has none)
 
 
 def topological(nodes):
@@ -347,6 +347,8 @@ class TFGraph(LayerGraph):
                     raise ValueError(f"{where}: unexpected pooling over the batch")
             elif op not in ("Placeholder", "AddV2", "Add", "Relu6", "Relu", "Squeeze", "Softmax", "Identity"):
                 raise ValueError(f"unexpected node {name} of type {op} before {last}")
+            if name in self.nodes:
+                raise ValueError(f"two graph nodes are named {name!r} once shortened: {node['name']}")
             self.order.append((name, op, inputs))
             self.nodes[name] = node
             if name == last:
@@ -500,7 +502,7 @@ def emoji_check(backbone=DEFAULT, count=12, package=None):
     package = package or read_package(backbone)
     net = classifier(package, backbone)
     images = np.load(os.path.join(HERE, "work/data/images.npy"), mmap_mode="r")[::500][:count]
-    x = F.interpolate(inputs.preprocess_images(np.ascontiguousarray(images)) * 0.5 + 0.5,
+    x = F.interpolate(inputs.preprocess_images(np.array(images)) * 0.5 + 0.5,
                       size=(spec.nsfwjs_size, spec.nsfwjs_size), mode="bilinear", align_corners=False)
     with torch.no_grad():
         p = net(x)
