@@ -30,13 +30,14 @@ def conv_block(cin, cout, stride=1):
 
 class ImageTower(nn.Module):
     """A small CNN sized for two CPU cores: a strided stem 64 -> 32, then three conv+pool blocks to 4x4,
-    then global average and max pooling. With `pretrained`, the frozen MobileNetV2 features converted
-    from nsfwjs (mobilenet.py) beside it, or instead of it."""
+    then global average and max pooling. With `pretrained`, the frozen features of a network converted
+    from nsfwjs (backbones.py; MobileNetV2 unless told) beside it, or instead of it."""
 
     def __init__(self, width=32, pretrained=False):
         super().__init__()
-        # pretrained: {"layer": a Keras layer name or a list of them, "size": the input side in pixels,
-        # "cnn": whether the small CNN runs beside it (default true), "finetune": as in MobileNetFeatures};
+        # pretrained: {"backbone": one of backbones.BACKBONES (default mobilenet_v2), "layer": a Keras layer
+        # name or a list of them, "size": the input side in pixels, "cnn": whether the small CNN runs beside it
+        # (default true), "finetune": as in BackboneFeatures};
         # True (older runs): the defaults.
         options = dict(pretrained) if isinstance(pretrained, dict) else {}
         cnn = options.pop("cnn", True)
@@ -52,9 +53,9 @@ class ImageTower(nn.Module):
         self.out_dim = 16 * width if cnn else 0
         self.pretrained = None
         if pretrained:
-            from mobilenet import MobileNetFeatures
+            from backbones import BackboneFeatures
 
-            self.pretrained = MobileNetFeatures(**options)
+            self.pretrained = BackboneFeatures(**options)
             self.out_dim += self.pretrained.out_dim
         # Without the CNN, the frozen features are standardised (their scales differ by orders of magnitude).
         self.norm = nn.BatchNorm1d(self.pretrained.out_dim, affine=False) if pretrained and not cnn else None
@@ -62,10 +63,10 @@ class ImageTower(nn.Module):
         if fused_frozen:
             if cnn or not options.get("finetune"):
                 raise ValueError("fused_frozen needs the backbone alone (cnn false) and finetune")
-            from mobilenet import MobileNetFeatures
+            from backbones import BackboneFeatures
 
             # The same backbone as the image tower's, with nothing of it trained.
-            self.frozen = MobileNetFeatures(**{k: v for k, v in options.items() if k != "finetune"})
+            self.frozen = BackboneFeatures(**{k: v for k, v in options.items() if k != "finetune"})
             self.frozen_norm = nn.BatchNorm1d(self.frozen.out_dim, affine=False)
 
     def forward(self, x, pretrained_features=None):

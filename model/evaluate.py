@@ -43,13 +43,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 @torch.no_grad()
 def backbone_features(options, images, records, test, train, data_dir, batch=256):
     """The frozen backbones' features: {"train": (pictures, their English captions), "test": (pictures,
-    their captions, the emoji's captions)}. Pictures through MobileNetV2 as nsfwjs ships it (the layers
-    and size of a run's `pretrained_image` options, nothing trained; training pictures from train.py's
+    their captions, the emoji's captions)}. Pictures through the run's backbone as nsfwjs ships it (the
+    backbone, layers and size of a run's `pretrained_image` options, nothing trained; training pictures from train.py's
     cache), captions through MiniLM;
     each picture feature standardised with the training pictures' statistics."""
-    from mobilenet import MobileNetFeatures
+    from backbones import BackboneFeatures
 
-    backbone = MobileNetFeatures(layer=options["layer"], size=options["size"]).eval()
+    backbone = BackboneFeatures(layer=options["layer"], size=options["size"],
+                                backbone=options.get("backbone", "mobilenet_v2")).eval()
     cached = pretrained_cache(backbone, images, cached_pictures(train.table, records), os.path.join(data_dir, "cache"))
     train_pictures = cached[train.pictures, 0].numpy()
     x = inputs.preprocess_images(test.images)

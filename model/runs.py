@@ -1,6 +1,7 @@
 """Trained runs on disk (work/runs/<name>/: model.pt, config.json, vocab.txt), the cache of the
-frozen MobileNetV2 backbone's features that training and evaluation share, encoding a split with a
-run, and the validation score that chooses a run's epoch and the shipped run."""
+frozen backbone's features (MobileNetV2 or another of backbones.py's) that training and evaluation
+share, encoding a split with a run, and the validation score that chooses a run's epoch and the
+shipped run."""
 import hashlib
 import json
 import os
@@ -150,12 +151,17 @@ def pretrained_cache(backbone, images, pictures, cache_dir, views=2, batch=256):
     name made of the backbone's options, the views and the pictures' bytes, so the other runs of
     model/run.sh reuse it."""
     key = hashlib.sha256(json.dumps([backbone.size, backbone.graph.outputs]).encode())
+    if backbone.backbone != "mobilenet_v2":
+        # Keyed by the backbone, so that two backbones' features never share a file; MobileNetV2's key is
+        # left as it was before there were several, so that its caches stay valid.
+        key.update(f"backbone={backbone.backbone}".encode())
     if views > 2:
         key.update(f"views={views},distort=1".encode())
     if backbone.finetune:
         key.update(f"finetune={backbone.finetune}".encode())
     key.update(np.ascontiguousarray(images[pictures]).tobytes())
-    path = os.path.join(cache_dir, f"mobilenet-{key.hexdigest()[:16]}.pt")
+    prefix = "mobilenet" if backbone.backbone == "mobilenet_v2" else backbone.backbone
+    path = os.path.join(cache_dir, f"{prefix}-{key.hexdigest()[:16]}.pt")
     if os.path.exists(path):
         return torch.load(path)
     started = time.time()

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 
 import deephash as dh
+from backbones import BACKBONES
 import inputs
 from baselines import itq
 from emojiset import Captions, Split, load_data
@@ -72,11 +73,14 @@ def main():
     parser.add_argument("--pairwise", type=float, default=1.0, help="weight of the DCMH pairwise term")
     parser.add_argument("--triplet", type=float, default=1.0, help="weight of the triplet term")
     parser.add_argument("--pretrained-image", type=int, default=0, help="1: frozen MobileNetV2 features beside the CNN")
-    parser.add_argument("--pretrained-layer", default="out_relu",
-                        help="with --pretrained-image 1: the MobileNetV2 layer whose pooled output is used (a Keras layer name), "
-                             "or several, comma-separated, side by side")
-    parser.add_argument("--pretrained-size", type=int, default=128,
-                        help="with --pretrained-image 1: the side the 64 px pictures are upsampled to for MobileNetV2")
+    parser.add_argument("--pretrained-backbone", choices=list(BACKBONES), default="mobilenet_v2",
+                        help="with --pretrained-image 1: which of nsfwjs's networks (backbones.py)")
+    parser.add_argument("--pretrained-layer", default="",
+                        help="with --pretrained-image 1: the backbone's layer whose pooled output is used (a Keras layer name; "
+                             "default out_relu for MobileNetV2, mixed10 for InceptionV3), or several, comma-separated, side by side")
+    parser.add_argument("--pretrained-size", type=int, default=0,
+                        help="with --pretrained-image 1: the side the 64 px pictures are upsampled to for the backbone "
+                             "(default 128 for MobileNetV2, 299 for InceptionV3, 224 for mobilenet_v2_mid)")
     parser.add_argument("--pretrained-finetune", default="",
                         help="with --pretrained-image 1: a MobileNetV2 layer name (such as block_12_add); the layers "
                              "after it train, at --pretrained-lr-scale times the learning rate")
@@ -127,9 +131,12 @@ def main():
     modalities = tuple(args.modalities.split(","))
     pretrained_image = False
     if args.pretrained_image:
-        layers = args.pretrained_layer.split(",")
-        pretrained_image = {"layer": layers[0] if len(layers) == 1 else layers, "size": args.pretrained_size,
+        spec = BACKBONES[args.pretrained_backbone]
+        layers = (args.pretrained_layer or spec.last).split(",")
+        pretrained_image = {"layer": layers[0] if len(layers) == 1 else layers, "size": args.pretrained_size or spec.size,
                             "cnn": bool(args.pretrained_cnn), "dropout": args.pretrained_dropout}
+        if args.pretrained_backbone != "mobilenet_v2":  # older runs' configs, all MobileNetV2, have no "backbone"
+            pretrained_image["backbone"] = args.pretrained_backbone
         if args.pretrained_finetune:
             pretrained_image["finetune"] = args.pretrained_finetune
             if args.pretrained_fused_frozen:
