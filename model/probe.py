@@ -1,7 +1,7 @@
 """How much a frozen backbone's features know about subgroups before any hashing: for each named
-layer (pooled over the picture), image->image MAP on the test split by cosine similarity of the raw
-features, and by the class probabilities of a linear (or one-hidden-layer) subgroup classifier fitted
-on the training split's features. Also for the named layers side by side. Used to choose the image
+layer (pooled over the picture), image->image MAP on the validation split (`--split`) by cosine
+similarity of the raw features, and by the class probabilities of a linear (or one-hidden-layer)
+subgroup classifier fitted on the training split's features. Also for the named layers side by side. Used to choose the image
 backbone (model card, "What was tried"). The backbones are nsfwjs's (backbones.py).
 
   /usr/bin/python3 model/probe.py --size 128 --layers block_12_expand_relu,block_13_expand_relu,block_14_expand_relu
@@ -26,7 +26,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def image_map(features, labels, test):
-    """image->image MAP over the test pictures by cosine similarity, the query left out."""
+    """image->image MAP over the measured split's pictures (`test`) by cosine similarity, the query left out."""
     f = features[test] / (np.linalg.norm(features[test], axis=1, keepdims=True) + 1e-9)
     d = -(f @ f.T)
     relevant = labels[test][:, None] == labels[test][None, :]
@@ -64,6 +64,9 @@ def main():
     parser.add_argument("--layers", help="layer names, comma-separated (default for mobilenet_v2: "
                         "block_12_expand_relu,block_13_expand_relu,block_14_expand_relu; else the backbone's last)")
     parser.add_argument("--limit", type=int, help="only the first N pictures: to time the features, no probe")
+    parser.add_argument("--split", choices=["val", "test"], default="val",
+                        help="where the probe is measured: val (choosing a backbone is choosing a variant), or test "
+                             "(only to compare with the model card's figures from before December 2026, which read it)")
     parser.add_argument("--data", default=os.path.join(HERE, "work/data"))
     args = parser.parse_args()
     torch.set_num_threads(2)
@@ -72,13 +75,13 @@ def main():
     label_of = {s: i for i, s in enumerate(subgroups)}
     labels = np.array([label_of[table[r["emoji"]]["subgroup"]] for r in records])
     split = np.array([table[r["emoji"]]["split"] for r in records])
-    train, test = np.where(split == "train")[0], np.where(split == "test")[0]
+    train, test = np.where(split == "train")[0], np.where(split == args.split)[0]
     spec = BACKBONES[args.backbone]
     default = "block_12_expand_relu,block_13_expand_relu,block_14_expand_relu" if args.backbone == "mobilenet_v2" else spec.last
     names = (args.layers or default).split(",")
     size = args.size or spec.size
     backbone = BackboneFeatures(names, size, backbone=args.backbone)
-    # The validation split takes no part: its features are left at zero, not computed.
+    # The split not measured takes no part: its features are left at zero, not computed.
     rows = np.sort(np.concatenate([train, test]))[:args.limit]
     per_layer = {n: np.zeros((len(images), w), np.float32) for n, w in backbone.widths.items()}
     started = time.time()

@@ -161,8 +161,12 @@ def main():
         fig.tight_layout()
         fig.savefig(os.path.join(args.results, "pr-64.png"), dpi=110)
 
-    fig, ax = plt.subplots(figsize=(5, 4))
+    with open(os.path.join(args.results, "tables.md"), "w") as f:
+        f.write("\n".join(out) + "\n")
     widths = sorted(fused)
+    if len(widths) < 2:  # one width: no curve to draw
+        return
+    fig, ax = plt.subplots(figsize=(5, 4))
     for t in ["fused->fused", "text->image", "image->text", "image->image"]:
         ax.plot(widths, [fused[b][1]["protocols"]["corrected"][t]["map"] for b in widths], marker="o", label=f"deep-hash {t}")
     for method, label in [("cca-itq", "CCA-ITQ, backbones"), ("itq", "ITQ, its latents"), ("lsh", "LSH, its latents")]:
@@ -177,9 +181,6 @@ def main():
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(os.path.join(args.results, "map-vs-bits.png"), dpi=110)
-
-    with open(os.path.join(args.results, "tables.md"), "w") as f:
-        f.write("\n".join(out) + "\n")
 
 
 if __name__ == "__main__":
