@@ -44,6 +44,8 @@ class ImageTower(nn.Module):
         # "fused_frozen": with "finetune", a second, wholly frozen copy of the backbone for the fused
         # tower (see `frozen_features`).
         fused_frozen = options.pop("fused_frozen", False)
+        # "fused_size": with "fused_frozen", the side the frozen copy reads the pictures at (default: "size").
+        fused_size = options.pop("fused_size", None)
         # Dropout on the frozen features while training (they are many and the pictures few).
         self.dropout = nn.Dropout(options.pop("dropout", 0.0))
         self.features = nn.Sequential(
@@ -66,7 +68,10 @@ class ImageTower(nn.Module):
             from backbones import BackboneFeatures
 
             # The same backbone as the image tower's, with nothing of it trained.
-            self.frozen = BackboneFeatures(**{k: v for k, v in options.items() if k != "finetune"})
+            frozen_options = {k: v for k, v in options.items() if k != "finetune"}
+            if fused_size:
+                frozen_options["size"] = fused_size
+            self.frozen = BackboneFeatures(**frozen_options)
             self.frozen_norm = nn.BatchNorm1d(self.frozen.out_dim, affine=False)
 
     def forward(self, x, pretrained_features=None):

@@ -93,6 +93,12 @@ def main():
                         help="with --pretrained-image 1: 0 drops the small CNN, leaving MobileNetV2 alone")
     parser.add_argument("--pretrained-dropout", type=float, default=0.0,
                         help="with --pretrained-image 1: dropout on the MobileNetV2 features while training")
+    parser.add_argument("--pretrained-fused-views", type=int, default=0,
+                        help="with --pretrained-fused-frozen 1: cached views of the fused tower's frozen copy, drawn "
+                             "on their own (default: --pretrained-views, drawn with the image tower's)")
+    parser.add_argument("--pretrained-fused-size", type=int, default=0,
+                        help="with --pretrained-fused-frozen 1: the side the fused tower's frozen copy reads the "
+                             "pictures at (default: --pretrained-size, the fine-tuned tower's)")
     parser.add_argument("--pretrained-views", type=int, default=2,
                         help="with --pretrained-image 1: cached backbone views per picture: the picture, its mirror, "
                              "and the rest random crops/colour changes (train.distort); each step draws one")
@@ -141,6 +147,8 @@ def main():
             pretrained_image["finetune"] = args.pretrained_finetune
             if args.pretrained_fused_frozen:
                 pretrained_image["fused_frozen"] = True
+                if args.pretrained_fused_size:
+                    pretrained_image["fused_size"] = args.pretrained_fused_size
     model = dh.DeepHash(vocab_size, args.bits, len(subgroups), modalities, args.text_encoder, pretrained_image, args.fusion)
     steps_per_epoch = (len(train) + args.batch - 1) // args.batch
     epochs = 1 if args.quick else args.epochs
@@ -163,7 +171,8 @@ def main():
     cache = (pretrained_cache(backbone, images, cached, os.path.join(args.data, "cache"), args.pretrained_views)
              if backbone is not None else None)
     frozen = getattr(getattr(model, "image", None), "frozen", None)
-    frozen_cache = (pretrained_cache(frozen, images, cached, os.path.join(args.data, "cache"), args.pretrained_views)
+    fused_views = args.pretrained_fused_views or args.pretrained_views
+    frozen_cache = (pretrained_cache(frozen, images, cached, os.path.join(args.data, "cache"), fused_views)
                     if frozen is not None and "fused" in modalities else None)
     val = Split(images, records, table, "val", captions)
     val_cached = None if cache is None else (tuple(c[val.pictures, 0] for c in cache) if isinstance(cache, tuple)
@@ -189,7 +198,14 @@ def main():
                 view = (torch.tensor([rng.randrange(args.pretrained_views) for _ in batch]) if args.pretrained_views > 2
                         else flip.long())
                 cached = tuple(c[batch, view] for c in cache) if isinstance(cache, tuple) else cache[batch, view]
-            frozen_cached = None if frozen_cache is None else frozen_cache[batch, view]
+            if frozen_cache is None:
+                frozen_cached = None
+            elif fused_views == args.pretrained_views:
+                frozen_cached = frozen_cache[batch, view]
+            else:  # the fused tower's views drawn on their own
+                frozen_view = (torch.tensor([rng.randrange(fused_views) for _ in batch]) if fused_views > 2
+                               else flip.long())
+                frozen_cached = frozen_cache[batch, frozen_view]
             emoji = [table[records[i]["emoji"]] for i in batch]
             rows = [captions.sample(records[i]["emoji"], rng, args.other_languages) for i in batch]
             tokens = captions.inputs[rows]
