@@ -6,6 +6,8 @@ import org.deephash.ingest.DeepHashProcessor;
 import org.deephash.mapper.BinaryHashFieldMapper;
 import org.deephash.mapper.HexDocValueFormat;
 import org.deephash.query.HammingQueryBuilder;
+import org.deephash.query.QueryHashAction;
+import org.deephash.query.TransportQueryHashAction;
 import org.deephash.rest.DeepHashStatsAction;
 import org.deephash.rest.RestDeepHashStatsAction;
 import org.deephash.rest.RestHashAction;
@@ -98,10 +100,6 @@ public class DeepHashPlugin extends Plugin implements MapperPlugin, SearchPlugin
         return s;
     }
 
-    private DeepHashService serviceOrNull() {
-        return service.get();
-    }
-
     private static Path bundledModels() {
         try {
             Path code = Path.of(DeepHashPlugin.class.getProtectionDomain().getCodeSource().getLocation().toURI());
@@ -128,21 +126,16 @@ public class DeepHashPlugin extends Plugin implements MapperPlugin, SearchPlugin
 
     @Override
     public List<QuerySpec<?>> getQueries() {
-        // Texts and images in a query are hashed at rewrite, with the service this node created.
-        return List.of(
-            new QuerySpec<>(
-                HammingQueryBuilder.NAME,
-                in -> new HammingQueryBuilder(in, this::serviceOrNull),
-                parser -> HammingQueryBuilder.fromXContent(parser, this::serviceOrNull)
-            )
-        );
+        // Texts and images in a query are hashed at rewrite by QueryHashAction, with the service this node created.
+        return List.of(new QuerySpec<>(HammingQueryBuilder.NAME, HammingQueryBuilder::new, HammingQueryBuilder::fromXContent));
     }
 
     @Override
     public List<ActionHandler<? extends ActionRequest, ? extends ActionResponse>> getActions() {
         return List.of(
             new ActionHandler<>(DeepHashStatsAction.INSTANCE, TransportDeepHashStatsAction.class),
-            new ActionHandler<>(ReloadModelsAction.INSTANCE, TransportReloadModelsAction.class)
+            new ActionHandler<>(ReloadModelsAction.INSTANCE, TransportReloadModelsAction.class),
+            new ActionHandler<>(QueryHashAction.INSTANCE, TransportQueryHashAction.class)
         );
     }
 

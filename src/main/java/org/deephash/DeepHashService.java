@@ -2,6 +2,7 @@ package org.deephash;
 
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
+import org.deephash.model.HashInput;
 import org.deephash.model.HashModel;
 import org.deephash.model.HashOutput;
 import org.deephash.model.HashStats;
@@ -29,29 +30,24 @@ import java.nio.file.InvalidPathException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
-import java.util.ArrayList;
-import java.util.Base64;
 import java.util.EnumSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
-import java.util.regex.Pattern;
 
 /**
  * The node's hashing: the model registry, the inference thread pool, the node's settings for both,
- * and the statistics. Every hash a document, a query or the API asks for goes through {@link #hash}
- * so that it is timed and its failures are counted by kind.
+ * and the statistics. Every hash a document, a query or the API asks for goes through {@link #input}
+ * and {@link #hash}, so that it is timed, counted once for who asked, and its failures counted by kind.
  */
 public final class DeepHashService implements Closeable {
     private static final Logger LOGGER = LogManager.getLogger(DeepHashService.class);
     public static final String THREAD_POOL = "deep_hash";
     /** Queries and the API hash here, so that a search never waits behind a bulk request's backlog. */
     public static final String SEARCH_THREAD_POOL = "deep_hash_search";
-    private static final Pattern WHITESPACE = Pattern.compile("\\s+");
 
     public static final Setting<Integer> INTRA_OP_THREADS = Setting.intSetting(
         "deep_hash.inference.intra_op_threads",
@@ -177,17 +173,11 @@ public final class DeepHashService implements Closeable {
         );
     }
 
-    /**
-     * The service of a node in this JVM, for query builders made in Java code rather than parsed or read
-     * from the wire (those get theirs from the plugin); every node's service hashes alike.
-     */
-    private static volatile DeepHashService lastStarted;
-
     private final ModelRegistry registry;
     private final HashStats stats = new HashStats();
     private final ExecutorService executor;
     private final ExecutorService searchExecutor;
-    private final long maxImageBytes;
+    private final HashInput.Parser parser;
     private final TimeValue reloadInterval;
     private volatile Scheduler.Cancellable reloadTask;
     /** The last periodic refresh's failure, so that a directory that stays unreadable is logged once, not every interval. */
@@ -208,7 +198,8 @@ public final class DeepHashService implements Closeable {
     ) {
         this.executor = executor;
         this.searchExecutor = searchExecutor;
-        this.maxImageBytes = MAX_IMAGE_BYTES.get(settings).getBytes();
+        long maxImageBytes = MAX_IMAGE_BYTES.get(settings).getBytes();
+        this.parser = new HashInput.Parser(maxImageBytes, MAX_IMAGE_BYTES.getKey());
         int threads = INTRA_OP_THREADS.get(settings);
         long maxPixels = MAX_IMAGE_PIXELS.get(settings);
         int maxChars = MAX_TEXT_CHARS.get(settings);
@@ -220,12 +211,6 @@ public final class DeepHashService implements Closeable {
             name -> new HashModel.Options(threads, maxImageBytes, maxPixels, maxChars, cacheSize == 0 ? null : sentenceCache(cacheSize)),
             Objects.requireNonNull(closer)
         );
-        lastStarted = this;
-    }
-
-    /** A started node's service in this JVM, or null (see {@link #lastStarted}). */
-    public static DeepHashService anyStarted() {
-        return lastStarted;
     }
 
     private static HashModel.SentenceCache sentenceCache(int size) {
@@ -307,30 +292,61 @@ public final class DeepHashService implements Closeable {
         return searchExecutor;
     }
 
-    /** The entry point for the inputs given: fused for both, else the one there is. */
-    public static EntryPoint entryPoint(byte[] image, String text) {
-        if (image != null && text != null) {
-            return EntryPoint.FUSED;
+    /**
+     * Parses the values a document, query or request sends ({@link HashInput.Parser#parse}) under this
+     * node's image limit; a bad value is counted by kind and rethrown.
+     */
+    public HashInput input(Object image, String imageWhat, Object text, String textWhat) {
+        try {
+            return parser.parse(image, imageWhat, text, textWhat);
+        } catch (InputException e) {
+            throw counted(e);
         }
-        if (image != null) {
-            return EntryPoint.IMAGE;
+    }
+
+    /** What {@link #hash} gives: the version of the model files that ran, the inputs' entry point and every output. */
+    public record Hashed(String version, EntryPoint entryPoint, Map<EntryPoint, HashOutput> outputs) {
+        /** The output of the inputs' own entry point (fused for both). */
+        public HashOutput main() {
+            return outputs.get(entryPoint);
         }
-        if (text != null) {
-            return EntryPoint.TEXT;
-        }
-        throw new InputException(InputException.Kind.MISSING_INPUT, "nothing to hash: expected an image, a text or both");
     }
 
     /**
-     * Hashes one input with model {@code modelName}'s entry point {@code entry} (its inputs must be
-     * there), timing the inference; a failure is counted by kind and rethrown.
+     * Hashes {@code input} with model {@code modelName}'s entry point for those inputs, and with each
+     * of {@code also} (their inputs must be there) in the same call: the picture decoded and the caption
+     * encoded once. The inference is timed (the call's time shared evenly among the entry points), one
+     * item is counted for {@code caller}, and a failure is counted by kind and rethrown.
+     *
+     * <p>The {@code version} is the one of {@code model.json} of the very model that ran: a reload may
+     * replace the model between two calls, so asking the registry afterwards could name the wrong one.
      */
-    public HashOutput hash(String modelName, EntryPoint entry, byte[] image, String text) {
-        if ((entry.takesImage() && image == null) || (entry.takesText() && text == null)) {
-            throw new IllegalArgumentException("the " + entry.jsonName() + " entry point needs "
-                + (entry.takesImage() && entry.takesText() ? "an image and a text" : entry.takesImage() ? "an image" : "a text"));
+    public Hashed hash(String modelName, HashInput input, Set<EntryPoint> also, HashStats.Caller caller) {
+        EntryPoint main = input.entryPoint();
+        Set<EntryPoint> entryPoints = EnumSet.of(main);
+        for (EntryPoint entry : also) {
+            if ((entry.takesImage() && input.image() == null) || (entry.takesText() && input.text() == null)) {
+                throw new IllegalArgumentException("the " + entry.jsonName() + " entry point needs "
+                    + (entry.takesImage() && entry.takesText() ? "an image and a text" : entry.takesImage() ? "an image" : "a text"));
+            }
+            entryPoints.add(entry);
         }
-        return hashEach(modelName, image, text, EnumSet.of(entry)).get(entry);
+        // The lease keeps the model open for this call even if a reload replaces it meanwhile.
+        try (ModelRegistry.Lease lease = registry.acquire(modelName)) {
+            HashModel model = lease.model();
+            checkEntryPoints(modelName, model, entryPoints);
+            long start = System.nanoTime();
+            Map<EntryPoint, HashOutput> out = model.hashEach(input.image(), input.text(), entryPoints);
+            long share = (System.nanoTime() - start) / Math.max(1, out.size());
+            for (EntryPoint entry : out.keySet()) {
+                stats.inference(entry, 1, share);
+            }
+            stats.hashed(caller, 1);
+            return new Hashed(model.config().version(), main, out);
+        } catch (RuntimeException e) {
+            stats.error(e);
+            throw e;
+        }
     }
 
     /** Model {@code modelName}'s entry points must include every one in {@code entryPoints}. */
@@ -346,141 +362,14 @@ public final class DeepHashService implements Closeable {
         }
     }
 
-    /**
-     * Hashes one document's inputs with several entry points of model {@code modelName} in one call
-     * (the picture decoded and the caption encoded once); the call's time is shared evenly among the
-     * entry points in the statistics.
-     */
-    public Map<EntryPoint, HashOutput> hashEach(String modelName, byte[] image, String text, Set<EntryPoint> entryPoints) {
-        return hashWithVersion(modelName, image, text, entryPoints).outputs();
-    }
-
-    /** What {@link #hashWithVersion} gives: the outputs, and the version of the model files that computed them. */
-    public record Hashed(String version, Map<EntryPoint, HashOutput> outputs) {}
-
-    /**
-     * As {@link #hashEach}, with the {@code version} of {@code model.json} of the very model that ran:
-     * a reload may replace the model between two calls, so asking the registry afterwards could name
-     * the wrong one.
-     */
-    public Hashed hashWithVersion(String modelName, byte[] image, String text, Set<EntryPoint> entryPoints) {
-        // The lease keeps the model open for this call even if a reload replaces it meanwhile.
-        try (ModelRegistry.Lease lease = registry.acquire(modelName)) {
-            HashModel model = lease.model();
-            checkEntryPoints(modelName, model, entryPoints);
-            long start = System.nanoTime();
-            Map<EntryPoint, HashOutput> out = model.hashEach(image, text, entryPoints);
-            long share = (System.nanoTime() - start) / Math.max(1, out.size());
-            for (EntryPoint entry : out.keySet()) {
-                stats.inference(entry, 1, share);
-            }
-            return new Hashed(model.config().version(), out);
-        } catch (RuntimeException e) {
-            stats.error(e);
-            throw e;
-        }
-    }
-
-    /**
-     * Image bytes from base64 (standard or URL-safe alphabet, line breaks allowed, an optional
-     * {@code data:image/...;base64,} prefix), refusing a string whose bytes would be over the image
-     * limit before decoding it. {@code what} names the value in messages.
-     */
-    public byte[] decodeImage(String base64, String what) {
-        String s = base64;
-        if (s.startsWith("data:")) {
-            int comma = s.indexOf(',');
-            if (comma < 0 || s.substring(0, comma).toLowerCase(Locale.ROOT).endsWith(";base64") == false) {
-                throw counted(new InputException(
-                    InputException.Kind.BAD_BASE64,
-                    what + " is a data URL without [;base64,]: expected base64 image bytes, e.g. [data:image/png;base64,iVBOR...]"
-                ));
-            }
-            s = s.substring(comma + 1);
-        }
-        if ((long) s.length() / 4 * 3 > maxImageBytes + 3 * 1024L) {
-            throw counted(new InputException(
-                InputException.Kind.IMAGE_TOO_LARGE,
-                what + " is [" + s.length() + "] base64 characters, about [" + ((long) s.length() / 4 * 3) + "] bytes, over the limit of ["
-                    + maxImageBytes + "] bytes (" + MAX_IMAGE_BYTES.getKey() + ")"
-            ));
-        }
-        // Line breaks and spaces are dropped; any other character outside the alphabet is an error (the
-        // JDK's MIME decoder would skip it silently).
-        s = WHITESPACE.matcher(s).replaceAll("");
-        try {
-            return s.indexOf('-') >= 0 || s.indexOf('_') >= 0 ? Base64.getUrlDecoder().decode(s) : Base64.getDecoder().decode(s);
-        } catch (IllegalArgumentException e) {
-            String start = s.length() > 24 ? s.substring(0, 24) + "..." : s;
-            throw counted(new InputException(
-                InputException.Kind.BAD_BASE64,
-                what + " is not valid base64 (" + e.getMessage() + "): got [" + start + "], " + s.length() + " characters; expected the image bytes in base64",
-                e
-            ));
-        }
-    }
-
     /** Counts {@code e} in the statistics by its kind and returns it, to be thrown. */
     public InputException counted(InputException e) {
         stats.error(e);
         return e;
     }
 
-    /** A counted {@link InputException.Kind#WRONG_TYPE}: "{what} is a {type}: expected {expected}". */
-    public InputException wrongType(String what, Object value, String expected) {
-        return counted(new InputException(InputException.Kind.WRONG_TYPE, what + " is a " + typeName(value) + ": expected " + expected));
-    }
-
-    /**
-     * A caption from a document or request value: a string, or an array of strings (a label and
-     * keywords, blank ones skipped) joined with ", " as the model was trained. {@code what} names the
-     * value in messages.
-     */
-    public String caption(Object value, String what) {
-        if (value instanceof String s) {
-            return s;
-        }
-        if (value instanceof List<?> list) {
-            List<String> parts = new ArrayList<>(list.size());
-            for (Object o : list) {
-                if (o instanceof String == false) {
-                    throw counted(
-                        new InputException(InputException.Kind.WRONG_TYPE, what + " has a " + typeName(o) + " in its array: expected strings")
-                    );
-                }
-                if (((String) o).isBlank() == false) {
-                    parts.add((String) o);
-                }
-            }
-            return String.join(", ", parts);
-        }
-        throw wrongType(what, value, "a string or an array of strings");
-    }
-
-    private static String typeName(Object value) {
-        if (value == null) {
-            return "null";
-        }
-        if (value instanceof Map) {
-            return "object";
-        }
-        if (value instanceof List) {
-            return "array";
-        }
-        if (value instanceof Number) {
-            return "number [" + value + "]";
-        }
-        if (value instanceof Boolean) {
-            return "boolean [" + value + "]";
-        }
-        return value.getClass().getSimpleName();
-    }
-
     @Override
     public void close() {
-        if (lastStarted == this) {
-            lastStarted = null;
-        }
         Scheduler.Cancellable task = reloadTask;
         if (task != null) {
             task.cancel();

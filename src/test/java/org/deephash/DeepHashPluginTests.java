@@ -1,8 +1,9 @@
 package org.deephash;
 
+import org.deephash.model.HashInput;
 import org.deephash.model.HashOutput;
+import org.deephash.model.HashStats;
 import org.deephash.model.InputException;
-import org.deephash.model.ModelConfig.EntryPoint;
 import org.deephash.model.ModelRegistry;
 import org.deephash.model.ModelRegistry.Change;
 import org.elasticsearch.common.settings.Settings;
@@ -17,6 +18,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Collection;
 import java.util.List;
+import java.util.Set;
 import java.util.stream.Stream;
 
 import static org.hamcrest.Matchers.containsString;
@@ -87,8 +89,9 @@ public class DeepHashPluginTests extends ESSingleNodeTestCase {
         assertEquals(ModelRegistry.Source.BUNDLED, entry(service, "default").source());
 
         String text = randomFrom("grinning face", "red heart, love", "rocket, space, launch", "cat face");
-        HashOutput fromCopy = service.hash("custom", EntryPoint.TEXT, null, text);
-        HashOutput bundled = service.hash("default", EntryPoint.TEXT, null, text);
+        HashInput input = new HashInput(null, text);
+        HashOutput fromCopy = service.hash("custom", input, Set.of(), HashStats.Caller.API).main();
+        HashOutput bundled = service.hash("default", input, Set.of(), HashStats.Caller.API).main();
         assertEquals(bundled.codeHex(), fromCopy.codeHex());
         assertArrayEquals(bundled.embedding(), fromCopy.embedding(), 0f);
         assertTrue(entry(service, "custom").loaded());

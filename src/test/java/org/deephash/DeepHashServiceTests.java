@@ -1,51 +1,139 @@
 package org.deephash;
 
+import org.deephash.model.HashInput;
+import org.deephash.model.HashModel;
+import org.deephash.model.HashOutput;
+import org.deephash.model.HashStats;
 import org.deephash.model.InputException;
+import org.deephash.model.ModelConfig.EntryPoint;
 import org.elasticsearch.common.settings.Settings;
 import org.elasticsearch.test.ESTestCase;
 
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Base64;
+import java.util.EnumSet;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
+
+import javax.imageio.ImageIO;
 
 import static org.hamcrest.Matchers.containsString;
 
-/** Base64 image input as users send it, the errors counted by kind, and where users' models are. */
+/** The one hashing call: inputs parsed and their errors counted by kind, the entry point, the statistics; and where users' models are. */
 public class DeepHashServiceTests extends ESTestCase {
 
-    private DeepHashService service(Settings settings) {
-        return new DeepHashService(settings, null, createTempDir(), null, null);
-    }
+    private static final Path BUNDLED = Path.of("target/models");
 
-    public void testBase64Forms() {
-        DeepHashService service = service(Settings.EMPTY);
-        byte[] bytes = randomByteArrayOfLength(between(1, 3000));
-        String standard = Base64.getEncoder().encodeToString(bytes);
-        assertArrayEquals(bytes, service.decodeImage(standard, "x"));
-        assertArrayEquals(bytes, service.decodeImage(Base64.getMimeEncoder().encodeToString(bytes), "x"));
-        assertArrayEquals(bytes, service.decodeImage("data:image/png;base64," + standard, "x"));
-        String urlSafe = Base64.getUrlEncoder().encodeToString(bytes);
-        assertArrayEquals(bytes, service.decodeImage(urlSafe, "x"));
-        service.close();
+    private DeepHashService service(Settings settings) {
+        return new DeepHashService(settings, BUNDLED, createTempDir(), null, null);
     }
 
     @SuppressWarnings("unchecked")
-    public void testBadBase64IsRefusedAndCounted() {
+    private static Map<String, Object> snapshot(DeepHashService service, String key) {
+        return (Map<String, Object>) service.stats().snapshot().get(key);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static long inferenceCalls(DeepHashService service, EntryPoint entry) {
+        return (Long) ((Map<String, Object>) snapshot(service, "inference").get(entry.jsonName())).get("calls");
+    }
+
+    private static byte[] png() throws IOException {
+        BufferedImage image = new BufferedImage(between(8, 64), between(8, 64), BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < image.getHeight(); y++) {
+            for (int x = 0; x < image.getWidth(); x++) {
+                image.setRGB(x, y, randomInt(0xFFFFFF));
+            }
+        }
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        assertTrue(ImageIO.write(image, "png", out));
+        return out.toByteArray();
+    }
+
+    public void testBadInputIsRefusedAndCounted() {
         DeepHashService service = service(Settings.builder().put("deep_hash.image.max_bytes", "1kb").build());
-        InputException e = expectThrows(InputException.class, () -> service.decodeImage("iVBORw0KGgo*not", "field [image]"));
+        InputException e = expectThrows(InputException.class, () -> service.input("iVBORw0KGgo*not", "field [image]", null, "field [caption]"));
         assertEquals(InputException.Kind.BAD_BASE64, e.kind());
         assertThat(e.getMessage(), containsString("field [image] is not valid base64"));
-        e = expectThrows(InputException.class, () -> service.decodeImage("data:image/png,abc", "field [image]"));
+        e = expectThrows(InputException.class, () -> service.input("data:image/png,abc", "field [image]", null, "field [caption]"));
         assertThat(e.getMessage(), containsString("a data URL without [;base64,]"));
         String big = Base64.getEncoder().encodeToString(new byte[8 * 1024]);
-        e = expectThrows(InputException.class, () -> service.decodeImage(big, "field [image]"));
+        e = expectThrows(InputException.class, () -> service.input(big, "field [image]", "a cat", "field [caption]"));
         assertEquals(InputException.Kind.IMAGE_TOO_LARGE, e.kind());
         assertThat(e.getMessage(), containsString("over the limit of [1024] bytes (deep_hash.image.max_bytes)"));
-        Map<String, Object> errors = (Map<String, Object>) service.stats().snapshot().get("errors");
-        assertEquals(2L, errors.get("bad_base64"));
-        assertEquals(1L, errors.get("image_too_large"));
+        e = expectThrows(InputException.class, () -> service.input(null, "field [image]", 42, "field [caption]"));
+        assertEquals("field [caption] is a number [42]: expected a string or an array of strings", e.getMessage());
+        Map<String, Object> errors = snapshot(service, "errors");
+        assertEquals(Map.of("bad_base64", 2L, "image_too_large", 1L, "wrong_type", 1L), errors);
+        service.close();
+    }
+
+    public void testAnUnknownModelIsCountedAndNothingIsHashed() {
+        DeepHashService service = service(Settings.EMPTY);
+        InputException e = expectThrows(
+            InputException.class,
+            () -> service.hash("nope", new HashInput(null, "a cat"), Set.of(), randomFrom(HashStats.Caller.values()))
+        );
+        assertEquals(InputException.Kind.UNKNOWN_MODEL, e.kind());
+        assertThat(e.getMessage(), containsString("[nope]"));
+        assertEquals(Map.of("unknown_model", 1L), snapshot(service, "errors"));
+        Map<String, Object> all = service.stats().snapshot();
+        for (String caller : List.of("documents_hashed", "queries_hashed", "api_requests")) {
+            assertEquals(caller, 0L, all.get(caller));
+        }
+        service.close();
+    }
+
+    /** A picture and a caption call for the fused entry point; the others ride along in the same call, counted once for the caller. */
+    public void testImageAndCaptionAreHashedFusedOnce() throws IOException {
+        DeepHashService service = service(Settings.EMPTY);
+        byte[] png = png();
+        String caption = randomFrom("a red apple", "grinning face", "a cat with a hat");
+        HashInput input = service.input(Base64.getEncoder().encodeToString(png), "[image]", List.of(caption), "[text]");
+        assertEquals(EntryPoint.FUSED, input.entryPoint());
+        boolean each = randomBoolean();
+        DeepHashService.Hashed hashed = service.hash(
+            "default",
+            input,
+            each ? EnumSet.of(EntryPoint.IMAGE, EntryPoint.TEXT) : Set.of(),
+            HashStats.Caller.API
+        );
+        try (HashModel oracle = HashModel.load(BUNDLED.resolve("default"))) {
+            assertEquals(EntryPoint.FUSED, hashed.entryPoint());
+            assertEquals(oracle.config().version(), hashed.version());
+            HashOutput fused = oracle.hashFused(List.of(png), List.of(caption)).get(0);
+            assertEquals(fused.codeHex(), hashed.main().codeHex());
+            assertArrayEquals(fused.embedding(), hashed.main().embedding(), 1e-5f);
+            if (each) {
+                assertEquals(oracle.hashImages(List.of(png)).get(0).codeHex(), hashed.outputs().get(EntryPoint.IMAGE).codeHex());
+                assertEquals(oracle.hashTexts(List.of(caption)).get(0).codeHex(), hashed.outputs().get(EntryPoint.TEXT).codeHex());
+            } else {
+                assertEquals(Set.of(EntryPoint.FUSED), hashed.outputs().keySet());
+            }
+        }
+        Map<String, Object> all = service.stats().snapshot();
+        assertEquals(1L, all.get("api_requests"));
+        assertEquals(0L, all.get("documents_hashed"));
+        assertEquals(0L, all.get("queries_hashed"));
+        assertEquals(1L, inferenceCalls(service, EntryPoint.FUSED));
+        assertEquals(each ? 1L : 0L, inferenceCalls(service, EntryPoint.IMAGE));
+        assertEquals(each ? 1L : 0L, inferenceCalls(service, EntryPoint.TEXT));
+        assertEquals(Map.of(), snapshot(service, "errors"));
+        service.close();
+    }
+
+    public void testAnotherEntryPointNeedsItsInput() {
+        DeepHashService service = service(Settings.EMPTY);
+        IllegalArgumentException e = expectThrows(
+            IllegalArgumentException.class,
+            () -> service.hash("default", new HashInput(null, "a cat"), EnumSet.of(EntryPoint.IMAGE), HashStats.Caller.QUERY)
+        );
+        assertEquals("the image entry point needs an image", e.getMessage());
         service.close();
     }
 

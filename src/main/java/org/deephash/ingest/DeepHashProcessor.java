@@ -1,6 +1,7 @@
 package org.deephash.ingest;
 
 import org.deephash.DeepHashService;
+import org.deephash.model.HashInput;
 import org.deephash.model.HashOutput;
 import org.deephash.model.HashStats;
 import org.deephash.model.InputException;
@@ -41,7 +42,7 @@ import java.util.function.Supplier;
  * model), the documents the old one hashed hold codes that no longer compare with new ones, and users
  * must find them to re-hash them. The processor is the only place that knows which model files
  * computed a code and when: a reload can swap a model between two documents of one bulk request, so
- * the version is the one of the model that ran ({@link DeepHashService#hashWithVersion}), and it
+ * the version is the one of the model that ran ({@link DeepHashService#hash}), and it
  * cannot be left to other processors (the test distribution has no {@code set} and no painless).
  */
 public final class DeepHashProcessor extends AbstractProcessor {
@@ -151,28 +152,22 @@ public final class DeepHashProcessor extends AbstractProcessor {
     }
 
     private void hash(IngestDocument document, Object imageValue, Object textValue) {
-        byte[] image = null;
-        String text = null;
-        if (isMissing(imageValue) == false) {
-            if (imageValue instanceof String == false) {
-                throw service.wrongType("field [" + imageField + "]", imageValue, "a string of base64 image bytes");
-            }
-            image = service.decodeImage((String) imageValue, "field [" + imageField + "]");
+        HashInput input = service.input(
+            isMissing(imageValue) ? null : imageValue,
+            "field [" + imageField + "]",
+            isMissing(textValue) ? null : textValue,
+            "field [" + textField + "]"
+        );
+        Set<EntryPoint> also = EnumSet.noneOf(EntryPoint.class);
+        if (imageTargetField != null && input.image() != null) {
+            also.add(EntryPoint.IMAGE);
         }
-        if (isMissing(textValue) == false) {
-            text = service.caption(textValue, "field [" + textField + "]");
+        if (textTargetField != null && input.text() != null) {
+            also.add(EntryPoint.TEXT);
         }
-        EntryPoint mainEntry = DeepHashService.entryPoint(image, text);
-        Set<EntryPoint> wanted = EnumSet.of(mainEntry);
-        if (imageTargetField != null && image != null) {
-            wanted.add(EntryPoint.IMAGE);
-        }
-        if (textTargetField != null && text != null) {
-            wanted.add(EntryPoint.TEXT);
-        }
-        DeepHashService.Hashed hashed = run(wanted, image, text);
+        DeepHashService.Hashed hashed = run(input, also);
         Map<EntryPoint, HashOutput> outputs = hashed.outputs();
-        HashOutput main = outputs.get(mainEntry);
+        HashOutput main = hashed.main();
         document.setFieldValue(targetField, main.codeHex());
         if (embeddingField != null) {
             List<Float> embedding = new ArrayList<>(main.embedding().length);
@@ -181,10 +176,10 @@ public final class DeepHashProcessor extends AbstractProcessor {
             }
             document.setFieldValue(embeddingField, embedding);
         }
-        if (imageTargetField != null && image != null) {
+        if (imageTargetField != null && input.image() != null) {
             document.setFieldValue(imageTargetField, outputs.get(EntryPoint.IMAGE).codeHex());
         }
-        if (textTargetField != null && text != null) {
+        if (textTargetField != null && input.text() != null) {
             document.setFieldValue(textTargetField, outputs.get(EntryPoint.TEXT).codeHex());
         }
         if (modelInfoField != null) {
@@ -194,17 +189,16 @@ public final class DeepHashProcessor extends AbstractProcessor {
             info.put("hashed_at", HASHED_AT.format(Instant.ofEpochMilli(System.currentTimeMillis())));
             document.setFieldValue(modelInfoField, info);
         }
-        if (removeImage && image != null) {
+        if (removeImage && input.image() != null) {
             document.removeField(imageField);
         }
-        service.stats().hashed(HashStats.Caller.INGEST, 1);
     }
 
-    private DeepHashService.Hashed run(Set<EntryPoint> entries, byte[] image, String text) {
+    private DeepHashService.Hashed run(HashInput input, Set<EntryPoint> also) {
         try {
-            return service.hashWithVersion(model, image, text, entries);
+            return service.hash(model, input, also, HashStats.Caller.INGEST);
         } catch (InputException e) {
-            String field = e.kind() == InputException.Kind.TEXT_TOO_LONG || image == null ? textField : imageField;
+            String field = e.kind() == InputException.Kind.TEXT_TOO_LONG || input.image() == null ? textField : imageField;
             throw e.kind() == InputException.Kind.UNKNOWN_MODEL || e.kind() == InputException.Kind.MODEL_UNAVAILABLE
                 ? e
                 : e.withPrefix("field [" + field + "]: ");

@@ -3,16 +3,13 @@ package org.deephash.query;
 import org.apache.lucene.search.MatchNoDocsQuery;
 import org.apache.lucene.search.Query;
 import org.apache.lucene.util.SetOnce;
-import org.deephash.DeepHashService;
 import org.deephash.hamming.HammingQuery;
 import org.deephash.hamming.HashCode;
 import org.deephash.hamming.RerankQuery;
 import org.deephash.model.HashOutput;
-import org.deephash.model.HashStats;
 import org.deephash.model.ModelRegistry;
 import org.deephash.mapper.BinaryHashFieldMapper.BinaryHashFieldType;
 import org.elasticsearch.TransportVersion;
-import org.elasticsearch.action.ActionRunnable;
 import org.elasticsearch.common.ParsingException;
 import org.elasticsearch.common.io.stream.StreamInput;
 import org.elasticsearch.common.io.stream.StreamOutput;
@@ -102,13 +99,11 @@ public final class HammingQueryBuilder extends AbstractQueryBuilder<HammingQuery
     private final Integer maxDistance;
     private boolean ignoreUnmapped = false;
     private Rerank rerank;
-    /** Hashes texts and images at rewrite; null where the builder came without it (then only [code] works). */
-    private final Supplier<DeepHashService> service;
     /** The query's hash, once the rewrite's asynchronous inference is done. */
     private final Supplier<HashOutput> hashed;
 
     public HammingQueryBuilder(String field, HashCode code, @Nullable Integer maxDistance) {
-        this(field, Objects.requireNonNull(code, "[" + NAME + "] query needs a [code]"), null, null, null, maxDistance, null, null);
+        this(field, Objects.requireNonNull(code, "[" + NAME + "] query needs a [code]"), null, null, null, maxDistance, null);
     }
 
     /**
@@ -120,10 +115,9 @@ public final class HammingQueryBuilder extends AbstractQueryBuilder<HammingQuery
         @Nullable String text,
         @Nullable String image,
         @Nullable String model,
-        @Nullable Integer maxDistance,
-        Supplier<DeepHashService> service
+        @Nullable Integer maxDistance
     ) {
-        this(field, null, text, image, model, maxDistance, service, null);
+        this(field, null, text, image, model, maxDistance, null);
     }
 
     private HammingQueryBuilder(
@@ -133,7 +127,6 @@ public final class HammingQueryBuilder extends AbstractQueryBuilder<HammingQuery
         String image,
         String model,
         Integer maxDistance,
-        Supplier<DeepHashService> service,
         Supplier<HashOutput> hashed
     ) {
         if (field == null || field.isEmpty()) {
@@ -168,15 +161,10 @@ public final class HammingQueryBuilder extends AbstractQueryBuilder<HammingQuery
             );
         }
         this.maxDistance = maxDistance;
-        this.service = service;
         this.hashed = hashed;
     }
 
     public HammingQueryBuilder(StreamInput in) throws IOException {
-        this(in, null);
-    }
-
-    public HammingQueryBuilder(StreamInput in, Supplier<DeepHashService> service) throws IOException {
         super(in);
         field = in.readString();
         byte[] bytes = in.readOptionalByteArray();
@@ -191,7 +179,6 @@ public final class HammingQueryBuilder extends AbstractQueryBuilder<HammingQuery
             int window = in.readVInt();
             rerank = new Rerank(rerankField, window, in.readOptionalFloatArray());
         }
-        this.service = service;
         this.hashed = null;
     }
 
@@ -293,10 +280,6 @@ public final class HammingQueryBuilder extends AbstractQueryBuilder<HammingQuery
     }
 
     public static HammingQueryBuilder fromXContent(XContentParser parser) throws IOException {
-        return fromXContent(parser, null);
-    }
-
-    public static HammingQueryBuilder fromXContent(XContentParser parser, Supplier<DeepHashService> service) throws IOException {
         String field = null;
         Object rawCode = null;
         String text = null;
@@ -358,9 +341,9 @@ public final class HammingQueryBuilder extends AbstractQueryBuilder<HammingQuery
                     );
                 }
                 HashCode code = rawCode instanceof String hex ? HashCode.fromHex(hex) : HashCode.fromBitList((List<?>) rawCode);
-                builder = new HammingQueryBuilder(field, code, null, null, null, maxDistance, service, null);
+                builder = new HammingQueryBuilder(field, code, null, null, null, maxDistance, null);
             } else {
-                builder = new HammingQueryBuilder(field, text, image, model, maxDistance, service);
+                builder = new HammingQueryBuilder(field, text, image, model, maxDistance);
             }
             builder.rerank(rerank);
         } catch (IllegalArgumentException e) {
@@ -453,8 +436,8 @@ public final class HammingQueryBuilder extends AbstractQueryBuilder<HammingQuery
 
     /**
      * A query by text or image becomes a query by code here, on the coordinating node: the input is
-     * hashed once per request on the {@code deep_hash} pool, and the shards get the code (and, for a
-     * re-rank, the query's embedding) rather than the image.
+     * hashed once per request by {@link QueryHashAction} with this node's service, and the shards get
+     * the code (and, for a re-rank, the query's embedding) rather than the image.
      */
     @Override
     protected QueryBuilder doRewrite(QueryRewriteContext context) throws IOException {
@@ -474,28 +457,15 @@ public final class HammingQueryBuilder extends AbstractQueryBuilder<HammingQuery
             }
             return rewritten;
         }
-        DeepHashService s = service == null ? null : service.get();
-        if (s == null) {
-            s = DeepHashService.anyStarted();
-        }
-        if (s == null) {
-            throw new IllegalStateException("[" + NAME + "] query by [text] or [image] needs the deep-hash plugin's models, which this node has not loaded");
-        }
         SetOnce<HashOutput> result = new SetOnce<>();
-        DeepHashService hasher = s;
-        context.registerAsyncAction((client, listener) -> {
-            try {
-                hasher.searchExecutor().execute(ActionRunnable.run(listener.map(ignored -> null), () -> {
-                    byte[] imageBytes = image == null ? null : hasher.decodeImage(image, "[" + NAME + "] query [image]");
-                    HashOutput out = hasher.hash(model, DeepHashService.entryPoint(imageBytes, text), imageBytes, text);
-                    hasher.stats().hashed(HashStats.Caller.QUERY, 1);
-                    result.set(out);
-                }));
-            } catch (RuntimeException e) {
-                listener.onFailure(e);
-            }
-        });
-        HammingQueryBuilder pending = new HammingQueryBuilder(field, null, text, image, model, maxDistance, service, result::get);
+        QueryHashAction.Request request = new QueryHashAction.Request(model, text, image);
+        context.registerAsyncAction(
+            (client, listener) -> client.execute(QueryHashAction.INSTANCE, request, listener.map(response -> {
+                result.set(response.output());
+                return null;
+            }))
+        );
+        HammingQueryBuilder pending = new HammingQueryBuilder(field, null, text, image, model, maxDistance, result::get);
         pending.ignoreUnmapped(ignoreUnmapped).rerank(rerank).boost(boost).queryName(queryName);
         return pending;
     }

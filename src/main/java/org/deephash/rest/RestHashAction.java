@@ -1,6 +1,7 @@
 package org.deephash.rest;
 
 import org.deephash.DeepHashService;
+import org.deephash.model.HashInput;
 import org.deephash.model.HashOutput;
 import org.deephash.model.HashStats;
 import org.deephash.model.ModelConfig.EntryPoint;
@@ -62,23 +63,25 @@ public final class RestHashAction extends BaseRestHandler {
                 throw new IllegalArgumentException("[_hash] does not support [" + key + "]: it takes [text] and [image]");
             }
         }
-        DeepHashService s = service.get();
-        String text = body.get("text") == null ? null : s.caption(body.get("text"), "[_hash] [text]");
-        Object imageValue = body.get("image");
-        if (imageValue != null && imageValue instanceof String == false) {
-            throw s.wrongType("[_hash] [image]", imageValue, "a string of base64 image bytes");
-        }
-        String image = (String) imageValue;
+        Object text = body.get("text");
+        Object image = body.get("image");
         if (text == null && image == null) {
             throw new IllegalArgumentException("[_hash] needs [text], [image] or both");
         }
+        DeepHashService s = service.get();
         return channel -> RestSupport.fork(s, channel, () -> {
             long start = System.nanoTime();
-            byte[] bytes = image == null ? null : s.decodeImage(image, "[image]");
-            EntryPoint entry = DeepHashService.entryPoint(bytes, text);
+            HashInput input = s.input(image, "[_hash] [image]", text, "[_hash] [text]");
+            EntryPoint entry = input.entryPoint();
             // With both inputs, the per-modality codes too: one call, one decode and one caption encoding.
-            Map<EntryPoint, HashOutput> outputs = s.hashEach(model, bytes, text, entry == EntryPoint.FUSED ? EnumSet.allOf(EntryPoint.class) : EnumSet.of(entry));
-            HashOutput main = outputs.get(entry);
+            DeepHashService.Hashed hashed = s.hash(
+                model,
+                input,
+                entry == EntryPoint.FUSED ? EnumSet.allOf(EntryPoint.class) : EnumSet.noneOf(EntryPoint.class),
+                HashStats.Caller.API
+            );
+            Map<EntryPoint, HashOutput> outputs = hashed.outputs();
+            HashOutput main = hashed.main();
             XContentBuilder b = channel.newBuilder();
             b.startObject();
             b.field("model", model);
@@ -95,7 +98,6 @@ public final class RestHashAction extends BaseRestHandler {
             b.array("embedding", main.embedding());
             b.field("took_in_millis", (System.nanoTime() - start) / 1_000_000);
             b.endObject();
-            s.stats().hashed(HashStats.Caller.API, 1);
             return new RestResponse(RestStatus.OK, b);
         });
     }

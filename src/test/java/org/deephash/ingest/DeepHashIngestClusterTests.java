@@ -336,15 +336,15 @@ public class DeepHashIngestClusterTests extends ESIntegTestCase {
             Picture query = randomFrom(pictures);
             // text against image codes and image against text codes: the cross-modal searches
             assertSameHits(
-                new HammingQueryBuilder("image_hash", query.text(), null, null, null, null),
+                new HammingQueryBuilder("image_hash", query.text(), null, null, null),
                 new HammingQueryBuilder("image_hash", HashCode.ofBytes(oracle.hashTexts(List.of(query.text())).get(0).code()), null)
             );
             assertSameHits(
-                new HammingQueryBuilder("text_hash", null, query.image(), "default", null, null),
+                new HammingQueryBuilder("text_hash", null, query.image(), "default", null),
                 new HammingQueryBuilder("text_hash", HashCode.ofBytes(oracle.hashImages(List.of(png(query))).get(0).code()), null)
             );
             assertSameHits(
-                new HammingQueryBuilder("hash", query.text(), query.image(), null, 20, null),
+                new HammingQueryBuilder("hash", query.text(), query.image(), null, 20),
                 new HammingQueryBuilder("hash", HashCode.ofBytes(oracle.hashFused(List.of(png(query)), List.of(query.text())).get(0).code()), 20)
             );
         }
@@ -358,7 +358,7 @@ public class DeepHashIngestClusterTests extends ESIntegTestCase {
         assertFalse(index("once-b", "full", randomSubsetOf(20, pictures)).hasFailures());
         long before = queriesHashed();
         assertHitCount(
-            client().prepareSearch("once-a", "once-b").setQuery(new HammingQueryBuilder("image_hash", "a cat", null, null, null, null)).setSize(0),
+            client().prepareSearch("once-a", "once-b").setQuery(new HammingQueryBuilder("image_hash", "a cat", null, null, null)).setSize(0),
             40
         );
         assertEquals("one search over 5 shards of 2 indices on 2 nodes hashes its text once", before + 1, queriesHashed());
@@ -407,7 +407,7 @@ public class DeepHashIngestClusterTests extends ESIntegTestCase {
             HashOutput text = oracle.hashTexts(List.of(query.text())).get(0);
             int window = between(5, 60);
             String vectorField = randomFrom("embedding", "stored_embedding");
-            HammingQueryBuilder builder = new HammingQueryBuilder("hash", query.text(), null, null, null, null);
+            HammingQueryBuilder builder = new HammingQueryBuilder("hash", query.text(), null, null, null);
             builder.rerank(new HammingQueryBuilder.Rerank(vectorField, window, null));
             SearchResponse response = client().prepareSearch("rerank").setQuery(builder).setSize(200).get();
             try {

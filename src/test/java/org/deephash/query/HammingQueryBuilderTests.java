@@ -71,12 +71,12 @@ public class HammingQueryBuilderTests extends AbstractQueryTestCase<HammingQuery
     }
 
     public void testTextAndImageQueriesRoundTrip() throws IOException {
-        HammingQueryBuilder byText = new HammingQueryBuilder("hash64", "grinning face", null, null, 3, null);
+        HammingQueryBuilder byText = new HammingQueryBuilder("hash64", "grinning face", null, null, 3);
         byText.rerank(new HammingQueryBuilder.Rerank("vec", 50, null));
         HammingQueryBuilder parsed = (HammingQueryBuilder) parseQuery(Strings.toString(byText));
         assertEquals(byText, parsed);
         assertEquals("default", parsed.model());
-        HammingQueryBuilder byImage = new HammingQueryBuilder("hash64", null, "iVBORw0KGgo=", "mine", null, null);
+        HammingQueryBuilder byImage = new HammingQueryBuilder("hash64", null, "iVBORw0KGgo=", "mine", null);
         assertEquals(byImage, copyQuery(byImage));
         assertEquals(byImage, parseQuery(Strings.toString(byImage)));
     }

@@ -1,0 +1,138 @@
+package org.deephash.model;
+
+import org.deephash.model.ModelConfig.EntryPoint;
+
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+/**
+ * What one document, query or API request asks a model to hash: a picture's bytes, a caption, or both.
+ * The inputs decide the entry point ({@link #entryPoint()}); {@link Parser} turns the values users send
+ * (base64, a string or an array of strings) into one, with errors that name the value and say what was
+ * expected.
+ */
+public record HashInput(byte[] image, String text) {
+    public HashInput {
+        if (image == null && text == null) {
+            throw new InputException(InputException.Kind.MISSING_INPUT, "nothing to hash: expected an image, a text or both");
+        }
+    }
+
+    /** The entry point for these inputs: fused for both, else the one there is. */
+    public EntryPoint entryPoint() {
+        return image == null ? EntryPoint.TEXT : text == null ? EntryPoint.IMAGE : EntryPoint.FUSED;
+    }
+
+    /**
+     * Parses the values users send, refusing base64 whose bytes would be over {@code maxImageBytes}
+     * before decoding it; {@code limitName} names that limit in messages (a node setting).
+     */
+    public record Parser(long maxImageBytes, String limitName) {
+        private static final Pattern WHITESPACE = Pattern.compile("\\s+");
+
+        /**
+         * The input of an image value and a caption value (null where absent); {@code imageWhat} and
+         * {@code textWhat} name them in messages, e.g. {@code field [image]}.
+         */
+        public HashInput parse(Object image, String imageWhat, Object text, String textWhat) {
+            return new HashInput(image == null ? null : image(image, imageWhat), text == null ? null : caption(text, textWhat));
+        }
+
+        /** Image bytes from a value that must be a string of base64 ({@link #decodeImage}). */
+        public byte[] image(Object value, String what) {
+            if (value instanceof String base64) {
+                return decodeImage(base64, what);
+            }
+            throw wrongType(what, value, "a string of base64 image bytes");
+        }
+
+        /**
+         * Image bytes from base64 (standard or URL-safe alphabet, line breaks allowed, an optional
+         * {@code data:image/...;base64,} prefix).
+         */
+        public byte[] decodeImage(String base64, String what) {
+            String s = base64;
+            if (s.startsWith("data:")) {
+                int comma = s.indexOf(',');
+                if (comma < 0 || s.substring(0, comma).toLowerCase(Locale.ROOT).endsWith(";base64") == false) {
+                    throw new InputException(
+                        InputException.Kind.BAD_BASE64,
+                        what + " is a data URL without [;base64,]: expected base64 image bytes, e.g. [data:image/png;base64,iVBOR...]"
+                    );
+                }
+                s = s.substring(comma + 1);
+            }
+            if ((long) s.length() / 4 * 3 > maxImageBytes + 3 * 1024L) {
+                throw new InputException(
+                    InputException.Kind.IMAGE_TOO_LARGE,
+                    what + " is [" + s.length() + "] base64 characters, about [" + ((long) s.length() / 4 * 3) + "] bytes, over the limit of ["
+                        + maxImageBytes + "] bytes (" + limitName + ")"
+                );
+            }
+            // Line breaks and spaces are dropped; any other character outside the alphabet is an error (the
+            // JDK's MIME decoder would skip it silently).
+            s = WHITESPACE.matcher(s).replaceAll("");
+            try {
+                return s.indexOf('-') >= 0 || s.indexOf('_') >= 0 ? Base64.getUrlDecoder().decode(s) : Base64.getDecoder().decode(s);
+            } catch (IllegalArgumentException e) {
+                String start = s.length() > 24 ? s.substring(0, 24) + "..." : s;
+                throw new InputException(
+                    InputException.Kind.BAD_BASE64,
+                    what + " is not valid base64 (" + e.getMessage() + "): got [" + start + "], " + s.length()
+                        + " characters; expected the image bytes in base64",
+                    e
+                );
+            }
+        }
+
+        /**
+         * A caption from a string, or an array of strings (a label and keywords, blank ones skipped)
+         * joined with ", " as the model was trained.
+         */
+        public String caption(Object value, String what) {
+            if (value instanceof String s) {
+                return s;
+            }
+            if (value instanceof List<?> list) {
+                List<String> parts = new ArrayList<>(list.size());
+                for (Object o : list) {
+                    if (o instanceof String == false) {
+                        throw new InputException(InputException.Kind.WRONG_TYPE, what + " has a " + typeName(o) + " in its array: expected strings");
+                    }
+                    if (((String) o).isBlank() == false) {
+                        parts.add((String) o);
+                    }
+                }
+                return String.join(", ", parts);
+            }
+            throw wrongType(what, value, "a string or an array of strings");
+        }
+
+        private static InputException wrongType(String what, Object value, String expected) {
+            return new InputException(InputException.Kind.WRONG_TYPE, what + " is a " + typeName(value) + ": expected " + expected);
+        }
+
+        private static String typeName(Object value) {
+            if (value == null) {
+                return "null";
+            }
+            if (value instanceof Map) {
+                return "object";
+            }
+            if (value instanceof List) {
+                return "array";
+            }
+            if (value instanceof Number) {
+                return "number [" + value + "]";
+            }
+            if (value instanceof Boolean) {
+                return "boolean [" + value + "]";
+            }
+            return value.getClass().getSimpleName();
+        }
+    }
+}
