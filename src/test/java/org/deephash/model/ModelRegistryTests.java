@@ -42,6 +42,11 @@ public class ModelRegistryTests extends ESTestCase {
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
 
+    /** The shipped model's version (model/export/model.json): what a copy of it serves as. */
+    private static String shippedVersion() throws IOException {
+        return JSON.readTree(GoldenVectorsTests.modelDir().resolve("model.json").toFile()).get("version").asText();
+    }
+
     /** Rewrites one model.json field, as a user copying in a new version of a model would. */
     private static void setModelJson(Path dir, String field, String value) throws IOException {
         ObjectNode config = (ObjectNode) JSON.readTree(dir.resolve("model.json").toFile());
@@ -147,7 +152,7 @@ public class ModelRegistryTests extends ESTestCase {
             assertEquals(ModelRegistry.Change.Kind.RELOADED, c.kind());
             assertEquals("mine", c.name());
             assertEquals("second", c.version());
-            assertEquals("fused-64", c.previousVersion());
+            assertEquals(shippedVersion(), c.previousVersion());
             assertEquals(2, c.generation());
             assertEquals(ModelRegistry.Source.USER, c.source());
 
@@ -190,10 +195,10 @@ public class ModelRegistryTests extends ESTestCase {
             ModelRegistry.Change c = single(registry.refresh(), ModelRegistry.Change.Kind.RELOAD_FAILED);
             assertThat(c.reason(), containsString("model [mine] in [" + mine + "] was not reloaded"));
             assertThat(c.reason(), containsString("SHA-256 mismatch for [text.onnx]"));
-            assertThat(c.reason(), containsString("version [fused-64] keeps serving"));
+            assertThat(c.reason(), containsString("version [" + shippedVersion() + "] keeps serving"));
             ModelRegistry.Entry e = entry(registry, "mine");
             assertTrue(e.loaded());
-            assertEquals("fused-64", e.config().version());
+            assertEquals(shippedVersion(), e.config().version());
             assertEquals(1, e.generation());
             assertEquals(c.reason(), e.reloadFailure().reason());
             assertNotNull(e.reloadFailure().time());
@@ -219,7 +224,7 @@ public class ModelRegistryTests extends ESTestCase {
 
             // The copy completed: the new files load, the failure is gone.
             Files.write(mine.resolve("text.onnx"), text);
-            Files.writeString(mine.resolve("model.json"), modelJson.replace("fused-64", "fixed"), StandardCharsets.UTF_8);
+            Files.writeString(mine.resolve("model.json"), modelJson.replace("\"" + shippedVersion() + "\"", "\"fixed\""), StandardCharsets.UTF_8);
             c = single(registry.refresh(), ModelRegistry.Change.Kind.RELOADED);
             assertEquals("fixed", c.version());
             e = entry(registry, "mine");
@@ -274,13 +279,13 @@ public class ModelRegistryTests extends ESTestCase {
             ModelRegistry.Change back = changes.get(0);
             assertEquals(ModelRegistry.Change.Kind.RELOADED, back.kind());
             assertEquals(ModelRegistry.Source.BUNDLED, back.source());
-            assertEquals("fused-64", back.version());
+            assertEquals(shippedVersion(), back.version());
             assertEquals("users-own", back.previousVersion());
             assertEquals(3, back.generation());
             ModelRegistry.Change gone = changes.get(1);
             assertEquals(ModelRegistry.Change.Kind.REMOVED, gone.kind());
             assertEquals("mine", gone.name());
-            assertEquals("fused-64", gone.previousVersion());
+            assertEquals(shippedVersion(), gone.previousVersion());
             assertEquals(ModelRegistry.Change.Kind.MOVED, changes.get(2).kind());
             assertEquals(ModelRegistry.Source.BUNDLED, changes.get(2).source());
             assertEquals(List.of("default", "spare"), registry.names());
