@@ -43,9 +43,9 @@ def tables_of(entry, protocol):
 
 
 def spread(values):
-    """mean ± standard deviation (min-max) of one figure over seeds."""
+    """mean ± standard deviation (min to max) of one figure over seeds."""
     v = np.array(values)
-    return f"{v.mean():.3f} ± {v.std(ddof=1) if len(v) > 1 else 0:.3f} ({v.min():.3f}-{v.max():.3f})"
+    return f"{v.mean():+.3f} ± {v.std(ddof=1) if len(v) > 1 else 0:.3f} ({v.min():+.3f} to {v.max():+.3f})" if v.min() < 0 else f"{v.mean():.3f} ± {v.std(ddof=1) if len(v) > 1 else 0:.3f} ({v.min():.3f} to {v.max():.3f})"
 
 
 def width_table(fused, runs, baselines, protocol):
@@ -103,7 +103,7 @@ def main():
     if seeds and 64 in fused:
         group = [fused[64]] + seeds
         out.append(f"\n### 64 bits: spread over {len(group)} seeds ({', '.join(str(r.get('seed')) for _, r in group)}), "
-                   f"mean ± standard deviation (min-max)\n")
+                   f"mean ± standard deviation (min to max)\n")
         rows = []
         for protocol in ("tasks", "corrected"):
             for t in TASKS:
