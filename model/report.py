@@ -43,9 +43,11 @@ def tables_of(entry, protocol):
 
 
 def spread(values):
-    """mean ± standard deviation (min to max) of one figure over seeds."""
+    """mean ± standard deviation (min to max) of one figure over seeds; signed where it can be negative."""
     v = np.array(values)
-    return f"{v.mean():+.3f} ± {v.std(ddof=1) if len(v) > 1 else 0:.3f} ({v.min():+.3f} to {v.max():+.3f})" if v.min() < 0 else f"{v.mean():.3f} ± {v.std(ddof=1) if len(v) > 1 else 0:.3f} ({v.min():.3f} to {v.max():.3f})"
+    form = "+.3f" if v.min() < 0 else ".3f"
+    sd = v.std(ddof=1) if len(v) > 1 else 0.0
+    return f"{v.mean():{form}} ± {sd:.3f} ({v.min():{form}} to {v.max():{form}})"
 
 
 def width_table(fused, runs, baselines, protocol):

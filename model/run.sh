@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One command from the npm/Debian packages to the shipped model: installs, builds the dataset,
 # trains every width and the baselines, evaluates, plots, and exports the 64-bit model.
-#   model/run.sh           the full pipeline (about an hour on 2 cores), writes model/results and model/export
+#   model/run.sh           the full pipeline (about two hours on 2 cores), writes model/results and model/export
 #   model/run.sh --quick   a few batches of everything on 300 emoji, written under model/work/quick (CI)
 set -euo pipefail
 cd "$(dirname "$0")"
