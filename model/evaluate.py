@@ -84,8 +84,8 @@ class Protocol:
     man/woman/person twin in training, emojiset.twins) and whether items of a query's own emoji (its
     other styles, its caption) are left out of its ranking (`other_emoji`)."""
 
-    def __init__(self, name, split, twin_free, other_emoji):
-        self.name, self.other_emoji = name, other_emoji
+    def __init__(self, split, twin_free, other_emoji):
+        self.other_emoji = other_emoji
         out = twins(split.table, split.name) if twin_free else set()
         self.split = Split(split.images_of, split.records, split.table, split.name, split.captions, leave_out=out)
         self.keep = {kind: ~np.isin(split.groups(kind), list(out)) for kind in ("image", "text", "fused")}
@@ -105,7 +105,7 @@ PROTOCOLS = [("twin_free", True, False), ("other_emoji", False, True), ("correct
 def protocol_tables(bits, split, tasks, emb=None):
     """{"tasks": the plain protocol's task_table, "protocols": {name: task_table}} of one set of codes."""
     return {"tasks": task_table(bits, split, tasks, emb),
-            "protocols": {name: Protocol(name, split, t, o).table(bits, tasks, emb) for name, t, o in PROTOCOLS}}
+            "protocols": {name: Protocol(split, t, o).table(bits, tasks, emb) for name, t, o in PROTOCOLS}}
 
 
 def report(name, tables):
@@ -157,10 +157,10 @@ def main():
     for name in [r for r in args.runs.split(",") if r] + seed_runs:
         model, vocab, config = load_run(name)
         test, train = splits(config, vocab)
+        twin_free = Protocol(test, True, False).split
         results["test"] = {"split": args.split, "emoji": len(test.emoji), "pictures": len(test.pictures),
                            "twins": len(twins(table, args.split)),
-                           "twin_free": {"emoji": len(Protocol("", test, True, False).split.emoji),
-                                         "pictures": len(Protocol("", test, True, False).split.pictures)}}
+                           "twin_free": {"emoji": len(twin_free.emoji), "pictures": len(twin_free.pictures)}}
         codes = encode(model, test)
         bits = code_bits(codes)
         test_x = {k: e for k, (_, e) in codes.items()}

@@ -94,6 +94,14 @@ def encode(model, split, batch=256, cached=None, frozen_cached=None):
     return out
 
 
+def first_view(cache, pictures):
+    """`pretrained_cache`'s first view (the picture itself) of some pictures, in their order: a tensor, or
+    with finetune a tuple of them; None stays None."""
+    if cache is None:
+        return None
+    return tuple(c[pictures, 0] for c in cache) if isinstance(cache, tuple) else cache[pictures, 0]
+
+
 def cached_features(model, split, data_dir):
     """(cached, frozen_cached) for `encode`: the run's backbone features of a training or validation
     split's pictures from `pretrained_cache` (the cache train.py filled), or (None, None) for a run
@@ -104,12 +112,11 @@ def cached_features(model, split, data_dir):
         return None, None
     pictures = cached_pictures(split.table, split.records)
     cache_dir = os.path.join(data_dir, "cache")
-    cache = pretrained_cache(backbone, split.images_of, pictures, cache_dir)
-    cached = tuple(c[split.pictures, 0] for c in cache) if isinstance(cache, tuple) else cache[split.pictures, 0]
+    cached = first_view(pretrained_cache(backbone, split.images_of, pictures, cache_dir), split.pictures)
     frozen = getattr(image, "frozen", None)
     frozen_cached = None
     if frozen is not None and "fused" in model.modalities:
-        frozen_cached = pretrained_cache(frozen, split.images_of, pictures, cache_dir)[split.pictures, 0]
+        frozen_cached = first_view(pretrained_cache(frozen, split.images_of, pictures, cache_dir), split.pictures)
     return cached, frozen_cached
 
 

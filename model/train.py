@@ -23,7 +23,7 @@ from backbones import BACKBONES
 import inputs
 from baselines import itq
 from emojiset import Captions, Split, load_data
-from runs import cached_pictures, pretrained_cache, selection_score, validation_tasks
+from runs import cached_pictures, first_view, pretrained_cache, selection_score, validation_tasks
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -175,9 +175,7 @@ def main():
     frozen_cache = (pretrained_cache(frozen, images, cached, os.path.join(args.data, "cache"), fused_views)
                     if frozen is not None and "fused" in modalities else None)
     val = Split(images, records, table, "val", captions)
-    val_cached = None if cache is None else (tuple(c[val.pictures, 0] for c in cache) if isinstance(cache, tuple)
-                                             else cache[val.pictures, 0])
-    val_frozen = None if frozen_cache is None else frozen_cache[val.pictures, 0]
+    val_cached, val_frozen = first_view(cache, val.pictures), first_view(frozen_cache, val.pictures)
     best = {"score": -1.0}
     curve = []
     step = 0

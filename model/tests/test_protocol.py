@@ -25,6 +25,14 @@ def average_precision(ranking, relevant):
     return total / hits if hits else None
 
 
+def hamming_ranking(query, database, keep):
+    """The database items `keep` ordered by Hamming distance to the query, ties in metrics.rank's order
+    (a fixed random jitter per database item)."""
+    d = (query != database[keep]).sum(1)
+    jitter = np.random.default_rng(0).random(len(database))[keep]
+    return keep[np.lexsort((jitter, d))]
+
+
 class TwinTests(unittest.TestCase):
     def test_twins_are_the_same_label_without_the_person_words(self):
         table = [
@@ -67,11 +75,7 @@ class LeftOutTests(unittest.TestCase):
                            query_groups=self.query_groups, db_groups=self.db_groups)
         aps, p10 = [], []
         for q in range(len(self.queries)):
-            keep = np.where(self.db_groups != self.query_groups[q])[0]
-            d = (self.queries[q] != self.database[keep]).sum(1)
-            # The same tie order as metrics.rank: a fixed random jitter per database item.
-            jitter = np.random.default_rng(0).random(len(self.database))[keep]
-            ranking = keep[np.lexsort((jitter, d))]
+            ranking = hamming_ranking(self.queries[q], self.database, np.where(self.db_groups != self.query_groups[q])[0])
             relevant = self.db_labels == self.query_labels[q]
             ap = average_precision(ranking, relevant)
             if ap is not None:
@@ -100,9 +104,7 @@ class LeftOutTests(unittest.TestCase):
         aps = []
         for q in range(len(self.database)):
             keep = np.array([i for i in range(len(self.database)) if i != q])
-            d = (self.database[q] != self.database[keep]).sum(1)
-            jitter = np.random.default_rng(0).random(len(self.database))[keep]
-            ap = average_precision(keep[np.lexsort((jitter, d))], labels == labels[q])
+            ap = average_precision(hamming_ranking(self.database[q], self.database, keep), labels == labels[q])
             if ap is not None:
                 aps.append(ap)
         self.assertAlmostEqual(got["map"], float(np.mean(aps)), places=10)
