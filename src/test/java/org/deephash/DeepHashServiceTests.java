@@ -2,6 +2,7 @@ package org.deephash;
 
 import org.deephash.model.HashInput;
 import org.deephash.model.HashModel;
+import org.deephash.model.ImagePreprocessorTests;
 import org.deephash.model.HashOutput;
 import org.deephash.model.HashStats;
 import org.deephash.model.InputException;
@@ -9,8 +10,6 @@ import org.deephash.model.ModelConfig.EntryPoint;
 import org.elasticsearch.common.settings.Settings;
 import org.elasticsearch.test.ESTestCase;
 
-import java.awt.image.BufferedImage;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,8 +18,6 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-
-import javax.imageio.ImageIO;
 
 import static org.hamcrest.Matchers.containsString;
 
@@ -41,18 +38,6 @@ public class DeepHashServiceTests extends ESTestCase {
     @SuppressWarnings("unchecked")
     private static long inferenceCalls(DeepHashService service, EntryPoint entry) {
         return (Long) ((Map<String, Object>) snapshot(service, "inference").get(entry.jsonName())).get("calls");
-    }
-
-    private static byte[] png() throws IOException {
-        BufferedImage image = new BufferedImage(between(8, 64), between(8, 64), BufferedImage.TYPE_INT_RGB);
-        for (int y = 0; y < image.getHeight(); y++) {
-            for (int x = 0; x < image.getWidth(); x++) {
-                image.setRGB(x, y, randomInt(0xFFFFFF));
-            }
-        }
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        assertTrue(ImageIO.write(image, "png", out));
-        return out.toByteArray();
     }
 
     public void testBadInputIsRefusedAndCounted() {
@@ -92,7 +77,7 @@ public class DeepHashServiceTests extends ESTestCase {
     /** A picture and a caption call for the fused entry point; the others ride along in the same call, counted once for the caller. */
     public void testImageAndCaptionAreHashedFusedOnce() throws IOException {
         DeepHashService service = service(Settings.EMPTY);
-        byte[] png = png();
+        byte[] png = ImagePreprocessorTests.randomPng();
         String caption = randomFrom("a red apple", "grinning face", "a cat with a hat");
         HashInput input = service.input(Base64.getEncoder().encodeToString(png), "[image]", List.of(caption), "[text]");
         assertEquals(EntryPoint.FUSED, input.entryPoint());

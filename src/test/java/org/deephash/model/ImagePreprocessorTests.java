@@ -47,6 +47,17 @@ public class ImagePreprocessorTests extends ESTestCase {
         return out.toByteArray();
     }
 
+    /** A PNG of 8 to 64 pixels a side, every pixel a random opaque colour. */
+    public static byte[] randomPng() throws IOException {
+        BufferedImage image = new BufferedImage(between(8, 64), between(8, 64), BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < image.getHeight(); y++) {
+            for (int x = 0; x < image.getWidth(); x++) {
+                image.setRGB(x, y, randomInt(0xFFFFFF));
+            }
+        }
+        return encode(image, "png");
+    }
+
     /** Value at channel c, row y, column x of a CHW tensor. */
     private static float at(float[] chw, int size, int c, int y, int x) {
         return chw[c * size * size + y * size + x];

@@ -2,6 +2,7 @@ package org.deephash.rest;
 
 import org.deephash.DeepHashService;
 import org.deephash.model.HashModel;
+import org.deephash.model.ImagePreprocessorTests;
 import org.deephash.model.HashOutput;
 import org.elasticsearch.common.bytes.BytesArray;
 import org.elasticsearch.common.settings.Settings;
@@ -17,16 +18,11 @@ import org.elasticsearch.xcontent.XContentType;
 import org.junit.AfterClass;
 import org.junit.BeforeClass;
 
-import java.awt.image.BufferedImage;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Base64;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-
-import javax.imageio.ImageIO;
 
 import static org.hamcrest.Matchers.containsString;
 
@@ -66,18 +62,6 @@ public class RestHashActionTests extends ESTestCase {
         return XContentHelper.convertToMap(response.content(), false, XContentType.JSON).v2();
     }
 
-    private static byte[] png() throws IOException {
-        BufferedImage image = new BufferedImage(between(8, 64), between(8, 64), BufferedImage.TYPE_INT_RGB);
-        for (int y = 0; y < image.getHeight(); y++) {
-            for (int x = 0; x < image.getWidth(); x++) {
-                image.setRGB(x, y, randomInt(0xFFFFFF));
-            }
-        }
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        assertTrue(ImageIO.write(image, "png", out));
-        return out.toByteArray();
-    }
-
     public void testACaptionGetsTheTextCode() throws Exception {
         try (DeepHashService service = service()) {
             String caption = randomFrom("a red apple", "grinning face");
@@ -93,7 +77,7 @@ public class RestHashActionTests extends ESTestCase {
 
     public void testAPictureAndACaptionGetTheFusedCodeAndEachModality() throws Exception {
         try (DeepHashService service = service()) {
-            byte[] png = png();
+            byte[] png = ImagePreprocessorTests.randomPng();
             String caption = randomFrom("a red apple", "grinning face");
             RestResponse response = post(
                 service,
