@@ -4,11 +4,17 @@ hash-only against hash + re-rank against exact dense search (P@10 and latency).
 Run by bench/run-hashing-bench.sh, which starts the node; this script only talks HTTP to it.
 
     /usr/bin/python3 bench/hashing_bench.py --url URL --docs test-docs.ndjson --offline model/results/results.json \
-        --out bench/results/hashing.json [--runs 3] [--phase ingest|quality|all] [--label NAME]
+        --out bench/results/hashing.json [--runs 3] [--phase ingest|quality|batching|all] [--label NAME]
 
 Ingest: the same bulk requests (500 pictures each, the whole test split) are sent to an index without a
 pipeline and to indices with a `deep_hash` pipeline (image only, caption only, fused, fused + per-modality
 codes + embedding), alternating variants within each run, one client.
+
+Batching (issue 23): each pipeline at bulk sizes 1, 50 and 500, from one and from four concurrent clients,
+with the node's batching off (`deep_hash.batch.max_size: 1`) and on (its default), the two alternating
+within each run through the cluster settings API on the same node; then query-time hashing latency (a
+`hamming` query by caption, hashed at rewrite) with batching off and on. The node's `_deep_hash/stats`
+after each run gives the batch sizes and waits.
 
 MAP: every test picture and caption is a query, as in model/evaluate.py (relevant = same subgroup, MAP over
 the whole ranking, a query never retrieves itself). The node's ranking is taken as it answers (ties in the
@@ -16,10 +22,10 @@ node's order) and, to compare with evaluate.py, re-sorted by distance with evalu
 fixed random order of the database): with identical codes that MAP must equal the offline one exactly.
 """
 import argparse
-import base64
 import json
 import statistics
 import sys
+import threading
 import time
 
 import numpy as np
@@ -78,6 +84,75 @@ def ingest(node, index, bodies):
     return elapsed
 
 
+def ingest_concurrently(url, index, bodies, clients):
+    """Seconds to index every body from `clients` threads, each with its own connection, taking bodies in turn."""
+    nodes = [Node(url) for _ in range(clients)]
+    failures = []
+
+    def send(k):
+        for body in bodies[k::clients]:
+            r = nodes[k].request("POST", f"/{index}/_bulk", body, "application/x-ndjson")
+            if r["errors"]:
+                failures.append(json.dumps([i for i in r["items"] if "error" in i["index"]][:3]))
+                return
+
+    threads = [threading.Thread(target=send, args=(k,)) for k in range(clients)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - start
+    if failures:
+        raise RuntimeError(failures[0])
+    return elapsed
+
+
+def set_batching(node, on):
+    """Batching off (max_size 1) or back to the node's default (the setting removed)."""
+    node.request("PUT", "/_cluster/settings", {"persistent": {"deep_hash.batch.max_size": None if on else 1}})
+
+
+def batching_phase(node, url, docs, runs, label, out):
+    """Docs a second per pipeline, bulk size and client count, batching off and on side by side."""
+    for name, processor in PIPELINES.items():
+        node.request("PUT", f"/_ingest/pipeline/bench-{name}", {"processors": [{"deep_hash": processor}]})
+    cells = [(p, size, clients) for p in PIPELINES for size in (1, 50, 500) for clients in (1, 4)]
+    # Bulks of 1 are mostly HTTP: 200 documents measure them; the others send 1000.
+    sample = {1: docs[:200], 50: docs[:1000], 500: docs[:1000]}
+    rates = {}
+    batch_stats = []
+    for run in range(runs):
+        for pipeline, size, clients in cells:
+            for mode in ("off", "on") if run % 2 == 0 else ("on", "off"):
+                set_batching(node, mode == "on")
+                index = f"batching-{pipeline}"
+                create(node, index, f"bench-{pipeline}")
+                seconds = ingest_concurrently(url, index, bulk_bodies(sample[size], size), clients)
+                node.request("DELETE", f"/{index}")
+                key = f"{pipeline} bulk={size} clients={clients} batching={mode}"
+                rates.setdefault(key, []).append(len(sample[size]) / seconds)
+                print(f"run {run + 1} {key}: {rates[key][-1]:.0f} docs/s", file=sys.stderr)
+        batch_stats.append(list(node.request("GET", "/_deep_hash/stats")["nodes"].values())[0]["batching"])
+    # Query-time hashing: a hamming query by caption, hashed at rewrite, on an index of 1000 fused codes.
+    set_batching(node, True)
+    create(node, "batching-query", "bench-fused")
+    ingest(node, "batching-query", bulk_bodies(docs[:1000]))
+    latency = {}
+    for mode in ("off", "on", "off", "on"):
+        set_batching(node, mode == "on")
+        for d in docs[:300]:
+            _, ms = ranking(node, "batching-query", {"field": "hash", "text": ", ".join(d["caption"])}, size=10)
+            latency.setdefault(mode, []).append(ms)
+    node.request("DELETE", "/batching-query")
+    set_batching(node, True)
+    out.setdefault("batching", {})[label] = {
+        "docs_per_s": {k: {"runs": v, "median": statistics.median(v)} for k, v in rates.items()},
+        "query_hashing_ms": {m: {"p50": percentile(v, 50), "p99": percentile(v, 99), "queries": len(v)} for m, v in latency.items()},
+        "node_batching_stats": batch_stats,
+    }
+
+
 def ranking(node, index, query, exclude=None, size=10000, **extra):
     body = {"size": size, "_source": False, "track_total_hits": False, "query": {"hamming": query}}
     if exclude is not None:
@@ -128,7 +203,7 @@ def main():
     parser.add_argument("--offline", required=True, help="model/results/results.json")
     parser.add_argument("--out", required=True)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--phase", choices=["ingest", "quality", "all"], default="all")
+    parser.add_argument("--phase", choices=["ingest", "quality", "batching", "all"], default="all")
     parser.add_argument("--label", default="default", help="names this ingest run in the output (e.g. the node's cache setting)")
     args = parser.parse_args()
     node = Node(args.url)
@@ -158,6 +233,9 @@ def main():
             v: {"docs_per_s": [len(docs) / s for s in seconds[v]], "median_docs_per_s": len(docs) / statistics.median(seconds[v])}
             for v in variants}
         out.setdefault("ingest_stats", {})[args.label] = list(stats["nodes"].values())[0]
+
+    if args.phase == "batching":
+        batching_phase(node, args.url, docs, args.runs, args.label, out)
 
     if args.phase in ("quality", "all"):
         create(node, "quality", "bench-full")

@@ -3,11 +3,14 @@
 # processor (the node's caption cache off, then on), MAP of text, image and fused queries on the
 # model's whole test split against model/'s offline MAP, and hash-only / hash + re-rank / exact dense
 # search. Starts its own node (ES_NODE_NAME=bench-hashing) on Temurin 25, writes
-# bench/results/hashing.json, stops the node.
-#   bench/run-hashing-bench.sh [runs]
+# bench/results/hashing.json, stops the node. With `batching`, the batching comparison instead (issue 23:
+# batching off and on side by side, bulk sizes 1/50/500, one and four clients, query-time hashing
+# latency), the caption cache off then on, into bench/results/batching.json.
+#   bench/run-hashing-bench.sh [runs] [batching]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 runs="${1:-3}"
+mode="${2:-}"
 bench/setup.sh
 mvn -B -q package -DskipTests  # always: a zip left from an older build would measure old code
 if [ ! -f model/work/data/images.npy ]; then
@@ -23,6 +26,7 @@ integ-tests/es-node.sh stop >/dev/null 2>&1 || true
 integ-tests/es-node.sh setup
 trap 'integ-tests/es-node.sh stop' EXIT INT TERM
 out=bench/results/hashing.json
+[ "$mode" = batching ] && out=bench/results/batching.json
 rm -f "$out"
 run() {  # label, extra config, phase
   integ-tests/es-node.sh stop >/dev/null 2>&1 || true
@@ -31,6 +35,11 @@ run() {  # label, extra config, phase
   /usr/bin/python3 bench/hashing_bench.py --url "$url" --docs bench/work/test-docs.ndjson \
     --offline model/results/results.json --out "$out" --runs "$runs" --phase "$3" --label "$1"
 }
-run no-caption-cache "deep_hash.text.cache_size: 0" ingest
-run caption-cache "" all
+if [ "$mode" = batching ]; then
+  run no-caption-cache "deep_hash.text.cache_size: 0" batching
+  run caption-cache "" batching
+else
+  run no-caption-cache "deep_hash.text.cache_size: 0" ingest
+  run caption-cache "" all
+fi
 echo "==> $out"

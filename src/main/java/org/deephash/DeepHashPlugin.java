@@ -87,6 +87,7 @@ public class DeepHashPlugin extends Plugin implements MapperPlugin, SearchPlugin
             services.threadPool().generic()
         );
         service.set(s);
+        s.watchSettings(services.clusterService().getClusterSettings());
         s.startReloading(services.threadPool());
         return List.of(s);
     }

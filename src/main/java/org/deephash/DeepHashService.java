@@ -10,8 +10,10 @@ import org.deephash.model.InputException;
 import org.deephash.model.ModelConfig.EntryPoint;
 import org.deephash.model.ModelRegistry;
 import org.deephash.model.ModelRegistry.Change;
+import org.elasticsearch.action.ActionListener;
 import org.elasticsearch.common.cache.Cache;
 import org.elasticsearch.common.cache.CacheBuilder;
+import org.elasticsearch.common.settings.ClusterSettings;
 import org.elasticsearch.common.settings.Setting;
 import org.elasticsearch.common.settings.Setting.Property;
 import org.elasticsearch.common.settings.Settings;
@@ -30,7 +32,10 @@ import java.nio.file.InvalidPathException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.EnumSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -75,6 +80,33 @@ public final class DeepHashService implements Closeable {
         1,
         Property.NodeScope
     );
+    /**
+     * The most documents hashed in one inference call ({@link HashBatcher}); 1 hashes every document on
+     * its own. Dynamic, so that batching can be turned off and on without a restart.
+     */
+    public static final Setting<Integer> BATCH_MAX_SIZE = Setting.intSetting(
+        "deep_hash.batch.max_size",
+        8,
+        1,
+        1024,
+        Property.NodeScope,
+        Property.Dynamic
+    );
+    /**
+     * How long a batch that is not full may wait for more documents, counted from its oldest one's
+     * arrival; only while another batch of the same model is running (a lone document never waits).
+     */
+    public static final Setting<TimeValue> BATCH_MAX_WAIT = Setting.timeSetting(
+        "deep_hash.batch.max_wait",
+        TimeValue.timeValueMillis(2),
+        TimeValue.ZERO,
+        TimeValue.timeValueSeconds(1),
+        Property.NodeScope,
+        Property.Dynamic
+    );
+    /** The ingest pool's queue: documents waiting to be hashed, batched or not. */
+    static final int INGEST_QUEUE_SIZE = 10_000;
+
     /** Sentence embeddings remembered per model; 0 turns the cache off. */
     public static final Setting<Integer> TEXT_CACHE_SIZE = Setting.intSetting("deep_hash.text.cache_size", 10_000, 0, Property.NodeScope);
 
@@ -108,7 +140,17 @@ public final class DeepHashService implements Closeable {
     );
 
     public static List<Setting<?>> settings() {
-        return List.of(INTRA_OP_THREADS, MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, MAX_TEXT_CHARS, TEXT_CACHE_SIZE, RELOAD_INTERVAL, MODELS_PATH);
+        return List.of(
+            INTRA_OP_THREADS,
+            MAX_IMAGE_BYTES,
+            MAX_IMAGE_PIXELS,
+            MAX_TEXT_CHARS,
+            TEXT_CACHE_SIZE,
+            BATCH_MAX_SIZE,
+            BATCH_MAX_WAIT,
+            RELOAD_INTERVAL,
+            MODELS_PATH
+        );
     }
 
     private static String parseModelsPath(String value) {
@@ -161,7 +203,14 @@ public final class DeepHashService implements Closeable {
     public static List<ExecutorBuilder<?>> executorBuilders(Settings settings) {
         int processors = EsExecutors.allocatedProcessors(settings);
         return List.of(
-            new FixedExecutorBuilder(settings, THREAD_POOL, processors, 10_000, "deep_hash.thread_pool", EsExecutors.TaskTrackingConfig.DO_NOT_TRACK),
+            new FixedExecutorBuilder(
+                settings,
+                THREAD_POOL,
+                processors,
+                INGEST_QUEUE_SIZE,
+                "deep_hash.thread_pool",
+                EsExecutors.TaskTrackingConfig.DO_NOT_TRACK
+            ),
             new FixedExecutorBuilder(
                 settings,
                 SEARCH_THREAD_POOL,
@@ -175,28 +224,30 @@ public final class DeepHashService implements Closeable {
 
     private final ModelRegistry registry;
     private final HashStats stats = new HashStats();
-    private final ExecutorService executor;
     private final ExecutorService searchExecutor;
     private final HashInput.Parser parser;
+    private final HashBatcher<Lane, Job> batcher;
     private final TimeValue reloadInterval;
     private volatile Scheduler.Cancellable reloadTask;
     /** The last periodic refresh's failure, so that a directory that stays unreadable is logged once, not every interval. */
     private String lastReloadError;
 
-    public DeepHashService(Settings settings, Path bundledModels, Path userModels, ExecutorService executor, ExecutorService searchExecutor) {
+    public DeepHashService(Settings settings, Path bundledModels, Path userModels, Executor executor, ExecutorService searchExecutor) {
         this(settings, bundledModels, userModels, executor, searchExecutor, Runnable::run);
     }
 
-    /** @param closer where a replaced model is closed once its last call is done (on a node, the generic pool) */
+    /**
+     * @param executor where ingest's batches run (on a node, the {@code deep_hash} pool)
+     * @param closer   where a replaced model is closed once its last call is done (on a node, the generic pool)
+     */
     public DeepHashService(
         Settings settings,
         Path bundledModels,
         Path userModels,
-        ExecutorService executor,
+        Executor executor,
         ExecutorService searchExecutor,
         Executor closer
     ) {
-        this.executor = executor;
         this.searchExecutor = searchExecutor;
         long maxImageBytes = MAX_IMAGE_BYTES.get(settings).getBytes();
         this.parser = new HashInput.Parser(maxImageBytes, MAX_IMAGE_BYTES.getKey());
@@ -205,6 +256,20 @@ public final class DeepHashService implements Closeable {
         int maxChars = MAX_TEXT_CHARS.get(settings);
         int cacheSize = TEXT_CACHE_SIZE.get(settings);
         this.reloadInterval = RELOAD_INTERVAL.get(settings);
+        // The pool's own size and queue settings (deep_hash.thread_pool.*) bound the batcher's workers and queue.
+        int workers = settings.getAsInt("deep_hash.thread_pool.size", EsExecutors.allocatedProcessors(settings));
+        int queueSize = settings.getAsInt("deep_hash.thread_pool.queue_size", INGEST_QUEUE_SIZE);
+        this.batcher = new HashBatcher<>(
+            THREAD_POOL,
+            executor,
+            Math.max(1, workers),
+            queueSize < 0 ? Integer.MAX_VALUE : Math.max(1, queueSize),
+            BATCH_MAX_SIZE.get(settings),
+            BATCH_MAX_WAIT.get(settings).nanos(),
+            this::runBatch,
+            (job, e) -> job.listener().onFailure(counted(e)),
+            System::nanoTime
+        );
         this.registry = new ModelRegistry(
             bundledModels,
             userModels,
@@ -226,6 +291,11 @@ public final class DeepHashService implements Closeable {
                 cache.put(text, embedding);
             }
         };
+    }
+
+    /** Follows {@link #BATCH_MAX_SIZE} and {@link #BATCH_MAX_WAIT} when the cluster settings change them. */
+    public void watchSettings(ClusterSettings clusterSettings) {
+        clusterSettings.addSettingsUpdateConsumer(BATCH_MAX_SIZE, BATCH_MAX_WAIT, (size, wait) -> batcher.setLimits(size, wait.nanos()));
     }
 
     public ModelRegistry registry() {
@@ -282,11 +352,6 @@ public final class DeepHashService implements Closeable {
         return stats;
     }
 
-    /** The pool that ingest inference runs on, off the transport and write threads. */
-    public ExecutorService executor() {
-        return executor;
-    }
-
     /** The pool that queries and the API hash on. */
     public ExecutorService searchExecutor() {
         return searchExecutor;
@@ -316,14 +381,37 @@ public final class DeepHashService implements Closeable {
      * Hashes {@code input} with model {@code modelName}'s entry point for those inputs, and with each
      * of {@code also} (their inputs must be there) in the same call: the picture decoded and the caption
      * encoded once. The inference is timed (the call's time shared evenly among the entry points), one
-     * item is counted for {@code caller}, and a failure is counted by kind and rethrown.
+     * item is counted for {@code caller}, and a failure is counted by kind and rethrown. This is the
+     * latency-first path of queries and the API: it never waits for a batch.
      *
      * <p>The {@code version} is the one of {@code model.json} of the very model that ran: a reload may
      * replace the model between two calls, so asking the registry afterwards could name the wrong one.
      */
     public Hashed hash(String modelName, HashInput input, Set<EntryPoint> also, HashStats.Caller caller) {
-        EntryPoint main = input.entryPoint();
-        Set<EntryPoint> entryPoints = EnumSet.of(main);
+        long start = System.nanoTime();
+        Set<EntryPoint> entryPoints = entryPoints(input, also);
+        try (ModelRegistry.Lease lease = registry.acquire(modelName)) {
+            HashModel model = lease.model();
+            checkEntryPoints(modelName, model, entryPoints);
+            long inferenceStart = System.nanoTime();
+            Map<EntryPoint, HashOutput> out = model.hashEach(input.image(), input.text(), entryPoints);
+            long share = (System.nanoTime() - inferenceStart) / Math.max(1, out.size());
+            for (EntryPoint entry : out.keySet()) {
+                stats.inference(entry, 1, share);
+            }
+            stats.hashed(caller, 1);
+            return new Hashed(model.config().version(), input.entryPoint(), out);
+        } catch (RuntimeException e) {
+            stats.error(e);
+            throw e;
+        } finally {
+            stats.latency(caller, System.nanoTime() - start);
+        }
+    }
+
+    /** The inputs' own entry point and each of {@code also}, whose inputs must be there. */
+    private static Set<EntryPoint> entryPoints(HashInput input, Set<EntryPoint> also) {
+        Set<EntryPoint> entryPoints = EnumSet.of(input.entryPoint());
         for (EntryPoint entry : also) {
             if ((entry.takesImage() && input.image() == null) || (entry.takesText() && input.text() == null)) {
                 throw new IllegalArgumentException("the " + entry.jsonName() + " entry point needs "
@@ -331,21 +419,108 @@ public final class DeepHashService implements Closeable {
             }
             entryPoints.add(entry);
         }
-        // The lease keeps the model open for this call even if a reload replaces it meanwhile.
-        try (ModelRegistry.Lease lease = registry.acquire(modelName)) {
-            HashModel model = lease.model();
-            checkEntryPoints(modelName, model, entryPoints);
-            long start = System.nanoTime();
-            Map<EntryPoint, HashOutput> out = model.hashEach(input.image(), input.text(), entryPoints);
-            long share = (System.nanoTime() - start) / Math.max(1, out.size());
-            for (EntryPoint entry : out.keySet()) {
-                stats.inference(entry, 1, share);
-            }
-            stats.hashed(caller, 1);
-            return new Hashed(model.config().version(), main, out);
+        return entryPoints;
+    }
+
+    /** Documents that can share an inference call: the same model, the same entry points. */
+    private record Lane(String model, Set<EntryPoint> entryPoints) {}
+
+    /** One document waiting for its batch. */
+    private record Job(HashInput input, ActionListener<Hashed> listener) {}
+
+    /**
+     * Ingest's hashing: what {@link #hash} gives for a document, but the document joins a batch of the
+     * documents that are being hashed with the same model and entry points ({@link HashBatcher},
+     * {@link #BATCH_MAX_SIZE}, {@link #BATCH_MAX_WAIT}), hashed in one inference call on the
+     * {@code deep_hash} pool. A document's codes and embedding are the ones it gets alone; one that
+     * cannot be hashed (a corrupt picture, a text over the limit) fails alone. {@code listener} is called
+     * on a {@code deep_hash} thread, or on this one when the queue is full ({@code EsRejectedExecutionException}, a 429).
+     */
+    public void hashBatched(String modelName, HashInput input, Set<EntryPoint> also, ActionListener<Hashed> listener) {
+        Job job = new Job(input, listener);
+        Set<EntryPoint> entryPoints;
+        try {
+            entryPoints = entryPoints(input, also);
+            batcher.submit(new Lane(modelName, entryPoints), job);
         } catch (RuntimeException e) {
-            stats.error(e);
-            throw e;
+            listener.onFailure(counted(e));
+        }
+    }
+
+    /**
+     * {@link HashStats#snapshot()} with the batcher's caps now and the documents waiting in it at the head
+     * of {@code batching}: the node's part of {@code GET _deep_hash/stats}.
+     */
+    @SuppressWarnings("unchecked")
+    public Map<String, Object> statsSnapshot() {
+        Map<String, Object> out = stats.snapshot();
+        Map<String, Object> batching = new LinkedHashMap<>();
+        batching.put("max_size", batcher.maxSize());
+        batching.put("max_wait_in_millis", batcher.maxWaitNanos() / 1e6);
+        batching.put("queued", batcher.queued());
+        batching.putAll((Map<String, Object>) out.get("batching"));
+        out.put("batching", batching);
+        return out;
+    }
+
+    /** Runs one batch of a lane: every job is completed, after the model's lease is given back. */
+    private void runBatch(Lane lane, List<HashBatcher.Queued<Job>> batch) {
+        long started = System.nanoTime();
+        stats.batch(batch.size());
+        for (HashBatcher.Queued<Job> q : batch) {
+            stats.batchWait(started - q.queuedAtNanos());
+        }
+        int n = batch.size();
+        Object[] outcomes = new Object[n];
+        boolean needsImage = lane.entryPoints().stream().anyMatch(EntryPoint::takesImage);
+        boolean needsText = lane.entryPoints().stream().anyMatch(EntryPoint::takesText);
+        try (ModelRegistry.Lease lease = registry.acquire(lane.model())) {
+            HashModel model = lease.model();
+            checkEntryPoints(lane.model(), model, lane.entryPoints());
+            List<byte[]> images = needsImage ? new ArrayList<>(n) : null;
+            List<String> texts = needsText ? new ArrayList<>(n) : null;
+            for (HashBatcher.Queued<Job> q : batch) {
+                if (needsImage) {
+                    images.add(q.item().input().image());
+                }
+                if (needsText) {
+                    texts.add(q.item().input().text());
+                }
+            }
+            long start = System.nanoTime();
+            List<HashModel.Item> items = model.hashBatch(images, texts, lane.entryPoints());
+            long share = (System.nanoTime() - start) / lane.entryPoints().size();
+            int hashed = (int) items.stream().filter(item -> item.failure() == null).count();
+            if (hashed > 0) {
+                for (EntryPoint entry : lane.entryPoints()) {
+                    stats.inference(entry, hashed, share);
+                }
+            }
+            String version = model.config().version();
+            for (int i = 0; i < n; i++) {
+                HashModel.Item item = items.get(i);
+                EntryPoint main = batch.get(i).item().input().entryPoint();
+                outcomes[i] = item.failure() != null ? item.failure() : new Hashed(version, main, item.outputs());
+            }
+        } catch (RuntimeException e) {
+            Arrays.fill(outcomes, e);
+        }
+        for (int i = 0; i < n; i++) {
+            Job job = batch.get(i).item();
+            try {
+                if (outcomes[i] instanceof Hashed hashed) {
+                    stats.hashed(HashStats.Caller.INGEST, 1);
+                    stats.latency(HashStats.Caller.INGEST, System.nanoTime() - batch.get(i).queuedAtNanos());
+                    job.listener().onResponse(hashed);
+                } else {
+                    Exception e = (Exception) outcomes[i];
+                    stats.error(e);
+                    stats.latency(HashStats.Caller.INGEST, System.nanoTime() - batch.get(i).queuedAtNanos());
+                    job.listener().onFailure(e);
+                }
+            } catch (RuntimeException e) {
+                LOGGER.warn("a document's listener failed after hashing", e);
+            }
         }
     }
 
@@ -363,7 +538,7 @@ public final class DeepHashService implements Closeable {
     }
 
     /** Counts {@code e} in the statistics by its kind and returns it, to be thrown. */
-    public InputException counted(InputException e) {
+    public <E extends Exception> E counted(E e) {
         stats.error(e);
         return e;
     }

@@ -7,19 +7,34 @@ import org.deephash.model.HashOutput;
 import org.deephash.model.HashStats;
 import org.deephash.model.InputException;
 import org.deephash.model.ModelConfig.EntryPoint;
+import org.elasticsearch.action.ActionListener;
+import org.elasticsearch.ExceptionsHelper;
+import org.elasticsearch.common.settings.ClusterSettings;
 import org.elasticsearch.common.settings.Settings;
+import org.elasticsearch.common.util.concurrent.EsExecutors;
+import org.elasticsearch.common.util.concurrent.EsRejectedExecutionException;
+import org.elasticsearch.common.util.concurrent.ThreadContext;
+import org.elasticsearch.rest.RestStatus;
 import org.elasticsearch.test.ESTestCase;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.EnumSet;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 
 import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.instanceOf;
 
 /** The one hashing call: inputs parsed and their errors counted by kind, the entry point, the statistics; and where users' models are. */
 public class DeepHashServiceTests extends ESTestCase {
@@ -120,6 +135,188 @@ public class DeepHashServiceTests extends ESTestCase {
         );
         assertEquals("the image entry point needs an image", e.getMessage());
         service.close();
+    }
+
+    /** Runs each task on {@code pool} once the gate opens, so that every document is queued before the first batch is taken. */
+    private static Executor gated(ExecutorService pool, CountDownLatch gate) {
+        return task -> pool.execute(() -> {
+            try {
+                gate.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            task.run();
+        });
+    }
+
+    private static ExecutorService pool(int threads) {
+        return EsExecutors.newFixed(
+            "deep-hash-test",
+            threads,
+            100,
+            EsExecutors.daemonThreadFactory("deep-hash-test"),
+            new ThreadContext(Settings.EMPTY),
+            EsExecutors.TaskTrackingConfig.DO_NOT_TRACK
+        );
+    }
+
+    /** A caption of 1 to 12 words, so that a batch pads texts of different lengths. */
+    private static String randomCaption() {
+        List<String> words = List.of("grinning", "face", "red", "apple", "cat", "with", "a", "hat", "smiling", "eyes", "heart", "flag", "of", "japan");
+        return String.join(" ", randomList(1, 12, () -> randomFrom(words)));
+    }
+
+    /** What a document asks for, what the batched path gave it, and what it gets alone. */
+    private record Doc(HashInput input, Set<EntryPoint> also, AtomicReference<Object> outcome) {}
+
+    /**
+     * Documents of three kinds (fused with the per-modality codes, picture only, caption only), some with
+     * a corrupt picture or a caption over the limit, queued together and hashed in batches on two
+     * threads: each gets the codes and embeddings it gets alone (no bit flipped, embeddings within
+     * 1e-5), a bad one fails alone with the error it gets alone, and the batches are as many as the
+     * size cap allows: ceil(documents / max_size) a lane.
+     */
+    public void testBatchedDocumentsGetWhatTheyGetAlone() throws Exception {
+        int maxSize = between(2, 12);
+        Settings settings = Settings.builder()
+            .put("deep_hash.batch.max_size", maxSize)
+            .put("deep_hash.text.max_chars", 200)
+            .put("deep_hash.thread_pool.size", 2)
+            .build();
+        ExecutorService pool = pool(2);
+        CountDownLatch gate = new CountDownLatch(1);
+        DeepHashService lone = new DeepHashService(settings, BUNDLED, createTempDir(), null, null);
+        DeepHashService withBatches = new DeepHashService(settings, BUNDLED, createTempDir(), gated(pool, gate), null);
+        List<Doc> docs = new ArrayList<>();
+        Map<Set<EntryPoint>, Integer> lanes = new HashMap<>();
+        int n = between(30, 60);
+        for (int i = 0; i < n; i++) {
+            int kind = randomInt(2);
+            byte[] png = kind == 2 ? null : rarely() ? randomByteArrayOfLength(between(1, 64)) : ImagePreprocessorTests.randomPng();
+            String caption = kind == 1 ? null : rarely() ? randomAlphaOfLength(201) : randomCaption();
+            Set<EntryPoint> also = kind == 0 && randomBoolean() ? EnumSet.of(EntryPoint.IMAGE, EntryPoint.TEXT) : Set.of();
+            HashInput input = new HashInput(png, caption);
+            Doc doc = new Doc(input, also, new AtomicReference<>());
+            docs.add(doc);
+            Set<EntryPoint> lane = EnumSet.of(input.entryPoint());
+            lane.addAll(also);
+            lanes.merge(lane, 1, Integer::sum);
+        }
+        CountDownLatch done = new CountDownLatch(n);
+        for (Doc doc : docs) {
+            withBatches.hashBatched("default", doc.input(), doc.also(), ActionListener.wrap(hashed -> {
+                doc.outcome().set(hashed);
+                done.countDown();
+            }, e -> {
+                doc.outcome().set(e);
+                done.countDown();
+            }));
+        }
+        gate.countDown();
+        assertTrue("every document is completed", done.await(60, TimeUnit.SECONDS));
+        int failed = 0;
+        for (Doc doc : docs) {
+            Object outcome = doc.outcome().get();
+            DeepHashService.Hashed alone;
+            try {
+                alone = lone.hash("default", doc.input(), doc.also(), HashStats.Caller.API);
+            } catch (InputException e) {
+                failed++;
+                assertThat("a bad document fails alone", outcome, instanceOf(InputException.class));
+                assertEquals(e.getMessage(), ((InputException) outcome).getMessage());
+                assertEquals(e.kind(), ((InputException) outcome).kind());
+                continue;
+            }
+            assertThat(outcome, instanceOf(DeepHashService.Hashed.class));
+            DeepHashService.Hashed hashed = (DeepHashService.Hashed) outcome;
+            assertEquals(alone.version(), hashed.version());
+            assertEquals(alone.entryPoint(), hashed.entryPoint());
+            assertEquals(alone.outputs().keySet(), hashed.outputs().keySet());
+            for (EntryPoint entry : alone.outputs().keySet()) {
+                assertEquals(alone.outputs().get(entry).codeHex(), hashed.outputs().get(entry).codeHex());
+                assertArrayEquals(alone.outputs().get(entry).embedding(), hashed.outputs().get(entry).embedding(), 1e-5f);
+            }
+        }
+        Map<String, Object> stats = withBatches.statsSnapshot();
+        assertEquals((long) (n - failed), stats.get("documents_hashed"));
+        @SuppressWarnings("unchecked")
+        Map<String, Object> batching = (Map<String, Object>) stats.get("batching");
+        long expectedBatches = lanes.values().stream().mapToLong(count -> (count + maxSize - 1) / maxSize).sum();
+        assertEquals(batching.toString(), expectedBatches, batching.get("batches"));
+        assertEquals((long) n, batching.get("documents"));
+        assertEquals(maxSize, batching.get("max_size"));
+        assertEquals(0, batching.get("queued"));
+        lone.close();
+        withBatches.close();
+        terminate(pool);
+    }
+
+    /** Over the queue's documents, one more is refused at once with a 429 and counted; the queued ones are hashed. */
+    public void testAFullQueueRefusesWithA429() throws Exception {
+        int queue = between(1, 4);
+        Settings settings = Settings.builder().put("deep_hash.thread_pool.queue_size", queue).put("deep_hash.thread_pool.size", 1).build();
+        ExecutorService pool = pool(1);
+        CountDownLatch gate = new CountDownLatch(1);
+        DeepHashService service = new DeepHashService(settings, BUNDLED, createTempDir(), gated(pool, gate), null);
+        int extra = between(1, 3);
+        List<AtomicReference<Object>> outcomes = new ArrayList<>();
+        CountDownLatch done = new CountDownLatch(queue + extra);
+        for (int i = 0; i < queue + extra; i++) {
+            AtomicReference<Object> outcome = new AtomicReference<>();
+            outcomes.add(outcome);
+            service.hashBatched("default", new HashInput(null, randomCaption()), Set.of(), ActionListener.wrap(hashed -> {
+                outcome.set(hashed);
+                done.countDown();
+            }, e -> {
+                outcome.set(e);
+                done.countDown();
+            }));
+        }
+        for (int i = queue; i < queue + extra; i++) {
+            Object refused = outcomes.get(i).get();
+            assertThat("refused before any batch runs", refused, instanceOf(EsRejectedExecutionException.class));
+            assertEquals(RestStatus.TOO_MANY_REQUESTS, ExceptionsHelper.status((Exception) refused));
+            assertThat(((Exception) refused).getMessage(), containsString("[" + queue + "] items are already waiting to be hashed on [deep_hash]"));
+        }
+        gate.countDown();
+        assertTrue(done.await(60, TimeUnit.SECONDS));
+        for (int i = 0; i < queue; i++) {
+            assertThat(outcomes.get(i).get(), instanceOf(DeepHashService.Hashed.class));
+        }
+        assertEquals(Map.of("rejected", (long) extra), snapshot(service, "errors"));
+        service.close();
+        terminate(pool);
+    }
+
+    /** The caps are cluster settings: max_size 1 turns batching off without a restart. */
+    public void testBatchingIsTurnedOffAndOnDynamically() throws Exception {
+        ExecutorService pool = pool(2);
+        CountDownLatch gate = new CountDownLatch(1);
+        DeepHashService service = new DeepHashService(Settings.EMPTY, BUNDLED, createTempDir(), gated(pool, gate), null);
+        ClusterSettings clusterSettings = new ClusterSettings(Settings.EMPTY, Set.of(DeepHashService.BATCH_MAX_SIZE, DeepHashService.BATCH_MAX_WAIT));
+        service.watchSettings(clusterSettings);
+        @SuppressWarnings("unchecked")
+        Map<String, Object> batching = (Map<String, Object>) service.statsSnapshot().get("batching");
+        assertEquals(8, batching.get("max_size"));
+        assertEquals(2.0, batching.get("max_wait_in_millis"));
+        clusterSettings.applySettings(Settings.builder().put("deep_hash.batch.max_size", 1).put("deep_hash.batch.max_wait", "0ms").build());
+        int n = between(3, 10);
+        CountDownLatch done = new CountDownLatch(n);
+        for (int i = 0; i < n; i++) {
+            service.hashBatched("default", new HashInput(null, randomCaption()), Set.of(), ActionListener.wrap(h -> done.countDown(), e -> {
+                throw new AssertionError(e);
+            }));
+        }
+        gate.countDown();
+        assertTrue(done.await(60, TimeUnit.SECONDS));
+        @SuppressWarnings("unchecked")
+        Map<String, Object> off = (Map<String, Object>) service.statsSnapshot().get("batching");
+        assertEquals(1, off.get("max_size"));
+        assertEquals(0.0, off.get("max_wait_in_millis"));
+        assertEquals((long) n, off.get("batches"));
+        assertEquals(1L, off.get("largest_size"));
+        service.close();
+        terminate(pool);
     }
 
     private static Settings modelsPath(String value) {

@@ -3,11 +3,11 @@ package org.deephash.ingest;
 import org.deephash.DeepHashService;
 import org.deephash.model.HashInput;
 import org.deephash.model.HashOutput;
-import org.deephash.model.HashStats;
 import org.deephash.model.InputException;
 import org.deephash.model.ModelConfig;
 import org.deephash.model.ModelConfig.EntryPoint;
 import org.deephash.model.ModelRegistry;
+import org.elasticsearch.action.ActionListener;
 import org.elasticsearch.ingest.AbstractProcessor;
 import org.elasticsearch.ingest.ConfigurationUtils;
 import org.elasticsearch.ingest.IngestDocument;
@@ -32,8 +32,10 @@ import java.util.function.Supplier;
  * code of the fused image+caption tower (or of the one input there is) to {@code target_field};
  * optionally the per-modality codes (for cross-modal search) and the embedding (for re-ranking).
  *
- * <p>It is asynchronous: the document is hashed on the {@code deep_hash} thread pool, so a bulk
- * request's documents are hashed on every core while the write thread goes on to the next one.
+ * <p>It is asynchronous: the document is hashed on the {@code deep_hash} thread pool, batched with
+ * the other documents being hashed by the same model ({@link DeepHashService#hashBatched}), so a bulk
+ * request's documents are hashed on every core, several to an inference call, while the write thread
+ * goes on to the next one.
  * Anything wrong with a document (missing inputs, bad base64, an image that is too large, corrupt or
  * in another format, a text that is too long) fails that document with a 400 that names the field,
  * which {@code on_failure} can handle; nothing is written for it.
@@ -121,19 +123,42 @@ public final class DeepHashProcessor extends AbstractProcessor {
             }
             return;
         }
+        HashInput input;
         try {
-            service.executor().execute(() -> {
+            input = service.input(
+                isMissing(imageValue) ? null : imageValue,
+                "field [" + imageField + "]",
+                isMissing(textValue) ? null : textValue,
+                "field [" + textField + "]"
+            );
+        } catch (RuntimeException e) {
+            handler.accept(null, e);
+            return;
+        }
+        Set<EntryPoint> also = EnumSet.noneOf(EntryPoint.class);
+        if (imageTargetField != null && input.image() != null) {
+            also.add(EntryPoint.IMAGE);
+        }
+        if (textTargetField != null && input.text() != null) {
+            also.add(EntryPoint.TEXT);
+        }
+        service.hashBatched(model, input, also, new ActionListener<>() {
+            @Override
+            public void onResponse(DeepHashService.Hashed hashed) {
                 try {
-                    hash(document, imageValue, textValue);
-                } catch (Exception e) {
+                    write(document, input, hashed);
+                } catch (RuntimeException e) {
                     handler.accept(null, e);
                     return;
                 }
                 handler.accept(document, null);
-            });
-        } catch (RuntimeException rejected) {
-            handler.accept(null, rejected);
-        }
+            }
+
+            @Override
+            public void onFailure(Exception e) {
+                handler.accept(null, e instanceof InputException inputError ? named(inputError, input) : e);
+            }
+        });
     }
 
     private static boolean isMissing(Object value) {
@@ -151,21 +176,8 @@ public final class DeepHashProcessor extends AbstractProcessor {
         return String.join(" and ", fields) + (ignoreMissing ? "" : " (set [ignore_missing] to true to index such documents unhashed)");
     }
 
-    private void hash(IngestDocument document, Object imageValue, Object textValue) {
-        HashInput input = service.input(
-            isMissing(imageValue) ? null : imageValue,
-            "field [" + imageField + "]",
-            isMissing(textValue) ? null : textValue,
-            "field [" + textField + "]"
-        );
-        Set<EntryPoint> also = EnumSet.noneOf(EntryPoint.class);
-        if (imageTargetField != null && input.image() != null) {
-            also.add(EntryPoint.IMAGE);
-        }
-        if (textTargetField != null && input.text() != null) {
-            also.add(EntryPoint.TEXT);
-        }
-        DeepHashService.Hashed hashed = run(input, also);
+    /** Writes the codes, the embedding and the model info of {@code hashed} into {@code document}. */
+    private void write(IngestDocument document, HashInput input, DeepHashService.Hashed hashed) {
         Map<EntryPoint, HashOutput> outputs = hashed.outputs();
         HashOutput main = hashed.main();
         document.setFieldValue(targetField, main.codeHex());
@@ -194,15 +206,13 @@ public final class DeepHashProcessor extends AbstractProcessor {
         }
     }
 
-    private DeepHashService.Hashed run(HashInput input, Set<EntryPoint> also) {
-        try {
-            return service.hash(model, input, also, HashStats.Caller.INGEST);
-        } catch (InputException e) {
-            String field = e.kind() == InputException.Kind.TEXT_TOO_LONG || input.image() == null ? textField : imageField;
-            throw e.kind() == InputException.Kind.UNKNOWN_MODEL || e.kind() == InputException.Kind.MODEL_UNAVAILABLE
-                ? e
-                : e.withPrefix("field [" + field + "]: ");
+    /** A document's input error with the field it is about: the text for a text over the limit or a text-only document, else the image. */
+    private InputException named(InputException e, HashInput input) {
+        if (e.kind() == InputException.Kind.UNKNOWN_MODEL || e.kind() == InputException.Kind.MODEL_UNAVAILABLE) {
+            return e;
         }
+        String field = e.kind() == InputException.Kind.TEXT_TOO_LONG || input.image() == null ? textField : imageField;
+        return e.withPrefix("field [" + field + "]: ");
     }
 
     /** Reads and checks the processor's settings; the model must exist and take the inputs configured. */

@@ -430,11 +430,16 @@ public final class HashModel implements AutoCloseable {
         return run(EntryPoint.FUSED, texts.size(), imageTensor(imageBytes), texts);
     }
 
-    private float[] imageTensor(List<byte[]> imageBytes) {
+    /** The floats of one preprocessed picture; the model must take pictures. */
+    private int checkedImageLength() {
         if (images == null) {
             throw new IllegalArgumentException("model [" + config.name() + "] takes no images: it has no [image] settings");
         }
-        int length = images.tensorLength();
+        return images.tensorLength();
+    }
+
+    private float[] imageTensor(List<byte[]> imageBytes) {
+        int length = checkedImageLength();
         float[] tensor = new float[imageBytes.size() * length];
         for (int i = 0; i < imageBytes.size(); i++) {
             try {
@@ -449,21 +454,25 @@ public final class HashModel implements AutoCloseable {
     }
 
     private void checkTexts(List<String> texts) {
+        for (int i = 0; i < texts.size(); i++) {
+            checkText(texts.get(i), texts.size() == 1 ? -1 : i);
+        }
+    }
+
+    /** A text must be there and within the limit; {@code index} names it in messages, or -1 for "the text". */
+    private void checkText(String text, int index) {
         if (tokenizer == null && sentenceEncoder == null) {
             throw new IllegalArgumentException("model [" + config.name() + "] takes no text: it has no text or fused entry point");
         }
-        for (int i = 0; i < texts.size(); i++) {
-            String text = texts.get(i);
-            if (text == null) {
-                throw new InputException(InputException.Kind.MISSING_INPUT, "text [" + i + "] is null: expected a string");
-            }
-            if (text.length() > maxTextChars) {
-                throw new InputException(
-                    InputException.Kind.TEXT_TOO_LONG,
-                    (texts.size() == 1 ? "the text" : "text [" + i + "]") + " is [" + text.length() + "] characters, over the limit of ["
-                        + maxTextChars + "]: send the caption or keywords, not the whole document"
-                );
-            }
+        if (text == null) {
+            throw new InputException(InputException.Kind.MISSING_INPUT, (index < 0 ? "the text" : "text [" + index + "]") + " is null: expected a string");
+        }
+        if (text.length() > maxTextChars) {
+            throw new InputException(
+                InputException.Kind.TEXT_TOO_LONG,
+                (index < 0 ? "the text" : "text [" + index + "]") + " is [" + text.length() + "] characters, over the limit of ["
+                    + maxTextChars + "]: send the caption or keywords, not the whole document"
+            );
         }
     }
 
@@ -531,21 +540,94 @@ public final class HashModel implements AutoCloseable {
      * not two).
      */
     public Map<EntryPoint, HashOutput> hashEach(byte[] image, String text, Set<EntryPoint> entryPoints) {
-        if (text != null) {
-            checkTexts(List.of(text));
-        }
-        float[] imageInput = image == null ? null : imageTensor(List.of(image));
         Set<EntryPoint> runnable = EnumSet.noneOf(EntryPoint.class);
         for (EntryPoint entry : entryPoints) {
             if ((entry.takesImage() == false || image != null) && (entry.takesText() == false || text != null)) {
                 runnable.add(entry);
             }
         }
-        Map<EntryPoint, HashOutput> out = new EnumMap<>(EntryPoint.class);
-        if (runnable.isEmpty() == false) {
-            runEach(runnable, 1, imageInput, text == null ? null : List.of(text)).forEach((entry, outputs) -> out.put(entry, outputs.get(0)));
+        Item item = hashBatch(image == null ? null : List.of(image), text == null ? null : List.of(text), runnable).get(0);
+        if (item.failure() != null) {
+            throw item.failure();
         }
-        return out;
+        return item.outputs();
+    }
+
+    /** One input's outcome in {@link #hashBatch}: its output per entry point, or why it could not be hashed. */
+    public record Item(Map<EntryPoint, HashOutput> outputs, RuntimeException failure) {}
+
+    /**
+     * Hashes a batch of inputs with every entry point of {@code entryPoints}, each entry point in one
+     * ONNX Runtime call over the whole batch: {@code images} (null when no entry point takes a picture)
+     * and {@code texts} (null when none takes a text) hold item {@code i}'s picture and caption at
+     * {@code i}. Each picture is decoded and each caption checked on its own, so a corrupt picture or a
+     * text over the limit fails its own item (with the message it would get alone) and the others are
+     * hashed; the sentence encoder runs once over the batch's captions, padded to the longest. A failure
+     * of the inference itself fails every item that reached it. Outputs are the ones each input gets
+     * alone: the graphs treat the rows of a batch independently.
+     */
+    public List<Item> hashBatch(List<byte[]> pictures, List<String> texts, Set<EntryPoint> entryPoints) {
+        boolean needsImage = entryPoints.stream().anyMatch(EntryPoint::takesImage);
+        boolean needsText = entryPoints.stream().anyMatch(EntryPoint::takesText);
+        if (needsImage != (pictures != null) || needsText != (texts != null)) {
+            throw new IllegalArgumentException(
+                "the entry points " + entryPoints.stream().map(EntryPoint::jsonName).toList() + " take "
+                    + (needsImage && needsText ? "pictures and texts" : needsImage ? "pictures only" : needsText ? "texts only" : "nothing")
+                    + " but got " + (pictures == null ? "no" : "") + " pictures and " + (texts == null ? "no" : "") + " texts"
+            );
+        }
+        int n = pictures != null ? pictures.size() : texts != null ? texts.size() : 0;
+        if ((pictures != null && pictures.size() != n) || (texts != null && texts.size() != n)) {
+            throw new IllegalArgumentException("a batch pairs pictures with texts but got " + pictures.size() + " pictures and " + texts.size() + " texts");
+        }
+        RuntimeException[] failures = new RuntimeException[n];
+        int length = needsImage ? checkedImageLength() : 0;
+        float[] pixels = needsImage ? new float[n * length] : null;
+        List<String> kept = needsText ? new ArrayList<>(n) : null;
+        int m = 0;
+        for (int i = 0; i < n; i++) {
+            try {
+                if (needsText) {
+                    checkText(texts.get(i), -1);
+                }
+                if (needsImage) {
+                    images.preprocess(pictures.get(i), pixels, m * length);
+                }
+            } catch (RuntimeException e) {
+                failures[i] = e;
+                continue;
+            }
+            if (needsText) {
+                kept.add(texts.get(i));
+            }
+            m++;
+        }
+        Map<EntryPoint, List<HashOutput>> outputs = Map.of();
+        RuntimeException inferenceFailure = null;
+        if (m > 0 && entryPoints.isEmpty() == false) {
+            try {
+                outputs = runEach(entryPoints, m, pixels == null || m == n ? pixels : Arrays.copyOf(pixels, m * length), kept);
+            } catch (RuntimeException e) {
+                inferenceFailure = e;
+            }
+        }
+        List<Item> items = new ArrayList<>(n);
+        int row = 0;
+        for (int i = 0; i < n; i++) {
+            if (failures[i] != null) {
+                items.add(new Item(null, failures[i]));
+            } else if (inferenceFailure != null) {
+                items.add(new Item(null, inferenceFailure));
+            } else {
+                Map<EntryPoint, HashOutput> out = new EnumMap<>(EntryPoint.class);
+                for (Map.Entry<EntryPoint, List<HashOutput>> e : outputs.entrySet()) {
+                    out.put(e.getKey(), e.getValue().get(row));
+                }
+                items.add(new Item(out, null));
+                row++;
+            }
+        }
+        return items;
     }
 
     /**

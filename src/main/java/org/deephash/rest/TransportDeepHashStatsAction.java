@@ -65,6 +65,6 @@ public final class TransportDeepHashStatsAction extends TransportNodesAction<
 
     @Override
     protected DeepHashStatsAction.NodeResponse nodeOperation(DeepHashStatsAction.NodeRequest request, Task task) {
-        return new DeepHashStatsAction.NodeResponse(clusterService.localNode(), service.stats().snapshot());
+        return new DeepHashStatsAction.NodeResponse(clusterService.localNode(), service.statsSnapshot());
     }
 }

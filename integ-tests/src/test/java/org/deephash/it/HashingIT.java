@@ -104,7 +104,7 @@ class HashingIT {
 
     /** The user models run.sh installs under the node's config directory: a good copy works, a broken one fails alone. */
     @Test
-    @Order(6)
+    @Order(7)
     void userModelsBesideTheBundledOne() throws IOException {
         Raw list = es.raw("GET", "/_deep_hash/models", (String) null);
         Map<String, JsonNode> models = new HashMap<>();
@@ -208,6 +208,41 @@ class HashingIT {
         System.out.printf(Locale.ROOT, "[HashingIT] bulk of 1000 pictures through the pipeline: took %d ms%n", r.json().get("took").asLong());
     }
 
+    /**
+     * The bulk above was hashed in batches (the node's default): its documents' codes and embeddings are
+     * the ones {@code _hash} gives each picture and caption alone, and the stats show batches of more
+     * than one document.
+     */
+    @Test
+    @Order(4)
+    void batchedDocumentsGetTheCodesTheyGetAlone() throws IOException {
+        Checks checks = new Checks("batched = alone");
+        for (int i = 0; i < 1000; i += 41) {
+            JsonNode p = pictures.get(i % pictures.size());
+            String text = String.join(", ", JSON.convertValue(p.get("caption"), List.class));
+            JsonNode alone = es.raw("POST", "/_deep_hash/models/default/_hash",
+                "{\"text\": " + JSON.writeValueAsString(text) + ", \"image\": \"" + p.get("image").asText() + "\"}").json();
+            JsonNode source = es.raw("GET", "/" + INDEX + "/_doc/" + i, (String) null).json().get("_source");
+            int doc = i;
+            checks.check(alone.get("code").asText().equals(source.get("hash").asText()), () -> "fused code of document " + doc);
+            checks.check(alone.get("codes").get("image").asText().equals(source.get("image_hash").asText()), () -> "image code of document " + doc);
+            checks.check(alone.get("codes").get("text").asText().equals(source.get("text_hash").asText()), () -> "text code of document " + doc);
+            JsonNode a = alone.get("embedding");
+            JsonNode b = source.get("embedding");
+            for (int k = 0; k < a.size(); k++) {
+                int dim = k;
+                checks.check(Math.abs(a.get(k).asDouble() - b.get(k).asDouble()) <= 1e-5, () -> "embedding of document " + doc + " at " + dim);
+            }
+        }
+        checks.assertNone();
+        JsonNode batching = stats().get("batching");
+        assertTrue(batching.get("max_size").asInt() > 1, batching.toString());
+        assertTrue(batching.get("largest_size").asInt() > 1, "a bulk of 1000 documents was hashed in batches: " + batching);
+        assertTrue(batching.get("batches").asLong() < batching.get("documents").asLong(), batching.toString());
+        assertEquals(0, batching.get("queued").asInt(), batching.toString());
+        assertTrue(batching.get("wait").has("p99_time_in_millis"), batching.toString());
+    }
+
     private Raw ndjson(String path, String body) throws IOException {
         org.elasticsearch.client.Request request = new org.elasticsearch.client.Request("POST", path);
         request.setEntity(new org.apache.http.nio.entity.NStringEntity(body, org.apache.http.entity.ContentType.create("application/x-ndjson", StandardCharsets.UTF_8)));
@@ -223,7 +258,7 @@ class HashingIT {
 
     /** Queries by text, by image and by both answer exactly as queries by the codes _hash gives for them. */
     @Test
-    @Order(4)
+    @Order(5)
     void textAndImageQueriesAnswerAsTheirCodes() throws IOException {
         Checks checks = new Checks("query by input");
         for (int q = 0; q < 5; q++) {
@@ -263,7 +298,7 @@ class HashingIT {
 
     /** Each bad document is a 400 naming the field; the good one in the same bulk is indexed; the node stays up. */
     @Test
-    @Order(5)
+    @Order(6)
     void badInputIsA400AndCounted() throws IOException {
         JsonNode before = stats();
         String good = pictures.get(0).get("image").asText();

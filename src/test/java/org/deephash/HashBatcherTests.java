@@ -1,0 +1,144 @@
+package org.deephash;
+
+import org.elasticsearch.common.util.concurrent.EsExecutors;
+import org.elasticsearch.common.util.concurrent.EsRejectedExecutionException;
+import org.elasticsearch.common.util.concurrent.ThreadContext;
+import org.elasticsearch.common.settings.Settings;
+import org.elasticsearch.test.ESTestCase;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.hamcrest.Matchers.greaterThan;
+import static org.hamcrest.Matchers.lessThanOrEqualTo;
+
+/** The batcher alone: every item completed exactly once, in batches of its own lane and within the caps; refusals. */
+public class HashBatcherTests extends ESTestCase {
+
+    private record Item(int lane, int id) {}
+
+    /**
+     * Several threads submit items to three lanes while batches take a random while: each item is run
+     * once, in a batch of its own lane of at most max_size items, and the running never exceeds the
+     * workers a lane may have.
+     */
+    public void testEveryItemRunsOnceInABatchOfItsLane() throws Exception {
+        int threads = between(1, 4);
+        ExecutorService pool = EsExecutors.newFixed(
+            "batcher-test",
+            threads,
+            1000,
+            EsExecutors.daemonThreadFactory("batcher-test"),
+            new ThreadContext(Settings.EMPTY),
+            EsExecutors.TaskTrackingConfig.DO_NOT_TRACK
+        );
+        int maxSize = between(1, 16);
+        int submitters = between(1, 4);
+        int perSubmitter = between(50, 200);
+        Map<Integer, Integer> runs = new ConcurrentHashMap<>();
+        Map<Integer, AtomicInteger> running = new ConcurrentHashMap<>();
+        List<String> problems = Collections.synchronizedList(new ArrayList<>());
+        CountDownLatch done = new CountDownLatch(submitters * perSubmitter);
+        AtomicInteger batches = new AtomicInteger();
+        HashBatcher<Integer, Item> batcher = new HashBatcher<>("test", pool, threads, 100_000, maxSize, TimeUnit.MILLISECONDS.toNanos(1), (lane, batch) -> {
+            batches.incrementAndGet();
+            int now = running.computeIfAbsent(lane, l -> new AtomicInteger()).incrementAndGet();
+            if (now > threads) {
+                problems.add("lane " + lane + " ran " + now + " batches at once");
+            }
+            if (batch.isEmpty() || batch.size() > maxSize) {
+                problems.add("a batch of " + batch.size());
+            }
+            for (HashBatcher.Queued<Item> q : batch) {
+                if (q.item().lane() != lane) {
+                    problems.add("item " + q.item() + " in lane " + lane);
+                }
+                runs.merge(q.item().id(), 1, Integer::sum);
+            }
+            if (randomBoolean()) {
+                try {
+                    Thread.sleep(between(0, 2));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            running.get(lane).decrementAndGet();
+            batch.forEach(q -> done.countDown());
+        }, (item, e) -> problems.add("refused " + item + ": " + e), System::nanoTime);
+        List<Thread> senders = new ArrayList<>();
+        for (int s = 0; s < submitters; s++) {
+            int first = s * perSubmitter;
+            Thread t = new Thread(() -> {
+                for (int i = first; i < first + perSubmitter; i++) {
+                    batcher.submit(i % 3, new Item(i % 3, i));
+                }
+            });
+            senders.add(t);
+            t.start();
+        }
+        for (Thread t : senders) {
+            t.join();
+        }
+        assertTrue(done.await(60, TimeUnit.SECONDS));
+        assertEquals(List.of(), problems);
+        assertEquals(submitters * perSubmitter, runs.size());
+        assertTrue(runs.toString(), runs.values().stream().allMatch(count -> count == 1));
+        assertThat(batches.get(), lessThanOrEqualTo(submitters * perSubmitter));
+        if (maxSize == 1) {
+            assertEquals(submitters * perSubmitter, batches.get());
+        }
+        assertBusy(() -> assertEquals(0, batcher.queued()));
+        terminate(pool);
+    }
+
+    /** On an idle lane a lone item runs at once, alone, on the submitter's executor call (here the calling thread). */
+    public void testALoneItemDoesNotWait() {
+        List<Integer> sizes = new ArrayList<>();
+        HashBatcher<String, Integer> batcher = new HashBatcher<>(
+            "test",
+            Runnable::run,
+            2,
+            10,
+            32,
+            TimeUnit.SECONDS.toNanos(10),
+            (lane, batch) -> sizes.add(batch.size()),
+            (item, e) -> fail("refused"),
+            System::nanoTime
+        );
+        long start = System.nanoTime();
+        batcher.submit("a", 1);
+        batcher.submit("a", 2);
+        assertEquals(List.of(1, 1), sizes);
+        assertThat("no wait for a batch to fill on an idle lane", TimeUnit.SECONDS.toNanos(10), greaterThan(System.nanoTime() - start));
+    }
+
+    /** Over max_queued an item is refused with a 429; a worker the executor refuses fails its lane's items through reject. */
+    public void testRefusals() {
+        List<Runnable> held = new ArrayList<>();
+        List<Integer> rejected = new ArrayList<>();
+        HashBatcher<String, Integer> batcher = new HashBatcher<>("deep_hash", held::add, 1, 2, 8, 0, (lane, batch) -> {}, (item, e) -> {
+            assertEquals("pool shut down", e.getMessage());
+            rejected.add(item);
+        }, System::nanoTime);
+        batcher.submit("a", 1);
+        batcher.submit("a", 2);
+        EsRejectedExecutionException e = expectThrows(EsRejectedExecutionException.class, () -> batcher.submit("a", 3));
+        assertEquals("rejected: [2] items are already waiting to be hashed on [deep_hash]; retry later or send smaller bulk requests", e.getMessage());
+        assertEquals(1, held.size());
+        assertEquals(2, batcher.queued());
+
+        HashBatcher<String, Integer> refusing = new HashBatcher<>("deep_hash", task -> {
+            throw new EsRejectedExecutionException("pool shut down", true);
+        }, 1, 10, 8, 0, (lane, batch) -> fail("nothing runs"), (item, failure) -> rejected.add(item), System::nanoTime);
+        refusing.submit("b", 7);
+        assertEquals(List.of(7), rejected);
+        assertEquals(0, refusing.queued());
+    }
+}
