@@ -113,11 +113,11 @@ def set_batching(node, on):
     node.request("PUT", "/_cluster/settings", {"persistent": {"deep_hash.batch.max_size": None if on else 1}})
 
 
-def batching_phase(node, url, docs, runs, label, out):
+def batching_phase(node, url, docs, runs, label, out, bulk_sizes=(1, 50, 500), query_latency=True):
     """Docs a second per pipeline, bulk size and client count, batching off and on side by side."""
     for name, processor in PIPELINES.items():
         node.request("PUT", f"/_ingest/pipeline/bench-{name}", {"processors": [{"deep_hash": processor}]})
-    cells = [(p, size, clients) for p in PIPELINES for size in (1, 50, 500) for clients in (1, 4)]
+    cells = [(p, size, clients) for p in PIPELINES for size in bulk_sizes for clients in (1, 4)]
     # Bulks of 1 are mostly HTTP: 200 documents measure them; the others send 1000.
     sample = {1: docs[:200], 50: docs[:1000], 500: docs[:1000]}
     rates = {}
@@ -134,7 +134,18 @@ def batching_phase(node, url, docs, runs, label, out):
                 rates.setdefault(key, []).append(len(sample[size]) / seconds)
                 print(f"run {run + 1} {key}: {rates[key][-1]:.0f} docs/s", file=sys.stderr)
         batch_stats.append(list(node.request("GET", "/_deep_hash/stats")["nodes"].values())[0]["batching"])
-    # Query-time hashing: a hamming query by caption, hashed at rewrite, on an index of 1000 fused codes.
+    latency = {}
+    if query_latency:
+        latency = query_hashing_latency(node, docs)
+    out.setdefault("batching", {})[label] = {
+        "docs_per_s": {k: {"runs": v, "median": statistics.median(v)} for k, v in rates.items()},
+        "query_hashing_ms": {m: {"p50": percentile(v, 50), "p99": percentile(v, 99), "queries": len(v)} for m, v in latency.items()},
+        "node_batching_stats": batch_stats,
+    }
+
+
+def query_hashing_latency(node, docs):
+    """A hamming query by caption, hashed at rewrite, on an index of 1000 fused codes: ms per query, batching off and on."""
     set_batching(node, True)
     create(node, "batching-query", "bench-fused")
     ingest(node, "batching-query", bulk_bodies(docs[:1000]))
@@ -146,11 +157,7 @@ def batching_phase(node, url, docs, runs, label, out):
             latency.setdefault(mode, []).append(ms)
     node.request("DELETE", "/batching-query")
     set_batching(node, True)
-    out.setdefault("batching", {})[label] = {
-        "docs_per_s": {k: {"runs": v, "median": statistics.median(v)} for k, v in rates.items()},
-        "query_hashing_ms": {m: {"p50": percentile(v, 50), "p99": percentile(v, 99), "queries": len(v)} for m, v in latency.items()},
-        "node_batching_stats": batch_stats,
-    }
+    return latency
 
 
 def ranking(node, index, query, exclude=None, size=10000, **extra):
@@ -204,6 +211,8 @@ def main():
     parser.add_argument("--out", required=True)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--phase", choices=["ingest", "quality", "batching", "all"], default="all")
+    parser.add_argument("--bulk-sizes", default="1,50,500", help="the batching phase's bulk sizes")
+    parser.add_argument("--no-query-latency", action="store_true", help="leave out the batching phase's query-time latency")
     parser.add_argument("--label", default="default", help="names this ingest run in the output (e.g. the node's cache setting)")
     args = parser.parse_args()
     node = Node(args.url)
@@ -235,7 +244,8 @@ def main():
         out.setdefault("ingest_stats", {})[args.label] = list(stats["nodes"].values())[0]
 
     if args.phase == "batching":
-        batching_phase(node, args.url, docs, args.runs, args.label, out)
+        batching_phase(node, args.url, docs, args.runs, args.label, out,
+                       tuple(int(b) for b in args.bulk_sizes.split(",")), not args.no_query_latency)
 
     if args.phase in ("quality", "all"):
         create(node, "quality", "bench-full")

@@ -94,7 +94,8 @@ public final class DeepHashService implements Closeable {
     );
     /**
      * How long a batch that is not full may wait for more documents, counted from its oldest one's
-     * arrival; only while another batch of the same model is running (a lone document never waits).
+     * arrival; only while another batch of the same model is running (a lone document never waits), and
+     * only while documents keep arriving (a quarter of it without one ends the wait).
      */
     public static final Setting<TimeValue> BATCH_MAX_WAIT = Setting.timeSetting(
         "deep_hash.batch.max_wait",

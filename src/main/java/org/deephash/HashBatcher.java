@@ -24,9 +24,14 @@ import java.util.function.LongSupplier;
  * <p>A batch never waits to fill on an idle lane: the first item runs at once, so a lone document is
  * as fast as without batching. While a batch of the lane is running, items that arrive meanwhile
  * gather, and a worker that finds fewer than {@link #maxSize()} waits at most {@link #maxWaitNanos()}
- * from the oldest one's arrival for more (Triton's dynamic batcher has the same two caps). A lane has at
+ * from the oldest one's arrival for more (Triton's dynamic batcher has the same two caps), and stops
+ * waiting as soon as no item has arrived for a quarter of that: the documents of a bulk request arrive
+ * microseconds apart, while a few single-document requests in flight are all there at once, and
+ * waiting the whole cap for a batch that cannot fill would leave a core idle. A lane has at
  * most {@code workersPerLane} workers, the executor's width, so a burst of documents turns into full
- * batches on every thread rather than into single-document tasks.
+ * batches on every thread rather than into single-document tasks; and a worker takes at most its share
+ * of what is waiting (the queue divided by that width), since a batch runs on one core: four documents
+ * in flight on two cores run two and two, not one and three.
  *
  * <p>Back-pressure: at most {@code maxQueued} items wait in all lanes together; one more is refused with
  * {@link EsRejectedExecutionException} (a 429, as a full thread-pool queue gives), and so is every item
@@ -49,6 +54,8 @@ final class HashBatcher<K, T> {
         int workers;
         /** Workers running a batch now. */
         int busy;
+        /** When the last item arrived ({@link System#nanoTime()}). */
+        long lastArrivalNanos;
     }
 
     private final String name;
@@ -132,7 +139,9 @@ final class HashBatcher<K, T> {
         Lane<T> lane = lanes.computeIfAbsent(key, k -> new Lane<>());
         boolean start;
         synchronized (lane) {
-            lane.queue.addLast(new Queued<>(item, nanoTime.getAsLong()));
+            long now = nanoTime.getAsLong();
+            lane.queue.addLast(new Queued<>(item, now));
+            lane.lastArrivalNanos = now;
             start = lane.workers < workersPerLane;
             if (start) {
                 lane.workers++;
@@ -182,7 +191,8 @@ final class HashBatcher<K, T> {
                 // Another batch of this lane is running: documents are arriving faster than they are
                 // hashed, so a short wait fills this batch. On an idle lane nothing is gained by waiting.
                 while (lane.queue.size() < size && lane.busy > 0 && wait > 0) {
-                    long left = lane.queue.peekFirst().queuedAtNanos() + wait - nanoTime.getAsLong();
+                    long deadline = Math.min(lane.queue.peekFirst().queuedAtNanos() + wait, lane.lastArrivalNanos + Math.max(1, wait / 4));
+                    long left = deadline - nanoTime.getAsLong();
                     if (left <= 0) {
                         break;
                     }
@@ -193,7 +203,9 @@ final class HashBatcher<K, T> {
                         break;
                     }
                 }
-                int n = Math.min(size, lane.queue.size());
+                // A batch runs on one thread: with few items waiting, a worker takes its share, not all of
+                // them, so that the lane's other workers (on other cores) get some as soon as they are free.
+                int n = Math.min(size, (lane.queue.size() + workersPerLane - 1) / workersPerLane);
                 batch = new ArrayList<>(n);
                 for (int i = 0; i < n; i++) {
                     batch.add(lane.queue.pollFirst());

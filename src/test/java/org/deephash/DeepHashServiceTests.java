@@ -166,6 +166,16 @@ public class DeepHashServiceTests extends ESTestCase {
         return String.join(" ", randomList(1, 12, () -> randomFrom(words)));
     }
 
+    /** Batches for {@code queued} documents waiting at once: each take is max_size or a worker's share of what is left. */
+    private static long batches(int queued, int maxSize, int workers) {
+        long batches = 0;
+        while (queued > 0) {
+            queued -= Math.min(maxSize, (queued + workers - 1) / workers);
+            batches++;
+        }
+        return batches;
+    }
+
     /** What a document asks for, what the batched path gave it, and what it gets alone. */
     private record Doc(HashInput input, Set<EntryPoint> also, AtomicReference<Object> outcome) {}
 
@@ -174,7 +184,7 @@ public class DeepHashServiceTests extends ESTestCase {
      * a corrupt picture or a caption over the limit, queued together and hashed in batches on two
      * threads: each gets the codes and embeddings it gets alone (no bit flipped, embeddings within
      * 1e-5), a bad one fails alone with the error it gets alone, and the batches are as many as the
-     * size cap allows: ceil(documents / max_size) a lane.
+     * size cap and the workers' shares make them.
      */
     public void testBatchedDocumentsGetWhatTheyGetAlone() throws Exception {
         int maxSize = between(2, 12);
@@ -241,7 +251,7 @@ public class DeepHashServiceTests extends ESTestCase {
         assertEquals((long) (n - failed), stats.get("documents_hashed"));
         @SuppressWarnings("unchecked")
         Map<String, Object> batching = (Map<String, Object>) stats.get("batching");
-        long expectedBatches = lanes.values().stream().mapToLong(count -> (count + maxSize - 1) / maxSize).sum();
+        long expectedBatches = lanes.values().stream().mapToLong(count -> batches(count, maxSize, 2)).sum();
         assertEquals(batching.toString(), expectedBatches, batching.get("batches"));
         assertEquals((long) n, batching.get("documents"));
         assertEquals(maxSize, batching.get("max_size"));

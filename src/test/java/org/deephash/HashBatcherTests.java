@@ -119,6 +119,46 @@ public class HashBatcherTests extends ESTestCase {
         assertThat("no wait for a batch to fill on an idle lane", TimeUnit.SECONDS.toNanos(10), greaterThan(System.nanoTime() - start));
     }
 
+    /**
+     * While a batch runs, a second worker waits for its batch to fill, but only while items keep coming:
+     * with max_wait 10 s and nothing arriving after the one item, it runs after about a quarter of the cap.
+     */
+    public void testTheWaitEndsWhenItemsStopComing() throws Exception {
+        ExecutorService pool = EsExecutors.newFixed(
+            "batcher-test",
+            2,
+            10,
+            EsExecutors.daemonThreadFactory("batcher-test"),
+            new ThreadContext(Settings.EMPTY),
+            EsExecutors.TaskTrackingConfig.DO_NOT_TRACK
+        );
+        CountDownLatch release = new CountDownLatch(1);
+        CountDownLatch secondRan = new CountDownLatch(1);
+        long[] secondStarted = new long[1];
+        HashBatcher<String, Integer> batcher = new HashBatcher<>("test", pool, 2, 10, 8, TimeUnit.SECONDS.toNanos(10), (lane, batch) -> {
+            if (batch.get(0).item() == 0) {
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            } else {
+                secondStarted[0] = System.nanoTime();
+                secondRan.countDown();
+            }
+        }, (item, e) -> fail("refused"), System::nanoTime);
+        batcher.submit("a", 0);
+        assertBusy(() -> assertEquals(0, batcher.queued()));
+        long submitted = System.nanoTime();
+        batcher.submit("a", 1);
+        assertTrue(secondRan.await(30, TimeUnit.SECONDS));
+        long waited = secondStarted[0] - submitted;
+        assertThat("waited for more items while the first batch ran", waited, greaterThan(TimeUnit.MILLISECONDS.toNanos(2000)));
+        assertThat("but not the whole cap once none came", waited, lessThanOrEqualTo(TimeUnit.MILLISECONDS.toNanos(9000)));
+        release.countDown();
+        terminate(pool);
+    }
+
     /** Over max_queued an item is refused with a 429; a worker the executor refuses fails its lane's items through reject. */
     public void testRefusals() {
         List<Runnable> held = new ArrayList<>();
