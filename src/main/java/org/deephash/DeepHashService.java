@@ -34,6 +34,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.EnumMap;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -381,8 +382,8 @@ public final class DeepHashService implements Closeable {
     /**
      * Hashes {@code input} with model {@code modelName}'s entry point for those inputs, and with each
      * of {@code also} (their inputs must be there) in the same call: the picture decoded and the caption
-     * encoded once. The inference is timed (the call's time shared evenly among the entry points), one
-     * item is counted for {@code caller}, and a failure is counted by kind and rethrown. This is the
+     * encoded once. Each entry point's inference is timed on its own ({@link HashModel#hashBatch(List, List, Set, Map)}),
+     * one item is counted for {@code caller}, and a failure is counted by kind and rethrown. This is the
      * latency-first path of queries and the API: it never waits for a batch.
      *
      * <p>The {@code version} is the one of {@code model.json} of the very model that ran: a reload may
@@ -394,12 +395,18 @@ public final class DeepHashService implements Closeable {
         try (ModelRegistry.Lease lease = registry.acquire(modelName)) {
             HashModel model = lease.model();
             checkEntryPoints(modelName, model, entryPoints);
-            long inferenceStart = System.nanoTime();
-            Map<EntryPoint, HashOutput> out = model.hashEach(input.image(), input.text(), entryPoints);
-            long share = (System.nanoTime() - inferenceStart) / Math.max(1, out.size());
-            for (EntryPoint entry : out.keySet()) {
-                stats.inference(entry, 1, share);
+            Map<EntryPoint, Long> nanos = new EnumMap<>(EntryPoint.class);
+            HashModel.Item item = model.hashBatch(
+                input.image() == null ? null : List.of(input.image()),
+                input.text() == null ? null : List.of(input.text()),
+                entryPoints,
+                nanos
+            ).get(0);
+            nanos.forEach((entry, time) -> stats.inference(entry, 1, time));
+            if (item.failure() != null) {
+                throw item.failure();
             }
+            Map<EntryPoint, HashOutput> out = item.outputs();
             stats.hashed(caller, 1);
             return new Hashed(model.config().version(), input.entryPoint(), out);
         } catch (RuntimeException e) {
@@ -488,15 +495,10 @@ public final class DeepHashService implements Closeable {
                     texts.add(q.item().input().text());
                 }
             }
-            long start = System.nanoTime();
-            List<HashModel.Item> items = model.hashBatch(images, texts, lane.entryPoints());
-            long share = (System.nanoTime() - start) / lane.entryPoints().size();
+            Map<EntryPoint, Long> nanos = new EnumMap<>(EntryPoint.class);
+            List<HashModel.Item> items = model.hashBatch(images, texts, lane.entryPoints(), nanos);
             int hashed = (int) items.stream().filter(item -> item.failure() == null).count();
-            if (hashed > 0) {
-                for (EntryPoint entry : lane.entryPoints()) {
-                    stats.inference(entry, hashed, share);
-                }
-            }
+            nanos.forEach((entry, time) -> stats.inference(entry, hashed, time));
             String version = model.config().version();
             for (int i = 0; i < n; i++) {
                 HashModel.Item item = items.get(i);

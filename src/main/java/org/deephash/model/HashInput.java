@@ -28,6 +28,38 @@ public record HashInput(byte[] image, String text) {
     }
 
     /**
+     * A caption from a string, or an array of strings (a label and keywords, blank ones skipped) joined
+     * with ", " as the model was trained; anything else is a {@code wrong_type} error naming {@code what}.
+     * The processor, the query and the API read captions with it, so each accepts and refuses the same values.
+     */
+    public static String caption(Object value, String what) {
+        if (value instanceof String s) {
+            return s;
+        }
+        if (value instanceof List<?> list) {
+            List<String> parts = new ArrayList<>(list.size());
+            for (Object o : list) {
+                if (o instanceof String == false) {
+                    throw new InputException(InputException.Kind.WRONG_TYPE, what + " has " + Parser.withArticle(Parser.typeName(o)) + " in its array: expected strings");
+                }
+                if (((String) o).isBlank() == false) {
+                    parts.add((String) o);
+                }
+            }
+            return String.join(", ", parts);
+        }
+        throw Parser.wrongType(what, value, "a string or an array of strings");
+    }
+
+    /** A picture value, which must be a string (of base64); anything else is a {@code wrong_type} error naming {@code what}. */
+    public static String imageValue(Object value, String what) {
+        if (value instanceof String base64) {
+            return base64;
+        }
+        throw Parser.wrongType(what, value, "a string of base64 image bytes");
+    }
+
+    /**
      * Parses the values users send, refusing base64 whose bytes would be over {@code maxImageBytes}
      * before decoding it; {@code limitName} names that limit in messages (a node setting).
      */
@@ -44,10 +76,7 @@ public record HashInput(byte[] image, String text) {
 
         /** Image bytes from a value that must be a string of base64 ({@link #decodeImage}). */
         public byte[] image(Object value, String what) {
-            if (value instanceof String base64) {
-                return decodeImage(base64, what);
-            }
-            throw wrongType(what, value, "a string of base64 image bytes");
+            return decodeImage(imageValue(value, what), what);
         }
 
         /**
@@ -89,31 +118,18 @@ public record HashInput(byte[] image, String text) {
             }
         }
 
-        /**
-         * A caption from a string, or an array of strings (a label and keywords, blank ones skipped)
-         * joined with ", " as the model was trained.
-         */
+        /** {@link HashInput#caption}. */
         public String caption(Object value, String what) {
-            if (value instanceof String s) {
-                return s;
-            }
-            if (value instanceof List<?> list) {
-                List<String> parts = new ArrayList<>(list.size());
-                for (Object o : list) {
-                    if (o instanceof String == false) {
-                        throw new InputException(InputException.Kind.WRONG_TYPE, what + " has a " + typeName(o) + " in its array: expected strings");
-                    }
-                    if (((String) o).isBlank() == false) {
-                        parts.add((String) o);
-                    }
-                }
-                return String.join(", ", parts);
-            }
-            throw wrongType(what, value, "a string or an array of strings");
+            return HashInput.caption(value, what);
         }
 
         private static InputException wrongType(String what, Object value, String expected) {
-            return new InputException(InputException.Kind.WRONG_TYPE, what + " is a " + typeName(value) + ": expected " + expected);
+            return new InputException(InputException.Kind.WRONG_TYPE, what + " is " + withArticle(typeName(value)) + ": expected " + expected);
+        }
+
+        /** "an object", "an array", "a number [42]"; "null" alone. */
+        private static String withArticle(String type) {
+            return type.equals("null") ? type : ("aeiou".indexOf(type.charAt(0)) >= 0 ? "an " : "a ") + type;
         }
 
         private static String typeName(Object value) {

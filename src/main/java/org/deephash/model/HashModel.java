@@ -530,7 +530,7 @@ public final class HashModel implements AutoCloseable {
     }
 
     private List<HashOutput> run(EntryPoint entry, int n, float[] imageTensor, List<String> texts) {
-        return n == 0 ? List.of() : runEach(EnumSet.of(entry), n, imageTensor, texts).get(entry);
+        return n == 0 ? List.of() : runEach(EnumSet.of(entry), n, imageTensor, texts, null).get(entry);
     }
 
     /**
@@ -567,6 +567,16 @@ public final class HashModel implements AutoCloseable {
      * alone: the graphs treat the rows of a batch independently.
      */
     public List<Item> hashBatch(List<byte[]> pictures, List<String> texts, Set<EntryPoint> entryPoints) {
+        return hashBatch(pictures, texts, entryPoints, null);
+    }
+
+    /**
+     * {@link #hashBatch(List, List, Set)}, putting into {@code nanos} (if not null) how long each entry point
+     * took: its own ONNX Runtime call, and the shared inputs it was the first to need (the sentence encoder
+     * goes to the first entry point that takes text, in {@link EntryPoint} order: text before fused).
+     * Decoding the pictures is counted in none.
+     */
+    public List<Item> hashBatch(List<byte[]> pictures, List<String> texts, Set<EntryPoint> entryPoints, Map<EntryPoint, Long> nanos) {
         boolean needsImage = entryPoints.stream().anyMatch(EntryPoint::takesImage);
         boolean needsText = entryPoints.stream().anyMatch(EntryPoint::takesText);
         if (needsImage != (pictures != null) || needsText != (texts != null)) {
@@ -606,7 +616,7 @@ public final class HashModel implements AutoCloseable {
         RuntimeException inferenceFailure = null;
         if (m > 0 && entryPoints.isEmpty() == false) {
             try {
-                outputs = runEach(entryPoints, m, pixels == null || m == n ? pixels : Arrays.copyOf(pixels, m * length), kept);
+                outputs = runEach(entryPoints, m, pixels == null || m == n ? pixels : Arrays.copyOf(pixels, m * length), kept, nanos);
             } catch (RuntimeException e) {
                 inferenceFailure = e;
             }
@@ -635,7 +645,13 @@ public final class HashModel implements AutoCloseable {
      * features) and the text tensor (word ids or sentence embeddings) each built once, when the first entry
      * point that takes it needs it, and shared.
      */
-    private Map<EntryPoint, List<HashOutput>> runEach(Set<EntryPoint> entryPoints, int n, float[] pixels, List<String> texts) {
+    private Map<EntryPoint, List<HashOutput>> runEach(
+        Set<EntryPoint> entryPoints,
+        int n,
+        float[] pixels,
+        List<String> texts,
+        Map<EntryPoint, Long> nanos
+    ) {
         Map<EntryPoint, List<HashOutput>> out = new EnumMap<>(EntryPoint.class);
         lock.readLock().lock();
         try {
@@ -646,6 +662,7 @@ public final class HashModel implements AutoCloseable {
             try {
                 for (EntryPoint entry : entryPoints) {
                     current = entry;
+                    long start = System.nanoTime();
                     if (entry.takesImage() && imageInput == null && pixels != null) {
                         imageInput = pictureTensor(pixels, n);
                     }
@@ -653,6 +670,9 @@ public final class HashModel implements AutoCloseable {
                         textInput = textTensor(texts);
                     }
                     out.put(entry, runTensors(entry, n, entry.takesImage() ? imageInput : null, entry.takesText() ? textInput : null));
+                    if (nanos != null) {
+                        nanos.put(entry, System.nanoTime() - start);
+                    }
                 }
             } catch (OrtException e) {
                 throw new IllegalStateException(

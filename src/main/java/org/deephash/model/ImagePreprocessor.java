@@ -10,9 +10,12 @@ import java.awt.image.DataBuffer;
 import java.awt.image.Raster;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import java.util.regex.Pattern;
 
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
@@ -47,6 +50,8 @@ import javax.imageio.stream.MemoryCacheImageInputStream;
 public final class ImagePreprocessor {
     /** Formats this accepts (ImageIO's names). */
     public static final Set<String> FORMATS = Set.of("png", "jpeg", "gif", "bmp", "webp");
+    /** The decoders' warnings that mean the file ended before the picture did. */
+    private static final Pattern TRUNCATED = Pattern.compile("truncated|premature end|missing eoi", Pattern.CASE_INSENSITIVE);
     private static final String FORMATS_TEXT = "PNG, JPEG, GIF, BMP or WebP";
 
     static {
@@ -191,11 +196,25 @@ public final class ImagePreprocessor {
                             + "] pixels: scale it down to about " + size + "x" + size + " (the model's input size) before sending it"
                     );
                 }
+                // ImageIO's JPEG reader decodes a truncated file, filling the missing rows, and only warns.
+                List<String> warnings = new ArrayList<>();
+                reader.addIIOReadWarningListener((source, warning) -> warnings.add(warning));
+                BufferedImage decoded;
                 try {
-                    return reader.read(0);
+                    decoded = reader.read(0);
                 } catch (IOException | RuntimeException e) {
                     throw corrupt(format, image, e);
                 }
+                for (String warning : warnings) {
+                    if (TRUNCATED.matcher(warning).find()) {
+                        throw new InputException(
+                            InputException.Kind.CORRUPT_IMAGE,
+                            "the " + format + " image is cut short (" + warning + "): got [" + image.length + "] bytes; expected a complete, valid "
+                                + FORMATS_TEXT + " image"
+                        );
+                    }
+                }
+                return decoded;
             } finally {
                 reader.dispose();
             }

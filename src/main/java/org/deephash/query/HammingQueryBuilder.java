@@ -6,7 +6,9 @@ import org.apache.lucene.util.SetOnce;
 import org.deephash.hamming.HammingQuery;
 import org.deephash.hamming.HashCode;
 import org.deephash.hamming.RerankQuery;
+import org.deephash.model.HashInput;
 import org.deephash.model.HashOutput;
+import org.deephash.model.InputException;
 import org.deephash.model.ModelRegistry;
 import org.deephash.mapper.BinaryHashFieldMapper.BinaryHashFieldType;
 import org.elasticsearch.TransportVersion;
@@ -101,6 +103,11 @@ public final class HammingQueryBuilder extends AbstractQueryBuilder<HammingQuery
     private Rerank rerank;
     /** The query's hash, once the rewrite's asynchronous inference is done. */
     private final Supplier<HashOutput> hashed;
+    /**
+     * The model whose code a query by text or image became at rewrite, so that a shard can say which
+     * model's width does not fit the field; sent to the shards, not part of the query's JSON or equality.
+     */
+    private String hashedBy;
 
     public HammingQueryBuilder(String field, HashCode code, @Nullable Integer maxDistance) {
         this(field, Objects.requireNonNull(code, "[" + NAME + "] query needs a [code]"), null, null, null, maxDistance, null);
@@ -143,6 +150,16 @@ public final class HammingQueryBuilder extends AbstractQueryBuilder<HammingQuery
                 "[" + NAME + "] query on field [" + field + "] takes a [code] or a [text] and/or [image] to hash, not both"
             );
         }
+        // Blank inputs are refused here as the deep_hash processor refuses a document's blank caption or picture:
+        // an empty text would otherwise hash to some code and rank every document.
+        for (String[] input : new String[][] { { "text", text }, { "image", image } }) {
+            if (input[1] != null && input[1].isBlank()) {
+                throw new IllegalArgumentException(
+                    "[" + NAME + "] query on field [" + field + "]: [" + input[0] + "] is empty: expected "
+                        + (input[0].equals("text") ? "a caption or keywords to hash" : "the base64 bytes of a picture to hash")
+                );
+            }
+        }
         if (code == null && model != null) {
             ModelRegistry.checkName(model);
         }
@@ -180,6 +197,7 @@ public final class HammingQueryBuilder extends AbstractQueryBuilder<HammingQuery
             rerank = new Rerank(rerankField, window, in.readOptionalFloatArray());
         }
         this.hashed = null;
+        this.hashedBy = in.readOptionalString();
     }
 
     @Override
@@ -200,6 +218,7 @@ public final class HammingQueryBuilder extends AbstractQueryBuilder<HammingQuery
             out.writeVInt(rerank.window());
             out.writeOptionalFloatArray(rerank.vector());
         }
+        out.writeOptionalString(hashedBy);
     }
 
     public String text() {
@@ -299,6 +318,10 @@ public final class HammingQueryBuilder extends AbstractQueryBuilder<HammingQuery
                 rawCode = readCode(parser, token);
             } else if (RERANK.match(current, parser.getDeprecationHandler())) {
                 rerank = readRerank(parser, token);
+            } else if (TEXT.match(current, parser.getDeprecationHandler())) {
+                text = readInput(parser, token, TEXT);
+            } else if (IMAGE.match(current, parser.getDeprecationHandler())) {
+                image = readInput(parser, token, IMAGE);
             } else if (token.isValue()) {
                 if (FIELD.match(current, parser.getDeprecationHandler())) {
                     field = parser.text();
@@ -306,10 +329,6 @@ public final class HammingQueryBuilder extends AbstractQueryBuilder<HammingQuery
                     maxDistance = readMaxDistance(parser, field);
                 } else if (IGNORE_UNMAPPED.match(current, parser.getDeprecationHandler())) {
                     ignoreUnmapped = parser.booleanValue();
-                } else if (TEXT.match(current, parser.getDeprecationHandler())) {
-                    text = parser.text();
-                } else if (IMAGE.match(current, parser.getDeprecationHandler())) {
-                    image = parser.text();
                 } else if (MODEL.match(current, parser.getDeprecationHandler())) {
                     model = parser.text();
                 } else if (BOOST_FIELD.match(current, parser.getDeprecationHandler())) {
@@ -353,6 +372,24 @@ public final class HammingQueryBuilder extends AbstractQueryBuilder<HammingQuery
             throw new ParsingException(parser.getTokenLocation(), message, e);
         }
         return builder.ignoreUnmapped(ignoreUnmapped).boost(boost).queryName(queryName);
+    }
+
+    /**
+     * A [text] (a string, or an array of strings joined with ", ") or an [image] (a string of base64),
+     * read with the rules the deep_hash processor reads a document's caption and picture with
+     * ({@link HashInput#caption}, {@link HashInput#imageValue}): a number, an object or a boolean is refused.
+     */
+    private static String readInput(XContentParser parser, XContentParser.Token token, ParseField which) throws IOException {
+        Object value = token == XContentParser.Token.START_ARRAY ? parser.list()
+            : token == XContentParser.Token.START_OBJECT ? parser.map()
+            : token == XContentParser.Token.VALUE_NULL ? null
+            : parser.objectText();
+        String what = "[" + NAME + "] query: [" + which.getPreferredName() + "]";
+        try {
+            return which == TEXT ? HashInput.caption(value, what) : HashInput.imageValue(value, what);
+        } catch (InputException e) {
+            throw new ParsingException(parser.getTokenLocation(), e.getMessage(), e);
+        }
     }
 
     /** A whole number, also as a string ("2"), as Elasticsearch's own integer parameters accept; never a truncated 1.5. */
@@ -452,6 +489,7 @@ public final class HammingQueryBuilder extends AbstractQueryBuilder<HammingQuery
             HashCode hashedCode = HashCode.ofBytes(out.code());
             HammingQueryBuilder rewritten = new HammingQueryBuilder(field, hashedCode, maxDistance);
             rewritten.ignoreUnmapped(ignoreUnmapped).boost(boost).queryName(queryName);
+            rewritten.hashedBy = model;
             if (rerank != null) {
                 rewritten.rerank(rerank.vector() == null ? rerank.withVector(out.embedding()) : rerank);
             }
@@ -492,6 +530,13 @@ public final class HammingQueryBuilder extends AbstractQueryBuilder<HammingQuery
             );
         }
         int bits = hashType.bits();
+        if (code.bits() != bits && hashedBy != null) {
+            throw new QueryShardException(
+                context,
+                "[" + NAME + "] query: field [" + field + "] holds codes of [" + bits + "] bits but model [" + hashedBy + "] hashes the query's "
+                    + "[text]/[image] to codes of [" + code.bits() + "] bits: query the field with the model that wrote it ([model])"
+            );
+        }
         if (code.bits() != bits) {
             throw new QueryShardException(
                 context,

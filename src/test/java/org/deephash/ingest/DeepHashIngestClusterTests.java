@@ -46,6 +46,7 @@ import static org.elasticsearch.test.hamcrest.ElasticsearchAssertions.assertNoFa
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.greaterThanOrEqualTo;
+import static org.hamcrest.Matchers.not;
 
 /**
  * The {@code deep_hash} processor and the {@code hamming} query by text and image on an in-process
@@ -192,7 +193,7 @@ public class DeepHashIngestClusterTests extends ESIntegTestCase {
             "not-an-image", "field [image]: the image is not a PNG, JPEG, GIF, BMP or WebP image",
             "bomb", "field [image]: the png image is 20000x20000 pixels: each side may be at most 16384",
             "wrong-type", "field [image] is a number [42]: expected a string of base64 image bytes",
-            "wrong-caption", "field [caption] is a object",
+            "wrong-caption", "field [caption] is an object",
             "nothing", "the document has no image in [image] and no text in [caption]",
             "too-long", "field [caption]: the text is [15000] characters, over the limit of [10000]"
         );
@@ -362,6 +363,25 @@ public class DeepHashIngestClusterTests extends ESIntegTestCase {
             40
         );
         assertEquals("one search over 5 shards of 2 indices on 2 nodes hashes its text once", before + 1, queriesHashed());
+    }
+
+    /** A text query on a field of another width names the model and its width, not a [code] the user never sent. */
+    public void testATextQueryOnAFieldOfAnotherWidthNamesTheModel() {
+        assertAcked(
+            prepareCreate("wide").setSettings(Settings.builder().put("index.number_of_shards", between(1, 3)).put("index.number_of_replicas", 0))
+                .setMapping("{\"properties\": {\"hash\": {\"type\": \"binary_hash\", \"bits\": 128}}}")
+        );
+        prepareIndex("wide").setId("1").setSource("hash", "0".repeat(32)).setRefreshPolicy("true").get();
+        Exception e = expectThrows(
+            Exception.class,
+            () -> client().prepareSearch("wide").setQuery(new HammingQueryBuilder("hash", "a cat", null, null, null)).get().decRef()
+        );
+        String detail = org.elasticsearch.ExceptionsHelper.unwrapCause(e).toString() + " " + org.elasticsearch.ExceptionsHelper.stackTrace(e);
+        assertThat(
+            detail,
+            containsString("field [hash] holds codes of [128] bits but model [default] hashes the query's [text]/[image] to codes of [64] bits")
+        );
+        assertThat(detail, not(containsString("[code] has")));
     }
 
     private long queriesHashed() {

@@ -43,7 +43,7 @@ public class HashInputTests extends ESTestCase {
         assertEquals(InputException.Kind.WRONG_TYPE, e.kind());
         assertEquals("field [image] is a number [42]: expected a string of base64 image bytes", e.getMessage());
         e = expectThrows(InputException.class, () -> PARSER.parse(null, "field [image]", Map.of("a", "b"), "field [caption]"));
-        assertEquals("field [caption] is a object: expected a string or an array of strings", e.getMessage());
+        assertEquals("field [caption] is an object: expected a string or an array of strings", e.getMessage());
         e = expectThrows(InputException.class, () -> PARSER.parse(null, "field [image]", List.of("a", true), "field [caption]"));
         assertEquals("field [caption] has a boolean [true] in its array: expected strings", e.getMessage());
     }

@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.List;
 import java.util.zip.CRC32;
 
 import javax.imageio.IIOImage;
@@ -347,6 +348,28 @@ public class ImagePreprocessorTests extends ESTestCase {
         byte[] png = resource("pattern-8x8.png");
         byte[] truncated = Arrays.copyOf(png, png.length / 2);
         assertEquals(InputException.Kind.CORRUPT_IMAGE, expectThrows(InputException.class, () -> p.preprocess(truncated)).kind());
+    }
+
+    /**
+     * A picture cut short fails in every format: PNG, GIF and BMP throw, and the JPEG reader, which fills the
+     * missing rows and only warns, is caught by its warning. The whole file still hashes.
+     */
+    public void testATruncatedPictureFailsInEveryFormat() throws IOException {
+        BufferedImage image = new BufferedImage(64, 64, BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < 64; y++) {
+            for (int x = 0; x < 64; x++) {
+                image.setRGB(x, y, randomInt(0xFFFFFF));
+            }
+        }
+        ImagePreprocessor p = preprocessor(8);
+        for (String format : List.of("jpeg", "png", "gif", "bmp")) {
+            byte[] whole = encode(image, format);
+            p.preprocess(whole);
+            byte[] cut = Arrays.copyOf(whole, whole.length / between(2, 4));
+            InputException e = expectThrows(InputException.class, () -> p.preprocess(cut));
+            assertEquals(format, InputException.Kind.CORRUPT_IMAGE, e.kind());
+            assertThat(format, e.getMessage(), containsString("got [" + cut.length + "] bytes"));
+        }
     }
 
     private static byte[] resource(String name) throws IOException {

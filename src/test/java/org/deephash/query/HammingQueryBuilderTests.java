@@ -81,6 +81,36 @@ public class HammingQueryBuilderTests extends AbstractQueryTestCase<HammingQuery
         assertEquals(byImage, parseQuery(Strings.toString(byImage)));
     }
 
+    /**
+     * A query reads [text] and [image] as the deep_hash processor reads a document's caption and picture:
+     * an array of strings is the caption joined with ", ", and a blank value or another type is a 400
+     * naming the parameter, not a code that ranks everything.
+     */
+    public void testTextAndImageAreReadAsTheProcessorReadsThem() throws IOException {
+        HammingQueryBuilder joined = (HammingQueryBuilder) parseQuery("{\"hamming\": {\"field\": \"hash64\", \"text\": [\"red\", \" \", \"apple\"]}}");
+        assertEquals("red, apple", joined.text());
+        Map<String, String> refused = Map.of(
+            "\"text\": \"\"", "[hamming] query on field [hash64]: [text] is empty: expected a caption or keywords to hash",
+            "\"text\": \"  \"", "[hamming] query on field [hash64]: [text] is empty: expected a caption or keywords to hash",
+            "\"text\": [\" \"]", "[hamming] query on field [hash64]: [text] is empty: expected a caption or keywords to hash",
+            "\"text\": 42", "[hamming] query: [text] is a number [42]: expected a string or an array of strings",
+            "\"text\": true", "[hamming] query: [text] is a boolean [true]: expected a string or an array of strings",
+            "\"text\": {\"a\": 1}", "[hamming] query: [text] is an object: expected a string or an array of strings",
+            "\"text\": [\"red\", 7]", "[hamming] query: [text] has a number [7] in its array: expected strings",
+            "\"image\": 42", "[hamming] query: [image] is a number [42]: expected a string of base64 image bytes",
+            "\"image\": [\"iVBOR\"]", "[hamming] query: [image] is an array: expected a string of base64 image bytes",
+            "\"image\": \"\"", "[hamming] query on field [hash64]: [image] is empty: expected the base64 bytes of a picture to hash"
+        );
+        for (Map.Entry<String, String> e : refused.entrySet()) {
+            ParsingException thrown = expectThrows(
+                ParsingException.class,
+                () -> parseQuery("{\"hamming\": {\"field\": \"hash64\", " + e.getKey() + "}}")
+            );
+            assertEquals(e.getKey(), e.getValue(), thrown.getMessage());
+        }
+        expectThrows(IllegalArgumentException.class, () -> new HammingQueryBuilder("hash64", " ", null, null, null));
+    }
+
     public void testTextImageAndCodeAreExclusive() {
         ParsingException e = expectThrows(
             ParsingException.class,
