@@ -77,16 +77,23 @@ class MobileNetV2Tests(unittest.TestCase):
         self.assertEqual((features.backbone, features.size, mobilenet.MobileNetFeatures().out_dim), ("mobilenet_v2", 128, 1280))
 
 
-@unittest.skipUnless(HAVE_PACKAGE, "needs model/setup.sh's nsfwjs package and model/work/data")
-class InceptionV3Tests(unittest.TestCase):
+class NsfwjsBackbone:
+    """What every converted nsfwjs network must pass; a subclass names it in `backbone`."""
+    backbone = None
+
     @classmethod
     def setUpClass(cls):
         torch.set_num_threads(2)
-        cls.package = backbones.read_package("inception_v3")
+        cls.package = backbones.read_package(cls.backbone)
 
     def test_nsfwjs_calls_emoji_drawings_or_neutral(self):
-        share, per_class, _ = backbones.emoji_check("inception_v3", package=self.package)
+        share, per_class, _ = backbones.emoji_check(self.backbone, package=self.package)
         self.assertGreater(share, 0.9, per_class)
+
+
+@unittest.skipUnless(HAVE_PACKAGE, "needs model/setup.sh's nsfwjs package and model/work/data")
+class InceptionV3Tests(NsfwjsBackbone, unittest.TestCase):
+    backbone = "inception_v3"
 
     def test_layer_shapes_fit_the_topology(self):
         names = ["max_pooling2d_2", "mixed2", "mixed3", "mixed7", "mixed8", "mixed10", "average_pooling2d_10"]
@@ -120,15 +127,8 @@ class InceptionV3Tests(unittest.TestCase):
 
 
 @unittest.skipUnless(HAVE_PACKAGE, "needs model/setup.sh's nsfwjs package and model/work/data")
-class MobileNetV2MidTests(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        torch.set_num_threads(2)
-        cls.package = backbones.read_package("mobilenet_v2_mid")
-
-    def test_nsfwjs_calls_emoji_drawings_or_neutral(self):
-        share, per_class, _ = backbones.emoji_check("mobilenet_v2_mid", package=self.package)
-        self.assertGreater(share, 0.9, per_class)
+class MobileNetV2MidTests(NsfwjsBackbone, unittest.TestCase):
+    backbone = "mobilenet_v2_mid"
 
     def test_the_graph_takes_0_to_1_as_nsfwjs_feeds_it_and_has_mobilenet_v2_shapes_at_1_4_width(self):
         names = ["hub_input/Sub", "Conv/Relu6", "expanded_conv_13/expand/Relu6", "Conv_1/Relu6", "Logits/AvgPool"]

@@ -382,7 +382,7 @@ public final class DeepHashService implements Closeable {
     /**
      * Hashes {@code input} with model {@code modelName}'s entry point for those inputs, and with each
      * of {@code also} (their inputs must be there) in the same call: the picture decoded and the caption
-     * encoded once. Each entry point's inference is timed on its own ({@link HashModel#hashBatch(List, List, Set, Map)}),
+     * encoded once. Each entry point's inference is timed on its own ({@link HashModel#hashEach(byte[], String, Set, Map)}),
      * one item is counted for {@code caller}, and a failure is counted by kind and rethrown. This is the
      * latency-first path of queries and the API: it never waits for a batch.
      *
@@ -396,17 +396,12 @@ public final class DeepHashService implements Closeable {
             HashModel model = lease.model();
             checkEntryPoints(modelName, model, entryPoints);
             Map<EntryPoint, Long> nanos = new EnumMap<>(EntryPoint.class);
-            HashModel.Item item = model.hashBatch(
-                input.image() == null ? null : List.of(input.image()),
-                input.text() == null ? null : List.of(input.text()),
-                entryPoints,
-                nanos
-            ).get(0);
-            nanos.forEach((entry, time) -> stats.inference(entry, 1, time));
-            if (item.failure() != null) {
-                throw item.failure();
+            Map<EntryPoint, HashOutput> out;
+            try {
+                out = model.hashEach(input.image(), input.text(), entryPoints, nanos);
+            } finally {
+                nanos.forEach((entry, time) -> stats.inference(entry, 1, time));
             }
-            Map<EntryPoint, HashOutput> out = item.outputs();
             stats.hashed(caller, 1);
             return new Hashed(model.config().version(), input.entryPoint(), out);
         } catch (RuntimeException e) {
@@ -445,11 +440,8 @@ public final class DeepHashService implements Closeable {
      * on a {@code deep_hash} thread, or on this one when the queue is full ({@code EsRejectedExecutionException}, a 429).
      */
     public void hashBatched(String modelName, HashInput input, Set<EntryPoint> also, ActionListener<Hashed> listener) {
-        Job job = new Job(input, listener);
-        Set<EntryPoint> entryPoints;
         try {
-            entryPoints = entryPoints(input, also);
-            batcher.submit(new Lane(modelName, entryPoints), job);
+            batcher.submit(new Lane(modelName, entryPoints(input, also)), new Job(input, listener));
         } catch (RuntimeException e) {
             listener.onFailure(counted(e));
         }
@@ -510,15 +502,14 @@ public final class DeepHashService implements Closeable {
         }
         for (int i = 0; i < n; i++) {
             Job job = batch.get(i).item();
+            stats.latency(HashStats.Caller.INGEST, System.nanoTime() - batch.get(i).queuedAtNanos());
             try {
                 if (outcomes[i] instanceof Hashed hashed) {
                     stats.hashed(HashStats.Caller.INGEST, 1);
-                    stats.latency(HashStats.Caller.INGEST, System.nanoTime() - batch.get(i).queuedAtNanos());
                     job.listener().onResponse(hashed);
                 } else {
                     Exception e = (Exception) outcomes[i];
                     stats.error(e);
-                    stats.latency(HashStats.Caller.INGEST, System.nanoTime() - batch.get(i).queuedAtNanos());
                     job.listener().onFailure(e);
                 }
             } catch (RuntimeException e) {

@@ -150,10 +150,15 @@ public class DeepHashServiceTests extends ESTestCase {
     }
 
     private static ExecutorService pool(int threads) {
+        return pool(threads, 100);
+    }
+
+    /** A fixed pool of {@code threads} with a queue of {@code queue} tasks, as the node's deep_hash pool is built; terminate it. */
+    static ExecutorService pool(int threads, int queue) {
         return EsExecutors.newFixed(
             "deep-hash-test",
             threads,
-            100,
+            queue,
             EsExecutors.daemonThreadFactory("deep-hash-test"),
             new ThreadContext(Settings.EMPTY),
             EsExecutors.TaskTrackingConfig.DO_NOT_TRACK

@@ -1,9 +1,6 @@
 package org.deephash;
 
-import org.elasticsearch.common.util.concurrent.EsExecutors;
 import org.elasticsearch.common.util.concurrent.EsRejectedExecutionException;
-import org.elasticsearch.common.util.concurrent.ThreadContext;
-import org.elasticsearch.common.settings.Settings;
 import org.elasticsearch.test.ESTestCase;
 
 import java.util.ArrayList;
@@ -31,14 +28,7 @@ public class HashBatcherTests extends ESTestCase {
      */
     public void testEveryItemRunsOnceInABatchOfItsLane() throws Exception {
         int threads = between(1, 4);
-        ExecutorService pool = EsExecutors.newFixed(
-            "batcher-test",
-            threads,
-            1000,
-            EsExecutors.daemonThreadFactory("batcher-test"),
-            new ThreadContext(Settings.EMPTY),
-            EsExecutors.TaskTrackingConfig.DO_NOT_TRACK
-        );
+        ExecutorService pool = DeepHashServiceTests.pool(threads, 1000);
         int maxSize = between(1, 16);
         int submitters = between(1, 4);
         int perSubmitter = between(50, 200);
@@ -124,14 +114,7 @@ public class HashBatcherTests extends ESTestCase {
      * with max_wait 10 s and nothing arriving after the one item, it runs after about a quarter of the cap.
      */
     public void testTheWaitEndsWhenItemsStopComing() throws Exception {
-        ExecutorService pool = EsExecutors.newFixed(
-            "batcher-test",
-            2,
-            10,
-            EsExecutors.daemonThreadFactory("batcher-test"),
-            new ThreadContext(Settings.EMPTY),
-            EsExecutors.TaskTrackingConfig.DO_NOT_TRACK
-        );
+        ExecutorService pool = DeepHashServiceTests.pool(2, 10);
         CountDownLatch release = new CountDownLatch(1);
         CountDownLatch secondRan = new CountDownLatch(1);
         long[] secondStarted = new long[1];

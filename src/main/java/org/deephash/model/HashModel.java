@@ -540,13 +540,18 @@ public final class HashModel implements AutoCloseable {
      * not two).
      */
     public Map<EntryPoint, HashOutput> hashEach(byte[] image, String text, Set<EntryPoint> entryPoints) {
+        return hashEach(image, text, entryPoints, null);
+    }
+
+    /** {@link #hashEach(byte[], String, Set)}, with each entry point's time put into {@code nanos} as {@link #hashBatch} does. */
+    public Map<EntryPoint, HashOutput> hashEach(byte[] image, String text, Set<EntryPoint> entryPoints, Map<EntryPoint, Long> nanos) {
         Set<EntryPoint> runnable = EnumSet.noneOf(EntryPoint.class);
         for (EntryPoint entry : entryPoints) {
             if ((entry.takesImage() == false || image != null) && (entry.takesText() == false || text != null)) {
                 runnable.add(entry);
             }
         }
-        Item item = hashBatch(image == null ? null : List.of(image), text == null ? null : List.of(text), runnable).get(0);
+        Item item = hashBatch(image == null ? null : List.of(image), text == null ? null : List.of(text), runnable, nanos).get(0);
         if (item.failure() != null) {
             throw item.failure();
         }
