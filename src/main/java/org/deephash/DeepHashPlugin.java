@@ -9,12 +9,15 @@ import org.deephash.query.HammingQueryBuilder;
 import org.deephash.query.QueryHashAction;
 import org.deephash.query.TransportQueryHashAction;
 import org.deephash.rest.DeepHashStatsAction;
+import org.deephash.rest.GetModelsAction;
+import org.deephash.rest.HashAction;
 import org.deephash.rest.RestDeepHashStatsAction;
 import org.deephash.rest.RestHashAction;
 import org.deephash.rest.RestModelsAction;
 import org.deephash.rest.RestReloadModelsAction;
 import org.deephash.rest.ReloadModelsAction;
 import org.deephash.rest.TransportDeepHashStatsAction;
+import org.deephash.rest.TransportModelActions;
 import org.deephash.rest.TransportReloadModelsAction;
 import org.elasticsearch.action.ActionRequest;
 import org.elasticsearch.action.ActionResponse;
@@ -136,7 +139,9 @@ public class DeepHashPlugin extends Plugin implements MapperPlugin, SearchPlugin
         return List.of(
             new ActionHandler<>(DeepHashStatsAction.INSTANCE, TransportDeepHashStatsAction.class),
             new ActionHandler<>(ReloadModelsAction.INSTANCE, TransportReloadModelsAction.class),
-            new ActionHandler<>(QueryHashAction.INSTANCE, TransportQueryHashAction.class)
+            new ActionHandler<>(QueryHashAction.INSTANCE, TransportQueryHashAction.class),
+            new ActionHandler<>(GetModelsAction.INSTANCE, TransportModelActions.GetModels.class),
+            new ActionHandler<>(HashAction.INSTANCE, TransportModelActions.Hash.class)
         );
     }
 
@@ -153,8 +158,8 @@ public class DeepHashPlugin extends Plugin implements MapperPlugin, SearchPlugin
         Predicate<NodeFeature> clusterSupportsFeature
     ) {
         return List.of(
-            new RestModelsAction(this::service),
-            new RestHashAction(this::service),
+            new RestModelsAction(),
+            new RestHashAction(),
             new RestDeepHashStatsAction(),
             new RestReloadModelsAction()
         );

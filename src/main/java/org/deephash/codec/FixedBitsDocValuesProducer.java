@@ -84,8 +84,12 @@ final class FixedBitsDocValuesProducer extends DocValuesProducer {
             if (dataVersion != version) {
                 throw new CorruptIndexException("format versions mismatch: meta=" + version + ", data=" + dataVersion, in);
             }
-            // Checks the footer's structure and length now; the whole checksum is checked by checkIntegrity.
-            CodecUtil.retrieveChecksum(in);
+            // The whole file's checksum, now: the query reads codes straight from this file and nothing else
+            // would notice a flipped bit in them (Lucene's own formats check only the footer on open and
+            // leave the rest to merges and recoveries). A corrupt copy then fails when it opens, and
+            // Elasticsearch marks it corrupted and rebuilds it from another copy, instead of answering
+            // wrongly. One sequential pass at open; checkIntegrity does it again for merges.
+            CodecUtil.checksumEntireFile(in);
             if (usesFallback) {
                 fallbackProducer = FixedBitsDocValuesFormat.fallbackFormat()
                     .fieldsProducer(new SegmentReadState(state, FixedBitsDocValuesFormat.fallbackSuffix(state.segmentSuffix)));

@@ -13,9 +13,14 @@ import org.elasticsearch.common.io.stream.StreamOutput;
  * coordinating node), with that node's service. Why an action: the rewrite gets a client, not the
  * plugin's components, and a query builder made in Java (not parsed) has no other way to the node's
  * service. Local only: it never crosses the wire.
+ *
+ * <p>Named {@code internal:}: with security on, an internal action that a user's action (here the search)
+ * calls runs as Elasticsearch's system user, whose privileges cover {@code internal:*}, so a user who may
+ * search may search by text and picture without a privilege of ours. Under {@code cluster:internal/} it
+ * would be checked against the user's own privileges, which a search role never has.
  */
 public final class QueryHashAction {
-    public static final String NAME = "cluster:internal/deep_hash/query/hash";
+    public static final String NAME = "internal:deep_hash/query/hash";
     public static final ActionType<Response> INSTANCE = ActionType.localOnly(NAME);
 
     private QueryHashAction() {}

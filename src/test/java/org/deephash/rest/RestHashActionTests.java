@@ -4,6 +4,10 @@ import org.deephash.DeepHashService;
 import org.deephash.model.HashModel;
 import org.deephash.model.ImagePreprocessorTests;
 import org.deephash.model.HashOutput;
+import org.elasticsearch.action.ActionListener;
+import org.elasticsearch.action.ActionRequest;
+import org.elasticsearch.action.ActionResponse;
+import org.elasticsearch.action.ActionType;
 import org.elasticsearch.common.bytes.BytesArray;
 import org.elasticsearch.common.settings.Settings;
 import org.elasticsearch.common.util.concurrent.EsExecutors;
@@ -12,8 +16,10 @@ import org.elasticsearch.rest.RestRequest;
 import org.elasticsearch.rest.RestResponse;
 import org.elasticsearch.rest.RestStatus;
 import org.elasticsearch.test.ESTestCase;
+import org.elasticsearch.test.client.NoOpNodeClient;
 import org.elasticsearch.test.rest.FakeRestChannel;
 import org.elasticsearch.test.rest.FakeRestRequest;
+import org.elasticsearch.threadpool.ThreadPool;
 import org.elasticsearch.xcontent.XContentType;
 import org.junit.AfterClass;
 import org.junit.BeforeClass;
@@ -53,9 +59,34 @@ public class RestHashActionTests extends ESTestCase {
             .withContent(new BytesArray(body), XContentType.JSON)
             .build();
         FakeRestChannel channel = new FakeRestChannel(request, true);
-        new RestHashAction(() -> service).handleRequest(request, channel, null);
+        new RestHashAction().handleRequest(request, channel, new LocalClient(service));
         assertEquals(1, channel.responses().get() + channel.errors().get());
         return channel.capturedResponse();
+    }
+
+    /** A node client that runs {@link HashAction} as the node does, on the service's (here direct) search pool. */
+    private static final class LocalClient extends NoOpNodeClient {
+        private final DeepHashService service;
+
+        LocalClient(DeepHashService service) {
+            super((ThreadPool) null);
+            this.service = service;
+        }
+
+        @Override
+        @SuppressWarnings("unchecked")
+        public <Request extends ActionRequest, Response extends ActionResponse> void doExecute(
+            ActionType<Response> action,
+            Request request,
+            ActionListener<Response> listener
+        ) {
+            assertSame(HashAction.INSTANCE, action);
+            TransportModelActions.onSearchPool(
+                service,
+                () -> (Response) TransportModelActions.hash(service, (HashAction.Request) request),
+                listener
+            );
+        }
     }
 
     private static Map<String, Object> json(RestResponse response) {
