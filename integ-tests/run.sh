@@ -98,7 +98,9 @@ url="$("$NODE" start)"
 echo "[run] node at $url (setup+start $((SECONDS - t0)) s)" >&2
 
 # ModelReloadIT copies, replaces and removes models in the node's user models directory while it runs.
-mvn_args=(-f "$SCRIPT_DIR/pom.xml" -B -Dstyle.color=never verify "-Dtests.models.dir=$user_models")
+# BackwardIndexIT unpacks earlier builds' snapshots under the node's path.repo (es-node.sh: snapshots/ beside the home).
+mvn_args=(-f "$SCRIPT_DIR/pom.xml" -B -Dstyle.color=never verify "-Dtests.models.dir=$user_models"
+  "-Dtests.repo.dir=$(dirname "$("$NODE" home)")/snapshots")
 [ -n "${TESTS_SEED:-}" ] && mvn_args+=("-Dtests.seed=$TESTS_SEED")
 [ -n "${TESTS_DOCS:-}" ] && mvn_args+=("-Dtests.docs=$TESTS_DOCS")
 [ -n "${TESTS_INDEX_SETTINGS:-}" ] && mvn_args+=("-Dtests.index.settings=$TESTS_INDEX_SETTINGS")
