@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the deep-hash integration tests end to end: sets up a real Elasticsearch node from the
 # integ-test distribution with the plugin zip installed, starts it, runs the *IT tests against it
-# over HTTP (phase 1), runs the Java and JavaScript client examples against it (phase 1c,
-# examples/run.sh), restarts the node on the same data and runs the second half of RestartIT
+# over HTTP (phase 1), then while it runs: a collection read from an index (1b), the Kibana dashboards'
+# requests (1c), the Java and JavaScript client examples (1d, examples/run.sh) and the fuzzer (1e,
+# fuzz/fuzz.py); restarts the node on the same data and runs the second half of RestartIT
 # (phase 2), restarts it on JDK 25 and runs HashingIT there (phase 3), restarts it with
 # deep_hash.models.path naming a directory outside its config directory and runs ModelsPathIT
 # (phase 4), and stops the node whatever happens. Exits with the tests' status.
@@ -17,7 +18,7 @@
 #   TESTS_DOCS   documents in BinaryHashIT's index (default 3000)
 #   TESTS_INDEX_SETTINGS  extra settings (a JSON object) for every index the ITs create,
 #                e.g. {"index.codec":"best_compression"}
-#   SKIP_EXAMPLES=1  leave out phase 1c (the Java and JavaScript client examples)
+#   SKIP_EXAMPLES=1  leave out phase 1d (the Java and JavaScript client examples)
 #   KEEP_NODE=1  leave the node running after the tests (for poking at it; stop with es-node.sh stop)
 set -euo pipefail
 
@@ -147,6 +148,17 @@ if [ "${SKIP_EXAMPLES:-0}" != 1 ]; then
   extra_phase 1d "client examples, Java and JavaScript" "$REPO_ROOT/examples/run.sh" "$url"
 else
   echo "[run] phase 1d (client examples) skipped: SKIP_EXAMPLES=1" >&2
+fi
+
+# Phase 1e: the fuzzer (integ-tests/fuzz/fuzz.py): hostile and unusual pictures, captions, codes and bodies
+# through the processor, _hash and the query, twice, with the stats' counters, threads and memory checked.
+# It needs Debian's Pillow (python3-pil, which model/setup.sh installs).
+if [ -z "$*" ] && /usr/bin/python3 -c 'import PIL' 2>/dev/null; then
+  fuzz_seed=()
+  [ -n "${TESTS_SEED:-}" ] && fuzz_seed=(--seed "$((TESTS_SEED & 0x7fffffff))")
+  extra_phase 1e "the fuzzer" /usr/bin/python3 "$SCRIPT_DIR/fuzz/fuzz.py" "$url" "${fuzz_seed[@]}"
+else
+  echo "[run] phase 1e (the fuzzer) skipped: a subset of tests was asked for, or no Pillow for /usr/bin/python3 (apt-get install python3-pil)" >&2
 fi
 
 # Phase 2: restart the node on the same data; RestartIT checks what survived and writes on.

@@ -5,6 +5,7 @@ import org.deephash.engine.DeepHashEngineFactory;
 import org.deephash.ingest.DeepHashProcessor;
 import org.deephash.mapper.BinaryHashFieldMapper;
 import org.deephash.mapper.HexDocValueFormat;
+import org.deephash.model.InputException;
 import org.deephash.query.HammingQueryBuilder;
 import org.deephash.query.QueryHashAction;
 import org.deephash.query.TransportQueryHashAction;
@@ -19,6 +20,7 @@ import org.deephash.rest.ReloadModelsAction;
 import org.deephash.rest.TransportDeepHashStatsAction;
 import org.deephash.rest.TransportModelActions;
 import org.deephash.rest.TransportReloadModelsAction;
+import org.elasticsearch.ExceptionsHelper;
 import org.elasticsearch.action.ActionRequest;
 import org.elasticsearch.action.ActionResponse;
 import org.elasticsearch.cluster.metadata.IndexNameExpressionResolver;
@@ -131,7 +133,24 @@ public class DeepHashPlugin extends Plugin implements MapperPlugin, SearchPlugin
     @Override
     public List<QuerySpec<?>> getQueries() {
         // Texts and images in a query are hashed at rewrite by QueryHashAction, with the service this node created.
-        return List.of(new QuerySpec<>(HammingQueryBuilder.NAME, HammingQueryBuilder::new, HammingQueryBuilder::fromXContent));
+        // A query's text or image refused as it is parsed (a wrong type, a blank value) is counted in the
+        // statistics like the same value refused by the processor or _hash.
+        return List.of(new QuerySpec<>(HammingQueryBuilder.NAME, HammingQueryBuilder::new, parser -> {
+            try {
+                return HammingQueryBuilder.fromXContent(parser);
+            } catch (RuntimeException e) {
+                countInputError(e);
+                throw e;
+            }
+        }));
+    }
+
+    private void countInputError(Exception e) {
+        DeepHashService s = service.get();
+        Throwable input = ExceptionsHelper.unwrap(e, InputException.class);
+        if (s != null && input instanceof InputException error) {
+            s.counted(error);
+        }
     }
 
     @Override

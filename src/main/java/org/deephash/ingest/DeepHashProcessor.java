@@ -206,13 +206,9 @@ public final class DeepHashProcessor extends AbstractProcessor {
         }
     }
 
-    /** A document's input error with the field it is about: the text for a text over the limit or a text-only document, else the image. */
+    /** A document's input error with the field it is about ({@link HashInput#named}). */
     private InputException named(InputException e, HashInput input) {
-        if (e.kind() == InputException.Kind.UNKNOWN_MODEL || e.kind() == InputException.Kind.MODEL_UNAVAILABLE) {
-            return e;
-        }
-        String field = e.kind() == InputException.Kind.TEXT_TOO_LONG || input.image() == null ? textField : imageField;
-        return e.withPrefix("field [" + field + "]: ");
+        return input.named(e, "field [" + imageField + "]", "field [" + textField + "]");
     }
 
     /** Reads and checks the processor's settings; the model must exist and take the inputs configured. */

@@ -22,6 +22,20 @@ public record HashInput(byte[] image, String text) {
         }
     }
 
+    /**
+     * {@code e}, raised while hashing these inputs, with the value it is about in front: the text for a
+     * text over the limit or a text-only input, else the image ({@code imageWhat}, {@code textWhat}, e.g.
+     * {@code field [image]}). Errors about the model rather than the inputs are returned as they are.
+     */
+    public InputException named(InputException e, String imageWhat, String textWhat) {
+        switch (e.kind()) {
+            case UNKNOWN_MODEL, MODEL_UNAVAILABLE, UNSUPPORTED_INPUT:
+                return e;
+            default:
+                return e.withPrefix((e.kind() == InputException.Kind.TEXT_TOO_LONG || image == null ? textWhat : imageWhat) + ": ");
+        }
+    }
+
     /** The entry point for these inputs: fused for both, else the one there is. */
     public EntryPoint entryPoint() {
         return image == null ? EntryPoint.TEXT : text == null ? EntryPoint.IMAGE : EntryPoint.FUSED;
@@ -71,7 +85,14 @@ public record HashInput(byte[] image, String text) {
          * {@code textWhat} name them in messages, e.g. {@code field [image]}.
          */
         public HashInput parse(Object image, String imageWhat, Object text, String textWhat) {
-            return new HashInput(image == null ? null : image(image, imageWhat), text == null ? null : caption(text, textWhat));
+            String caption = text == null ? null : caption(text, textWhat);
+            if (caption != null && caption.isBlank()) {
+                throw new InputException(InputException.Kind.MISSING_INPUT, textWhat + " is empty: expected a caption or keywords to hash");
+            }
+            if (image instanceof String s && s.isBlank()) {
+                throw new InputException(InputException.Kind.EMPTY_IMAGE, imageWhat + " is empty: expected the base64 bytes of a picture to hash");
+            }
+            return new HashInput(image == null ? null : image(image, imageWhat), caption);
         }
 
         /** Image bytes from a value that must be a string of base64 ({@link #decodeImage}). */

@@ -1,5 +1,11 @@
 package org.deephash.model;
 
+import com.twelvemonkeys.imageio.metadata.Entry;
+import com.twelvemonkeys.imageio.metadata.jpeg.JPEG;
+import com.twelvemonkeys.imageio.metadata.jpeg.JPEGSegment;
+import com.twelvemonkeys.imageio.metadata.jpeg.JPEGSegmentUtil;
+import com.twelvemonkeys.imageio.metadata.tiff.TIFF;
+import com.twelvemonkeys.imageio.metadata.tiff.TIFFReader;
 import com.twelvemonkeys.imageio.plugins.webp.WebPImageReaderSpi;
 
 import java.awt.color.ColorSpace;
@@ -8,8 +14,10 @@ import java.awt.image.ColorModel;
 import java.awt.image.ComponentColorModel;
 import java.awt.image.DataBuffer;
 import java.awt.image.Raster;
+import java.awt.image.WritableRaster;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -196,6 +204,18 @@ public final class ImagePreprocessor {
                             + "] pixels: scale it down to about " + size + "x" + size + " (the model's input size) before sending it"
                     );
                 }
+                // TwelveMonkeys' WebP reader decodes a truncated lossless file without a word; the RIFF header
+                // says how long the file is.
+                if (format.equals("webp") && image.length >= 12) {
+                    long declared = (image[4] & 0xFFL) | (image[5] & 0xFFL) << 8 | (image[6] & 0xFFL) << 16 | (image[7] & 0xFFL) << 24;
+                    if (image.length < declared + 8) {
+                        throw new InputException(
+                            InputException.Kind.CORRUPT_IMAGE,
+                            "the webp image is cut short: its header says [" + (declared + 8) + "] bytes but got [" + image.length
+                                + "]; expected a complete, valid " + FORMATS_TEXT + " image"
+                        );
+                    }
+                }
                 // ImageIO's JPEG reader decodes a truncated file, filling the missing rows, and only warns.
                 List<String> warnings = new ArrayList<>();
                 reader.addIIOReadWarningListener((source, warning) -> warnings.add(warning));
@@ -214,7 +234,7 @@ public final class ImagePreprocessor {
                         );
                     }
                 }
-                return decoded;
+                return format.equals("jpeg") ? oriented(decoded, exifOrientation(image)) : decoded;
             } finally {
                 reader.dispose();
             }
@@ -222,6 +242,65 @@ public final class ImagePreprocessor {
             // Closing a memory stream; nothing is read from disk.
             throw new InputException(InputException.Kind.CORRUPT_IMAGE, "could not read the image: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * The EXIF orientation of a JPEG (1 to 8, as cameras and phones write it), read with TwelveMonkeys'
+     * metadata readers; 1 (as stored) when there is none or it cannot be read: bad metadata never fails a picture.
+     */
+    static int exifOrientation(byte[] jpeg) {
+        try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(jpeg))) {
+            List<JPEGSegment> segments = JPEGSegmentUtil.readSegments(in, JPEG.APP1, "Exif");
+            if (segments.isEmpty()) {
+                return 1;
+            }
+            InputStream data = segments.get(0).data();
+            if (data.read() == -1) {   // the pad byte after "Exif\0"
+                return 1;
+            }
+            try (ImageInputStream tiff = new MemoryCacheImageInputStream(data)) {
+                Entry entry = new TIFFReader().read(tiff).getEntryById(TIFF.TAG_ORIENTATION);
+                int orientation = entry != null && entry.getValue() instanceof Number n ? n.intValue() : 1;
+                return orientation >= 1 && orientation <= 8 ? orientation : 1;
+            }
+        } catch (IOException | RuntimeException e) {
+            return 1;
+        }
+    }
+
+    /**
+     * The picture turned the way its EXIF orientation says it is shown (2 mirrored, 3 turned half way, 4 upside
+     * down mirrored, 5 transposed, 6 turned a quarter clockwise, 7 transversed, 8 a quarter anticlockwise), so that
+     * a phone's photo hashes like the same photo stored upright. Moves the raster's samples as they are.
+     */
+    static BufferedImage oriented(BufferedImage image, int orientation) {
+        if (orientation <= 1 || orientation > 8) {
+            return image;
+        }
+        int w = image.getWidth();
+        int h = image.getHeight();
+        boolean swap = orientation >= 5;
+        WritableRaster source = image.getRaster();
+        WritableRaster target = source.createCompatibleWritableRaster(swap ? h : w, swap ? w : h);
+        Object pixel = null;
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                pixel = source.getDataElements(x, y, pixel);
+                int tx;
+                int ty;
+                switch (orientation) {
+                    case 2 -> { tx = w - 1 - x; ty = y; }
+                    case 3 -> { tx = w - 1 - x; ty = h - 1 - y; }
+                    case 4 -> { tx = x; ty = h - 1 - y; }
+                    case 5 -> { tx = y; ty = x; }
+                    case 6 -> { tx = h - 1 - y; ty = x; }
+                    case 7 -> { tx = h - 1 - y; ty = w - 1 - x; }
+                    default -> { tx = y; ty = w - 1 - x; }
+                }
+                target.setDataElements(tx, ty, pixel);
+            }
+        }
+        return new BufferedImage(image.getColorModel(), target, image.isAlphaPremultiplied(), null);
     }
 
     private static ImageReader findReader(ImageInputStream in, byte[] image) {
@@ -362,7 +441,57 @@ public final class ImagePreprocessor {
 
         static RowReader of(BufferedImage image) {
             RowReader raw = RawSamples.of(image);
+            if (raw == null) {
+                raw = Cmyk.of(image);
+            }
             return raw != null ? raw : new Argb(image);
+        }
+    }
+
+    /**
+     * CMYK (a CMYK or YCCK JPEG, as ImageIO decodes it: four 8-bit samples, ink amounts) into RGB the way
+     * Pillow converts it, R = (255 - C) (255 - K) / 255 in its integer arithmetic, so that such a picture hashes
+     * as the training side sees it. Java's colour model would convert through its own CMYK space, several
+     * levels away from Pillow's on most colours.
+     */
+    private static final class Cmyk extends RowReader {
+        private final Raster raster;
+        private final int width;
+        private final int[] samples;
+
+        private Cmyk(Raster raster) {
+            this.raster = raster;
+            this.width = raster.getWidth();
+            this.samples = new int[width * 4];
+        }
+
+        static Cmyk of(BufferedImage image) {
+            ColorModel cm = image.getColorModel();
+            Raster raster = image.getRaster();
+            boolean cmyk = cm instanceof ComponentColorModel
+                && cm.getColorSpace().getType() == ColorSpace.TYPE_CMYK
+                && cm.hasAlpha() == false
+                && cm.getTransferType() == DataBuffer.TYPE_BYTE
+                && raster.getNumBands() == 4;
+            return cmyk ? new Cmyk(raster) : null;
+        }
+
+        @Override
+        void read(int y, int[] rgba) {
+            raster.getPixels(raster.getMinX(), raster.getMinY() + y, width, 1, samples);
+            for (int x = 0; x < width; x++) {
+                int nk = 255 - samples[4 * x + 3];
+                for (int c = 0; c < 3; c++) {
+                    rgba[4 * x + c] = Math.max(0, Math.min(255, nk - mulDiv255(samples[4 * x + c], nk)));
+                }
+                rgba[4 * x + 3] = 255;
+            }
+        }
+
+        /** a * b / 255, rounded as Pillow's MULDIV255 rounds. */
+        private static int mulDiv255(int a, int b) {
+            int t = a * b + 128;
+            return ((t >> 8) + t) >> 8;
         }
     }
 

@@ -154,9 +154,11 @@ public final class HammingQueryBuilder extends AbstractQueryBuilder<HammingQuery
         // an empty text would otherwise hash to some code and rank every document.
         for (String[] input : new String[][] { { "text", text }, { "image", image } }) {
             if (input[1] != null && input[1].isBlank()) {
-                throw new IllegalArgumentException(
+                boolean isText = input[0].equals("text");
+                throw new InputException(
+                    isText ? InputException.Kind.MISSING_INPUT : InputException.Kind.EMPTY_IMAGE,
                     "[" + NAME + "] query on field [" + field + "]: [" + input[0] + "] is empty: expected "
-                        + (input[0].equals("text") ? "a caption or keywords to hash" : "the base64 bytes of a picture to hash")
+                        + (isText ? "a caption or keywords to hash" : "the base64 bytes of a picture to hash")
                 );
             }
         }

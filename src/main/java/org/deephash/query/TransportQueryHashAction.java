@@ -2,6 +2,7 @@ package org.deephash.query;
 
 import org.deephash.DeepHashService;
 import org.deephash.model.HashInput;
+import org.deephash.model.InputException;
 import org.deephash.model.HashStats;
 import org.elasticsearch.action.ActionListener;
 import org.elasticsearch.action.ActionRunnable;
@@ -30,7 +31,11 @@ public final class TransportQueryHashAction extends TransportAction<QueryHashAct
         try {
             service.searchExecutor().execute(ActionRunnable.supply(listener, () -> {
                 HashInput input = service.input(request.image(), what + "[image]", request.text(), what + "[text]");
-                return new QueryHashAction.Response(service.hash(request.model(), input, Set.of(), HashStats.Caller.QUERY).main());
+                try {
+                    return new QueryHashAction.Response(service.hash(request.model(), input, Set.of(), HashStats.Caller.QUERY).main());
+                } catch (InputException e) {
+                    throw input.named(e, what + "[image]", what + "[text]");
+                }
             }));
         } catch (RuntimeException rejected) {
             listener.onFailure(rejected);

@@ -60,12 +60,17 @@ public final class TransportModelActions {
         HashInput input = service.input(request.image(), "[_hash] [image]", request.text(), "[_hash] [text]");
         EntryPoint entry = input.entryPoint();
         // With both inputs, the per-modality codes too: one call, one decode and one caption encoding.
-        DeepHashService.Hashed hashed = service.hash(
-            request.model(),
-            input,
-            entry == EntryPoint.FUSED ? EnumSet.allOf(EntryPoint.class) : EnumSet.noneOf(EntryPoint.class),
-            HashStats.Caller.API
-        );
+        DeepHashService.Hashed hashed;
+        try {
+            hashed = service.hash(
+                request.model(),
+                input,
+                entry == EntryPoint.FUSED ? EnumSet.allOf(EntryPoint.class) : EnumSet.noneOf(EntryPoint.class),
+                HashStats.Caller.API
+            );
+        } catch (InputException e) {
+            throw input.named(e, "[_hash] [image]", "[_hash] [text]");
+        }
         return new HashAction.Response(request.model(), hashed, (System.nanoTime() - start) / 1_000_000);
     }
 

@@ -372,6 +372,103 @@ public class ImagePreprocessorTests extends ESTestCase {
         }
     }
 
+    /** TwelveMonkeys decodes a cut lossless WebP without a word: the RIFF header's length catches it. */
+    public void testATruncatedWebPFails() throws IOException {
+        byte[] whole = resource("pattern-8x8-lossless.webp");
+        ImagePreprocessor p = preprocessor(8);
+        p.preprocess(whole);
+        byte[] cut = Arrays.copyOf(whole, between(whole.length / 2, whole.length - 1));
+        InputException e = expectThrows(InputException.class, () -> p.preprocess(cut));
+        assertEquals(InputException.Kind.CORRUPT_IMAGE, e.kind());
+        assertThat(e.getMessage(), containsString("the webp image is cut short: its header says [" + whole.length + "] bytes but got [" + cut.length + "]"));
+    }
+
+    /** Each EXIF orientation moves pixel (x, y) of a w x h picture where a viewer shows it. */
+    public void testEveryExifOrientationTurnsThePictureAsShown() {
+        int w = between(1, 7);
+        int h = between(1, 7);
+        BufferedImage image = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                image.setRGB(x, y, (x << 8) | y);
+            }
+        }
+        // Where (x, y) lands, {rule for the new x, rule for the new y}: as Pillow's ImageOps.exif_transpose turns
+        // them (2 FLIP_LEFT_RIGHT, 3 ROTATE_180, 4 FLIP_TOP_BOTTOM, 5 TRANSPOSE, 6 ROTATE_270, 7 TRANSVERSE, 8 ROTATE_90).
+        int[][] expected = { null, { 0, 2 }, { 1, 2 }, { 1, 3 }, { 0, 3 }, { 2, 0 }, { 3, 0 }, { 3, 1 }, { 2, 1 } };
+        for (int o = 1; o <= 8; o++) {
+            BufferedImage turned = ImagePreprocessor.oriented(image, o);
+            boolean swap = o >= 5;
+            assertEquals("orientation " + o, swap ? h : w, turned.getWidth());
+            assertEquals("orientation " + o, swap ? w : h, turned.getHeight());
+            for (int y = 0; y < h; y++) {
+                for (int x = 0; x < w; x++) {
+                    // 0: x, 1: mirrored x, 2: y, 3: mirrored y (the other side's length)
+                    int[] rule = expected[o];
+                    int tx = pick(rule[0], x, y, w, h);
+                    int ty = pick(rule[1], x, y, w, h);
+                    assertEquals("orientation " + o + " pixel " + x + "," + y, (x << 8) | y, turned.getRGB(tx, ty) & 0xFFFFFF);
+                }
+            }
+        }
+    }
+
+    private static int pick(int rule, int x, int y, int w, int h) {
+        return switch (rule) {
+            case 0 -> x;
+            case 1 -> w - 1 - x;
+            case 2 -> y;
+            default -> h - 1 - y;
+        };
+    }
+
+    /** A JPEG's orientation from its APP1 Exif segment; none, or a broken one, reads as 1 and never fails. */
+    public void testExifOrientationIsReadFromTheJpeg() throws IOException {
+        BufferedImage image = new BufferedImage(4, 2, BufferedImage.TYPE_INT_RGB);
+        byte[] jpeg = encode(image, "jpeg");
+        assertEquals(1, ImagePreprocessor.exifOrientation(jpeg));
+        int orientation = between(1, 8);
+        byte[] tagged = withExif(jpeg, orientation, true);
+        assertEquals(orientation, ImagePreprocessor.exifOrientation(tagged));
+        assertEquals(orientation, ImagePreprocessor.exifOrientation(withExif(jpeg, orientation, false)));
+        assertEquals(1, ImagePreprocessor.exifOrientation(withExif(jpeg, 9, true)));
+        byte[] broken = tagged.clone();
+        broken[14] = 'X';   // the TIFF byte order mark
+        assertEquals(1, ImagePreprocessor.exifOrientation(broken));
+        // And the picture is turned: 4x2 stored, 2x4 shown for 5 to 8.
+        float[] x = preprocessor(4).preprocess(withExif(jpeg, 6, true));
+        assertEquals(3 * 4 * 4, x.length);
+    }
+
+    /** {@code jpeg} with an APP1 Exif segment after its SOI holding one IFD0 entry: the orientation. */
+    private static byte[] withExif(byte[] jpeg, int orientation, boolean littleEndian) {
+        ByteBuffer tiff = ByteBuffer.allocate(8 + 2 + 12 + 4).order(littleEndian ? java.nio.ByteOrder.LITTLE_ENDIAN : java.nio.ByteOrder.BIG_ENDIAN);
+        tiff.put(littleEndian ? (byte) 'I' : (byte) 'M').put(littleEndian ? (byte) 'I' : (byte) 'M').putShort((short) 42).putInt(8);
+        tiff.putShort((short) 1).putShort((short) 0x0112).putShort((short) 3).putInt(1).putShort((short) orientation).putShort((short) 0);
+        tiff.putInt(0);
+        byte[] exif = "Exif\0\0".getBytes(StandardCharsets.ISO_8859_1);
+        int length = 2 + exif.length + tiff.capacity();
+        ByteBuffer out = ByteBuffer.allocate(jpeg.length + 2 + length);
+        out.put(jpeg, 0, 2).put((byte) 0xFF).put((byte) 0xE1).putShort((short) length).put(exif).put(tiff.array());
+        out.put(jpeg, 2, jpeg.length - 2);
+        return out.array();
+    }
+
+    /** A CMYK JPEG's inks become RGB as Pillow converts them: (255 - C)(255 - K)/255, not through Java's CMYK space. */
+    public void testCmykIsConvertedAsPillowDoes() throws IOException {
+        // Written by Pillow: Image.new("CMYK", (8, 8), (55, 205, 225, 40)).save(..., quality=100); Pillow reads it
+        // back as those inks and converts them to RGB (169, 42, 25).
+        float[] x = preprocessor(8).preprocess(resource("cmyk-8x8.jpg"));
+        int[] rgb = { 169, 42, 25 };
+        for (int c = 0; c < 3; c++) {
+            for (int y = 0; y < 8; y++) {
+                for (int px = 0; px < 8; px++) {
+                    assertEquals("channel " + c, expected(rgb[c], 255, 0.5, 0.5), at(x, 8, c, y, px), 1e-6);
+                }
+            }
+        }
+    }
+
     private static byte[] resource(String name) throws IOException {
         try (var in = ImagePreprocessorTests.class.getResourceAsStream(name)) {
             assertNotNull("test resource " + name, in);

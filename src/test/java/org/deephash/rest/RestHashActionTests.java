@@ -146,6 +146,20 @@ public class RestHashActionTests extends ESTestCase {
         }
     }
 
+    public void testABlankCaptionAndABrokenPictureAreRefusedByName() throws Exception {
+        try (DeepHashService service = service()) {
+            RestResponse response = post(service, "default", "{\"text\": " + randomFrom("\"\"", "\" \\t \"", "[]", "[\" \"]") + "}");
+            assertEquals(RestStatus.BAD_REQUEST, response.status());
+            assertThat(response.content().utf8ToString(), containsString("[_hash] [text] is empty: expected a caption or keywords to hash"));
+            byte[] png = ImagePreprocessorTests.randomPng();
+            byte[] broken = java.util.Arrays.copyOf(png, png.length / 2);
+            response = post(service, "default", "{\"image\": \"" + Base64.getEncoder().encodeToString(broken) + "\", \"text\": \"a cat\"}");
+            assertEquals(RestStatus.BAD_REQUEST, response.status());
+            assertThat(response.content().utf8ToString(), containsString("[_hash] [image]: the image looks like png but could not be decoded"));
+            assertEquals(Map.of("missing_input", 1L, "corrupt_image", 1L), service.stats().snapshot().get("errors"));
+        }
+    }
+
     public void testAnUnknownModelIsA404() throws Exception {
         try (DeepHashService service = service()) {
             RestResponse response = post(service, "nope", "{\"text\": \"a cat\"}");
