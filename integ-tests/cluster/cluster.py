@@ -195,13 +195,15 @@ class Node:
     def gc_log(self):
         return os.path.join(self.logs, "gc.log")   # the distribution's jvm.options: file=gc.log under path.logs
 
-    def rss_bytes(self):
+    def rss_bytes(self, kind="VmRSS"):
+        """Resident memory from /proc: VmRSS (all), RssAnon (heap, native: what a leak grows) or RssFile
+        (pages of mapped files, the index's segments among them, which grow with the index)."""
         pid = self.pid()
         if pid is None:
             return None
         with open("/proc/%d/status" % pid) as f:
             for line in f:
-                if line.startswith("VmRSS:"):
+                if line.startswith(kind + ":"):
                     return int(line.split()[1]) * 1024
         return None
 

@@ -185,11 +185,11 @@ def image_cases(rand):
         cases.append(("signature-then-random-%s" % sig[:4].hex(), "invalid", sig + bytes(rand.randrange(256) for _ in range(500)), None, False))
     # Truncated and bit-flipped files of every format.
     sources = [(n, d) for n, e, d, _, _ in cases if e == "valid" and not n.startswith(("polyglot", "gif-animated", "png-bomb"))]
-    for k in range(60):
+    for k in range(100):
         name, data = rand.choice(sources)
         cut = rand.randrange(1, max(2, int(len(data) * 0.9)))
         cases.append(("truncated-%s-at-%d-of-%d" % (name, cut, len(data)), "invalid", data[:cut], None, False))
-    for k in range(80):
+    for k in range(120):
         name, data = rand.choice(sources)
         flipped = bytearray(data)
         for _ in range(rand.randrange(1, 9)):

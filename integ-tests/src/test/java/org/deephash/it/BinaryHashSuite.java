@@ -22,9 +22,10 @@ import org.deephash.it.ItSupport.Es;
 import org.deephash.it.ItSupport.Raw;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.MethodOrderer;
-import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInfo;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
 
@@ -62,7 +63,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * {@link BinaryHashCodecIT} (the plugin's format, {@code index.deep_hash.codec: true}).
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+// Any order: the tests only read the index set up once, except the mutations test, which works on a copy of it
+// and of the oracle's documents; each test draws its queries from its own generator (the seed and its name).
+@TestMethodOrder(MethodOrderer.Random.class)
 abstract class BinaryHashSuite {
     /** The test index. */
     protected abstract String indexName();
@@ -107,6 +110,8 @@ abstract class BinaryHashSuite {
     private final Map<String, Long> testMillis = new LinkedHashMap<>();
     private int nextDocId;
     private long startNanos;
+    /** The index's settings and mappings, for the mutations test's copy. */
+    private String createJson;
 
     @BeforeAll
     void setUp() throws IOException {
@@ -147,7 +152,7 @@ abstract class BinaryHashSuite {
         settings.setAll(variant);
         create.set("settings", ItSupport.indexSettings(settings));
         create.set("mappings", NODES.objectNode().set("properties", props));
-        String createJson = JSON.writeValueAsString(create);
+        createJson = JSON.writeValueAsString(create);
         es.client.indices().create(c -> c.index(index).withJson(new StringReader(createJson)));
 
         int nDocs = ItSupport.intSetting("tests.docs", "TESTS_DOCS", 3000);
@@ -165,6 +170,12 @@ abstract class BinaryHashSuite {
         System.out.printf(Locale.ROOT, "[%s] index %s %s: %d docs, 2 shards, %d refreshes, bits %s, loaded in %d ms%n",
             name, index, settings, nDocs, refreshes, Arrays.stream(fields).map(f -> f.name() + "=" + f.bits()).collect(Collectors.toList()),
             (System.nanoTime() - startNanos) / 1_000_000);
+    }
+
+    /** Each test's queries from the seed and the test's name, whatever ran before it. */
+    @BeforeEach
+    void perTestRandom(TestInfo test) {
+        rnd = ItSupport.random(seed ^ test.getDisplayName().hashCode());
     }
 
     @AfterAll
@@ -428,7 +439,6 @@ abstract class BinaryHashSuite {
     // ------------------------------------------------------------------ tests
 
     @Test
-    @Order(1)
     void pluginIsInstalledAndFieldIsMapped() throws IOException {
         List<PluginsRecord> plugins = es.client.cat().plugins().valueBody();
         count("cat_plugins");
@@ -446,7 +456,6 @@ abstract class BinaryHashSuite {
     }
 
     @Test
-    @Order(2)
     void topKMatchesOracle() throws IOException {
         long t0 = System.nanoTime();
         Checks checks = new Checks("topK");
@@ -474,7 +483,6 @@ abstract class BinaryHashSuite {
     }
 
     @Test
-    @Order(3)
     void radiusMatchesOracle() throws IOException {
         long t0 = System.nanoTime();
         Checks checks = new Checks("radius");
@@ -496,7 +504,6 @@ abstract class BinaryHashSuite {
     }
 
     @Test
-    @Order(4)
     void boolFilterMatchesFilteredOracle() throws IOException {
         long t0 = System.nanoTime();
         Checks checks = new Checks("bool");
@@ -529,7 +536,6 @@ abstract class BinaryHashSuite {
     }
 
     @Test
-    @Order(5)
     void pagingFollowsOracleRanking() throws IOException {
         long t0 = System.nanoTime();
         Checks checks = new Checks("paging");
@@ -565,7 +571,6 @@ abstract class BinaryHashSuite {
     }
 
     @Test
-    @Order(6)
     void existsCountsDocsWithAValue() throws IOException {
         long t0 = System.nanoTime();
         Checks checks = new Checks("exists");
@@ -590,7 +595,6 @@ abstract class BinaryHashSuite {
     }
 
     @Test
-    @Order(7)
     void fieldsAndDocValueFieldsReturnLowerCaseHex() throws IOException {
         long t0 = System.nanoTime();
         Checks checks = new Checks("fields");
@@ -679,7 +683,6 @@ abstract class BinaryHashSuite {
     }
 
     @Test
-    @Order(8)
     void termsAggregationOverRadiusMatchesOracle() throws IOException {
         long t0 = System.nanoTime();
         Checks checks = new Checks("aggs");
@@ -718,7 +721,6 @@ abstract class BinaryHashSuite {
     }
 
     @Test
-    @Order(9)
     void boostNameAndCodeFormsAgree() throws IOException {
         long t0 = System.nanoTime();
         Checks checks = new Checks("forms");
@@ -764,7 +766,6 @@ abstract class BinaryHashSuite {
     }
 
     @Test
-    @Order(10)
     void compositionsMatchOracle() throws IOException {
         long t0 = System.nanoTime();
         Checks checks = new Checks("compositions");
@@ -873,8 +874,46 @@ abstract class BinaryHashSuite {
     }
 
     @Test
-    @Order(11)
     void afterDeletesUpdatesAndForceMerge() throws IOException {
+        // On a copy of the index and of the oracle's documents: the other tests keep the index as set up.
+        String shared = index;
+        List<Doc> sharedDocs = new ArrayList<>(docs);
+        Map<String, Doc> sharedById = new HashMap<>(byId);
+        int sharedNextDocId = nextDocId;
+        index = shared + "-mutations";
+        docs.clear();
+        byId.clear();
+        for (Doc d : sharedDocs) {
+            Doc c = new Doc(d.id);
+            c.tag = d.tag;
+            c.num = d.num;
+            c.codes = d.codes.clone();
+            c.sent = d.sent.clone();
+            c.deleted = d.deleted;
+            docs.add(c);
+            byId.put(c.id, c);
+        }
+        try {
+            es.raw("DELETE", "/" + index + "?ignore_unavailable=true", (String) null);
+            es.client.indices().create(c -> c.index(index).withJson(new StringReader(createJson)));
+            List<Doc> live = docs.stream().filter(d -> !d.deleted).collect(Collectors.toList());
+            for (int from = 0; from < live.size(); from += 500) {
+                indexDocs(live.subList(from, Math.min(live.size(), from + 500)));
+                es.client.indices().refresh(r -> r.index(index));
+            }
+            mutateAndCheck();
+        } finally {
+            es.raw("DELETE", "/" + index + "?ignore_unavailable=true", (String) null);
+            index = shared;
+            docs.clear();
+            docs.addAll(sharedDocs);
+            byId.clear();
+            byId.putAll(sharedById);
+            nextDocId = sharedNextDocId;
+        }
+    }
+
+    private void mutateAndCheck() throws IOException {
         long t0 = System.nanoTime();
         Checks checks = new Checks("mutations");
         // delete ~5%, replace ~5% (new codes, possibly no value), add 100
