@@ -192,6 +192,16 @@ class Node:
                 pass
         return "\n".join(out)
 
+    def full_gc(self):
+        """A full collection now (jcmd GC.run, as the node's user), so that the GC log's next line is the live heap."""
+        pid = self.pid()
+        if pid is None:
+            return False
+        cmd = [os.path.join(self.cluster.java_home, "bin", "jcmd"), str(pid), "GC.run"]
+        if os.getuid() == 0:
+            cmd = ["setpriv", "--reuid=" + RUN_USER, "--regid=" + self.cluster.run_group, "--clear-groups", "--"] + cmd
+        return subprocess.call(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120) == 0
+
     def gc_log(self):
         return os.path.join(self.logs, "gc.log")   # the distribution's jvm.options: file=gc.log under path.logs
 
