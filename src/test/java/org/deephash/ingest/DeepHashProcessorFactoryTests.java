@@ -1,23 +1,12 @@
 package org.deephash.ingest;
 
-import org.deephash.DeepHashService;
-import org.deephash.model.HashModel;
 import org.elasticsearch.ElasticsearchParseException;
-import org.elasticsearch.common.settings.Settings;
-import org.elasticsearch.common.util.concurrent.EsExecutors;
 import org.elasticsearch.ingest.IngestDocument;
 import org.elasticsearch.ingest.Processor;
-import org.elasticsearch.ingest.TestIngestDocument;
-import org.elasticsearch.test.ESTestCase;
-import org.junit.AfterClass;
-import org.junit.BeforeClass;
 
-import java.io.IOException;
-import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicReference;
 
 import static org.hamcrest.Matchers.containsString;
 
@@ -26,24 +15,7 @@ import static org.hamcrest.Matchers.containsString;
  * option, each required or conflicting option refused with a message naming it, every wrong type, and the
  * options read off the configuration (what is left over, Elasticsearch reports as unknown).
  */
-public class DeepHashProcessorFactoryTests extends ESTestCase {
-    private static final Path BUNDLED = Path.of("target/models");
-    private static DeepHashService service;
-    private static HashModel oracle;
-
-    @BeforeClass
-    public static void startService() throws IOException {
-        service = new DeepHashService(Settings.EMPTY, BUNDLED, createTempDir(), EsExecutors.DIRECT_EXECUTOR_SERVICE, null);
-        oracle = HashModel.load(BUNDLED.resolve("default"));
-    }
-
-    @AfterClass
-    public static void stopService() {
-        service.close();
-        oracle.close();
-        service = null;
-        oracle = null;
-    }
+public class DeepHashProcessorFactoryTests extends ProcessorTestCase {
 
     private static Processor create(String tag, Map<String, Object> config) {
         return new DeepHashProcessor.Factory(() -> service).create(Map.of(), tag, "a description", config);
@@ -51,20 +23,6 @@ public class DeepHashProcessorFactoryTests extends ESTestCase {
 
     private static ElasticsearchParseException refused(Map<String, Object> config) {
         return expectThrows(ElasticsearchParseException.class, () -> create("t", new HashMap<>(config)));
-    }
-
-    private static IngestDocument run(Processor processor, Map<String, Object> source) throws Exception {
-        IngestDocument document = TestIngestDocument.withDefaultVersion(new HashMap<>(source));
-        AtomicReference<Exception> failure = new AtomicReference<>();
-        AtomicReference<IngestDocument> result = new AtomicReference<>();
-        processor.execute(document, (doc, e) -> {
-            result.set(doc);
-            failure.set(e);
-        });
-        if (failure.get() != null) {
-            throw failure.get();
-        }
-        return result.get();
     }
 
     public void testDefaults() throws Exception {
