@@ -8,12 +8,10 @@ Everything stays on 127.0.0.1.
 Only the standard library: the tests that use it run on a fresh machine with Debian's python3.
 """
 
-import base64
 import http.client
 import json
 import os
 import pwd
-import random
 import shutil
 import signal
 import socket
@@ -347,11 +345,3 @@ class Cluster:
 
     def index_uuid(self, index):
         return self.call("GET", "/%s/_settings" % index).json()[index]["settings"]["index"]["uuid"]
-
-
-def b64(data):
-    return base64.b64encode(data).decode("ascii")
-
-
-def rng(seed):
-    return random.Random(seed)

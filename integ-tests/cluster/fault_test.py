@@ -167,8 +167,6 @@ class Writers:
     def _run(self, worker):
         pending = []
         while not self.stopping.is_set() or pending:
-            if self.stopping.is_set() and not pending:
-                break
             ids = pending + self._new_docs(max(0, self.bulk_size - len(pending))) if not self.stopping.is_set() else pending
             pending = []
             url = self._client_url()

@@ -11,6 +11,8 @@ import org.deephash.model.ModelConfig.EntryPoint;
 import org.deephash.model.ModelRegistry;
 import org.deephash.model.ModelRegistry.Change;
 import org.elasticsearch.action.ActionListener;
+import org.elasticsearch.action.ActionRunnable;
+import org.elasticsearch.common.CheckedSupplier;
 import org.elasticsearch.common.cache.Cache;
 import org.elasticsearch.common.cache.CacheBuilder;
 import org.elasticsearch.common.settings.ClusterSettings;
@@ -354,9 +356,16 @@ public final class DeepHashService implements Closeable {
         return stats;
     }
 
-    /** The pool that queries and the API hash on. */
-    public ExecutorService searchExecutor() {
-        return searchExecutor;
+    /**
+     * Runs {@code work} on the pool that queries and the API hash on (never behind a bulk request's backlog) and
+     * answers {@code listener} with its result or failure; a full queue answers it with the rejection.
+     */
+    public <T> void onSearchPool(CheckedSupplier<T, Exception> work, ActionListener<T> listener) {
+        try {
+            searchExecutor.execute(ActionRunnable.supply(listener, work));
+        } catch (RuntimeException rejected) {
+            listener.onFailure(rejected);
+        }
     }
 
     /**

@@ -5,7 +5,6 @@ import org.deephash.model.HashInput;
 import org.deephash.model.InputException;
 import org.deephash.model.HashStats;
 import org.elasticsearch.action.ActionListener;
-import org.elasticsearch.action.ActionRunnable;
 import org.elasticsearch.action.support.ActionFilters;
 import org.elasticsearch.action.support.TransportAction;
 import org.elasticsearch.common.util.concurrent.EsExecutors;
@@ -28,17 +27,13 @@ public final class TransportQueryHashAction extends TransportAction<QueryHashAct
     @Override
     protected void doExecute(Task task, QueryHashAction.Request request, ActionListener<QueryHashAction.Response> listener) {
         String what = "[" + HammingQueryBuilder.NAME + "] query ";
-        try {
-            service.searchExecutor().execute(ActionRunnable.supply(listener, () -> {
-                HashInput input = service.input(request.image(), what + "[image]", request.text(), what + "[text]");
-                try {
-                    return new QueryHashAction.Response(service.hash(request.model(), input, Set.of(), HashStats.Caller.QUERY).main());
-                } catch (InputException e) {
-                    throw input.named(e, what + "[image]", what + "[text]");
-                }
-            }));
-        } catch (RuntimeException rejected) {
-            listener.onFailure(rejected);
-        }
+        service.onSearchPool(() -> {
+            HashInput input = service.input(request.image(), what + "[image]", request.text(), what + "[text]");
+            try {
+                return new QueryHashAction.Response(service.hash(request.model(), input, Set.of(), HashStats.Caller.QUERY).main());
+            } catch (InputException e) {
+                throw input.named(e, what + "[image]", what + "[text]");
+            }
+        }, listener);
     }
 }

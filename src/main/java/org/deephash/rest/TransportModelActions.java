@@ -8,7 +8,6 @@ import org.deephash.model.ModelConfig.EntryPoint;
 import org.deephash.model.ModelRegistry;
 import org.elasticsearch.ResourceNotFoundException;
 import org.elasticsearch.action.ActionListener;
-import org.elasticsearch.action.ActionRunnable;
 import org.elasticsearch.action.support.ActionFilters;
 import org.elasticsearch.action.support.TransportAction;
 import org.elasticsearch.common.CheckedSupplier;
@@ -24,14 +23,9 @@ import java.util.List;
 public final class TransportModelActions {
     private TransportModelActions() {}
 
-    /** Runs {@code work} on the search pool; an unknown model answers 404, other bad input 400. */
+    /** {@link DeepHashService#onSearchPool}, with an unknown model answered 404 (other bad input stays 400). */
     static <Resp> void onSearchPool(DeepHashService service, CheckedSupplier<Resp, Exception> work, ActionListener<Resp> listener) {
-        ActionListener<Resp> mapped = listener.delegateResponse((l, e) -> l.onFailure(notFoundIfUnknownModel(e)));
-        try {
-            service.searchExecutor().execute(ActionRunnable.supply(mapped, work));
-        } catch (RuntimeException rejected) {
-            mapped.onFailure(rejected);
-        }
+        service.onSearchPool(work, listener.delegateResponse((l, e) -> l.onFailure(notFoundIfUnknownModel(e))));
     }
 
     static Exception notFoundIfUnknownModel(Exception e) {
