@@ -20,12 +20,21 @@ public final class FixedBitsCodes {
     private final IndexInput data;
     private final FixedBitsDocValuesProducer.Entry entry;
     private final int wordBytes;
+    private MultiIndexTable multiIndex;
 
     FixedBitsCodes(IndexInput data, FixedBitsDocValuesProducer.Entry entry) throws IOException {
         this.data = data;
         this.entry = entry;
         this.wordBytes = wordBytes(entry.bytesPerCode());
         this.codes = data.slice("codes", entry.codesOffset(), (long) entry.count() * entry.bytesPerCode());
+    }
+
+    /** The field's multi-index hashing tables in this segment, or null when it has none (opened on first use). */
+    public MultiIndexTable multiIndex() throws IOException {
+        if (multiIndex == null && entry.tables() != null) {
+            multiIndex = new MultiIndexTable(data, entry.bytesPerCode() * 8, entry.tables());
+        }
+        return multiIndex;
     }
 
     /** 8 when codes are a whole number of longs (stored by word planes), else the whole code. */

@@ -13,20 +13,22 @@ import org.apache.lucene.store.IndexOutput;
 import org.apache.lucene.util.BytesRef;
 import org.apache.lucene.util.IOUtils;
 
+import org.deephash.codec.FixedBitsDocValuesFormat.FieldSpec;
+
 import java.io.IOException;
-import java.util.function.ToIntFunction;
+import java.util.function.Function;
 
 /** Writes {@link FixedBitsDocValuesFormat}; see its javadoc for the layout. */
 final class FixedBitsDocValuesConsumer extends DocValuesConsumer {
     private final SegmentWriteState state;
-    private final ToIntFunction<String> declaredBytesPerCode;
+    private final Function<String, FieldSpec> specs;
     private IndexOutput meta;
     private IndexOutput data;
     private DocValuesConsumer fallback;
 
-    FixedBitsDocValuesConsumer(SegmentWriteState state, ToIntFunction<String> declaredBytesPerCode) throws IOException {
+    FixedBitsDocValuesConsumer(SegmentWriteState state, Function<String, FieldSpec> specs) throws IOException {
         this.state = state;
-        this.declaredBytesPerCode = declaredBytesPerCode;
+        this.specs = specs;
         boolean success = false;
         try {
             String metaName = IndexFileNames.segmentFileName(state.segmentInfo.name, state.segmentSuffix, FixedBitsDocValuesFormat.META_EXTENSION);
@@ -53,7 +55,8 @@ final class FixedBitsDocValuesConsumer extends DocValuesConsumer {
 
     @Override
     public void addBinaryField(FieldInfo field, DocValuesProducer valuesProducer) throws IOException {
-        int declared = declaredBytesPerCode.applyAsInt(field.name);
+        FieldSpec spec = specs.apply(field.name);
+        int declared = spec.bytesPerCode();
         int width = -1;
         int count = 0;
         boolean fixed = true;
@@ -112,6 +115,13 @@ final class FixedBitsDocValuesConsumer extends DocValuesConsumer {
             meta.writeLong(data.getFilePointer() - start);
             meta.writeShort(jumpTableEntries);
             meta.writeByte(IndexedDISI.DEFAULT_DENSE_RANK_POWER);
+        }
+        if (spec.substrings() == FieldSpec.NO_INDEX || count == 0) {
+            meta.writeVInt(0);
+        } else {
+            int bits = width * 8;
+            int m = spec.substrings() == FieldSpec.AUTO_SUBSTRINGS ? MultiIndexTable.defaultSubstrings(bits, count) : Math.min(bits, spec.substrings());
+            MultiIndexTable.write(meta, data, width, count, state.segmentInfo.maxDoc(), m, () -> valuesProducer.getBinary(field));
         }
     }
 

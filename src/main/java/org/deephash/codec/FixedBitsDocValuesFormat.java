@@ -8,7 +8,7 @@ import org.apache.lucene.index.SegmentReadState;
 import org.apache.lucene.index.SegmentWriteState;
 
 import java.io.IOException;
-import java.util.function.ToIntFunction;
+import java.util.function.Function;
 
 /**
  * Doc values for fixed-width binary codes: a segment's codes lie in document order in one
@@ -31,12 +31,15 @@ import java.util.function.ToIntFunction;
  *                 int64  docsLength
  *                 int16  jumpTableEntryCount    (IndexedDISI's)
  *                 byte   denseRankPower         (IndexedDISI's)
+ *                 vint   substrings             (version 2 on: m, or 0 for no multi-index tables;
+ *                                                then each table's meta, see {@link MultiIndexTable})
  *               int32  -1                       (end of fields)
  *               byte   1 if other fields went to the fallback format, else 0
  *               Footer (checksum)
  * data (.dvd):  IndexHeader(codec "FixedBits819Data", version, segment id, suffix)
  *               for each field: zero padding to a multiple of 8, then count * bytesPerCode bytes of
- *                 codes (below); then its IndexedDISI when not every document has a code
+ *                 codes (below); then its IndexedDISI when not every document has a code; then its
+ *                 m multi-index tables, if any ({@link MultiIndexTable})
  *               Footer (checksum)
  * </pre>
  *
@@ -71,7 +74,9 @@ public final class FixedBitsDocValuesFormat extends DocValuesFormat {
     static final String DATA_EXTENSION = "dvd";
     /** Version 1: codes in blocks stored word plane by word plane. */
     static final int VERSION_START = 1;
-    static final int VERSION_CURRENT = VERSION_START;
+    /** Version 2: a field may also have multi-index hashing tables ({@link MultiIndexTable}). */
+    static final int VERSION_MULTI_INDEX = 2;
+    static final int VERSION_CURRENT = VERSION_MULTI_INDEX;
     /**
      * Blocks hold this many codes, fewer for wide codes so that a block stays within 8 KiB: a scan reads
      * a whole block with one bulk read into a buffer that stays in L1. Larger blocks (whole blocks of
@@ -81,23 +86,34 @@ public final class FixedBitsDocValuesFormat extends DocValuesFormat {
     static final int MAX_BLOCK_BYTES = 8 << 10;
     static final String FALLBACK_SUFFIX = "v";
 
-    /** Bytes per code of a field when the caller knows it, or -1. */
-    private final ToIntFunction<String> declaredBytesPerCode;
-
-    /** For reading, and for writing when widths are taken from the values themselves. */
-    public FixedBitsDocValuesFormat() {
-        this(field -> -1);
+    /**
+     * What the writer is told about a field.
+     *
+     * @param bytesPerCode the width every code must have, or -1 to take it from the values
+     * @param substrings   {@link #NO_INDEX}, {@link #AUTO_SUBSTRINGS} (m chosen per segment from its size), or m
+     */
+    public record FieldSpec(int bytesPerCode, int substrings) {
+        public static final int NO_INDEX = -1;
+        public static final int AUTO_SUBSTRINGS = 0;
+        public static final FieldSpec UNKNOWN = new FieldSpec(-1, NO_INDEX);
     }
 
-    /** @param declaredBytesPerCode the width every code of a field must have, or -1 where unknown */
-    public FixedBitsDocValuesFormat(ToIntFunction<String> declaredBytesPerCode) {
+    private final Function<String, FieldSpec> specs;
+
+    /** For reading, and for writing when widths are taken from the values themselves and no field has tables. */
+    public FixedBitsDocValuesFormat() {
+        this(field -> FieldSpec.UNKNOWN);
+    }
+
+    /** @param specs what is known of each field: {@link FieldSpec#UNKNOWN} where nothing */
+    public FixedBitsDocValuesFormat(Function<String, FieldSpec> specs) {
         super(NAME);
-        this.declaredBytesPerCode = declaredBytesPerCode;
+        this.specs = specs;
     }
 
     @Override
     public DocValuesConsumer fieldsConsumer(SegmentWriteState state) throws IOException {
-        return new FixedBitsDocValuesConsumer(state, declaredBytesPerCode);
+        return new FixedBitsDocValuesConsumer(state, specs);
     }
 
     @Override

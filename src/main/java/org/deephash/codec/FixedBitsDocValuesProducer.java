@@ -25,7 +25,18 @@ import java.util.Map;
 /** Reads {@link FixedBitsDocValuesFormat}; see its javadoc for the layout. */
 final class FixedBitsDocValuesProducer extends DocValuesProducer {
 
-    record Entry(int bytesPerCode, int codesPerBlock, int count, long codesOffset, long docsOffset, long docsLength, short jumpTableEntryCount, byte denseRankPower) {}
+    /** @param tables the multi-index tables, or null */
+    record Entry(
+        int bytesPerCode,
+        int codesPerBlock,
+        int count,
+        long codesOffset,
+        long docsOffset,
+        long docsLength,
+        short jumpTableEntryCount,
+        byte denseRankPower,
+        MultiIndexTable.Entry[] tables
+    ) {}
 
     private final Map<Integer, Entry> entries = new HashMap<>();
     private final IndexInput data;
@@ -51,7 +62,26 @@ final class FixedBitsDocValuesProducer extends DocValuesProducer {
                     if (info == null) {
                         throw new CorruptIndexException("unknown field number " + number, meta);
                     }
-                    Entry entry = new Entry(meta.readVInt(), meta.readVInt(), meta.readVInt(), meta.readLong(), meta.readLong(), meta.readLong(), meta.readShort(), meta.readByte());
+                    int bytesPerCode = meta.readVInt();
+                    int codesPerBlock = meta.readVInt();
+                    int count = meta.readVInt();
+                    long codesOffset = meta.readLong();
+                    long docsOffset = meta.readLong();
+                    long docsLength = meta.readLong();
+                    short jumpTableEntryCount = meta.readShort();
+                    byte denseRankPower = meta.readByte();
+                    MultiIndexTable.Entry[] tables = version >= FixedBitsDocValuesFormat.VERSION_MULTI_INDEX ? MultiIndexTable.readMeta(meta) : null;
+                    Entry entry = new Entry(
+                        bytesPerCode,
+                        codesPerBlock,
+                        count,
+                        codesOffset,
+                        docsOffset,
+                        docsLength,
+                        jumpTableEntryCount,
+                        denseRankPower,
+                        tables == null || tables.length == 0 ? null : tables
+                    );
                     if (entry.bytesPerCode() <= 0 || entry.codesPerBlock() <= 0 || entry.count() < 0) {
                         throw new CorruptIndexException(
                             "field [" + info.name + "] has bad width " + entry.bytesPerCode() + ", block size " + entry.codesPerBlock() + " or count " + entry.count(),

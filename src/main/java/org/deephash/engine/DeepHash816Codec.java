@@ -1,9 +1,10 @@
 package org.deephash.engine;
 
 import org.apache.lucene.codecs.Codec;
+import org.deephash.codec.FixedBitsDocValuesFormat.FieldSpec;
 import org.elasticsearch.index.codec.Elasticsearch816Codec;
 
-import java.util.function.ToIntFunction;
+import java.util.function.Function;
 
 /** {@link DeepHashCodec} around Elasticsearch816, the codec of Elasticsearch 8.19's {@code best_compression}. */
 public final class DeepHash816Codec extends DeepHashCodec {
@@ -12,10 +13,10 @@ public final class DeepHash816Codec extends DeepHashCodec {
 
     /** For SPI: reading, and doc-values updates of segments on disk. */
     public DeepHash816Codec() {
-        this(new Elasticsearch816Codec(), field -> -1);
+        this(new Elasticsearch816Codec(), field -> FieldSpec.UNKNOWN);
     }
 
-    DeepHash816Codec(Codec delegate, ToIntFunction<String> hashFieldBytes) {
-        super(NAME, delegate, hashFieldBytes);
+    DeepHash816Codec(Codec delegate, Function<String, FieldSpec> hashFields) {
+        super(NAME, delegate, hashFields);
     }
 }

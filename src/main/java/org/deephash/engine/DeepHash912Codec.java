@@ -2,8 +2,9 @@ package org.deephash.engine;
 
 import org.apache.lucene.codecs.Codec;
 import org.apache.lucene.codecs.lucene912.Lucene912Codec;
+import org.deephash.codec.FixedBitsDocValuesFormat.FieldSpec;
 
-import java.util.function.ToIntFunction;
+import java.util.function.Function;
 
 /** {@link DeepHashCodec} around Lucene912, the codec of Elasticsearch 8.19's {@code default}. */
 public final class DeepHash912Codec extends DeepHashCodec {
@@ -12,10 +13,10 @@ public final class DeepHash912Codec extends DeepHashCodec {
 
     /** For SPI: reading, and doc-values updates of segments on disk. */
     public DeepHash912Codec() {
-        this(new Lucene912Codec(), field -> -1);
+        this(new Lucene912Codec(), field -> FieldSpec.UNKNOWN);
     }
 
-    DeepHash912Codec(Codec delegate, ToIntFunction<String> hashFieldBytes) {
-        super(NAME, delegate, hashFieldBytes);
+    DeepHash912Codec(Codec delegate, Function<String, FieldSpec> hashFields) {
+        super(NAME, delegate, hashFields);
     }
 }

@@ -5,10 +5,10 @@ import org.apache.lucene.codecs.DocValuesFormat;
 import org.apache.lucene.codecs.FilterCodec;
 import org.apache.lucene.codecs.perfield.PerFieldDocValuesFormat;
 import org.deephash.codec.FixedBitsDocValuesFormat;
+import org.deephash.codec.FixedBitsDocValuesFormat.FieldSpec;
 import org.elasticsearch.index.codec.perfield.XPerFieldDocValuesFormat;
 
 import java.util.function.Function;
-import java.util.function.ToIntFunction;
 
 /**
  * Elasticsearch's codec for an index, except that {@code binary_hash} fields get
@@ -24,14 +24,14 @@ import java.util.function.ToIntFunction;
 public abstract class DeepHashCodec extends FilterCodec {
     private final DocValuesFormat docValuesFormat;
 
-    /** @param hashFieldBytes bytes per code of a {@code binary_hash} field, or -1 for every other field */
-    protected DeepHashCodec(String name, Codec delegate, ToIntFunction<String> hashFieldBytes) {
+    /** @param hashFields what the format needs of a {@code binary_hash} field; {@link FieldSpec#UNKNOWN} for every other field */
+    protected DeepHashCodec(String name, Codec delegate, Function<String, FieldSpec> hashFields) {
         super(name, delegate);
-        FixedBitsDocValuesFormat fixedBits = new FixedBitsDocValuesFormat(hashFieldBytes);
+        FixedBitsDocValuesFormat fixedBits = new FixedBitsDocValuesFormat(hashFields);
         DocValuesFormat base = delegate.docValuesFormat();
         // Same per-field class as the delegate's: both record the field's format under the same attribute.
         if (base instanceof XPerFieldDocValuesFormat perField) {
-            Function<String, DocValuesFormat> route = route(hashFieldBytes, fixedBits, perField::getDocValuesFormatForField);
+            Function<String, DocValuesFormat> route = route(hashFields, fixedBits, perField::getDocValuesFormatForField);
             docValuesFormat = new XPerFieldDocValuesFormat() {
                 @Override
                 public DocValuesFormat getDocValuesFormatForField(String field) {
@@ -39,7 +39,7 @@ public abstract class DeepHashCodec extends FilterCodec {
                 }
             };
         } else if (base instanceof PerFieldDocValuesFormat perField) {
-            Function<String, DocValuesFormat> route = route(hashFieldBytes, fixedBits, perField::getDocValuesFormatForField);
+            Function<String, DocValuesFormat> route = route(hashFields, fixedBits, perField::getDocValuesFormatForField);
             docValuesFormat = new PerFieldDocValuesFormat() {
                 @Override
                 public DocValuesFormat getDocValuesFormatForField(String field) {
@@ -55,11 +55,11 @@ public abstract class DeepHashCodec extends FilterCodec {
 
     /** binary_hash fields to the plugin's format, every other field where the wrapped codec sends it. */
     private static Function<String, DocValuesFormat> route(
-        ToIntFunction<String> hashFieldBytes,
+        Function<String, FieldSpec> hashFields,
         DocValuesFormat fixedBits,
         Function<String, DocValuesFormat> original
     ) {
-        return field -> hashFieldBytes.applyAsInt(field) > 0 ? fixedBits : original.apply(field);
+        return field -> hashFields.apply(field).bytesPerCode() > 0 ? fixedBits : original.apply(field);
     }
 
     @Override

@@ -1,6 +1,7 @@
 package org.deephash.engine;
 
 import org.apache.lucene.codecs.Codec;
+import org.deephash.codec.FixedBitsDocValuesFormat.FieldSpec;
 import org.deephash.mapper.BinaryHashFieldMapper.BinaryHashFieldType;
 import org.elasticsearch.common.settings.Setting;
 import org.elasticsearch.index.codec.CodecProvider;
@@ -16,7 +17,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.ToIntFunction;
+import java.util.function.Function;
 
 /**
  * Elasticsearch's own {@link InternalEngine}, given a codec provider that wraps each codec in a
@@ -102,14 +103,15 @@ public final class DeepHashEngineFactory implements EngineFactory {
     /** Wraps what the original provider returns; codecs it cannot wrap are refused with the reason. */
     static final class Codecs implements CodecProvider {
         private final CodecProvider original;
-        private final ToIntFunction<String> hashFieldBytes;
+        private final Function<String, FieldSpec> hashFields;
         private final Map<String, Codec> wrapped = new ConcurrentHashMap<>();
 
         Codecs(CodecProvider original, MapperService mapperService) {
             this.original = original;
-            this.hashFieldBytes = field -> mapperService != null && mapperService.fieldType(field) instanceof BinaryHashFieldType type
-                ? type.bits() / 8
-                : -1;
+            // Read at each flush and merge: a mapping update (index_options) applies to the segments written after it.
+            this.hashFields = field -> mapperService != null && mapperService.fieldType(field) instanceof BinaryHashFieldType type
+                ? new FieldSpec(type.bits() / 8, type.indexOptions().formatSubstrings())
+                : FieldSpec.UNKNOWN;
         }
 
         @Override
@@ -119,8 +121,8 @@ public final class DeepHashEngineFactory implements EngineFactory {
 
         private Codec wrap(Codec codec) {
             return switch (codec.getName()) {
-                case DeepHash912Codec.WRAPS -> new DeepHash912Codec(codec, hashFieldBytes);
-                case DeepHash816Codec.WRAPS -> new DeepHash816Codec(codec, hashFieldBytes);
+                case DeepHash912Codec.WRAPS -> new DeepHash912Codec(codec, hashFields);
+                case DeepHash816Codec.WRAPS -> new DeepHash816Codec(codec, hashFields);
                 default -> throw new IllegalArgumentException(
                     "[" + CODEC_SETTING.getKey() + "] works with index.codec [default] and [best_compression], not with codec ["
                         + codec.getName() + "]"

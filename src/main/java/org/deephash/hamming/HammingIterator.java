@@ -8,6 +8,7 @@ import org.apache.lucene.store.IndexInput;
 import org.apache.lucene.util.BytesRef;
 import org.deephash.codec.FixedBitsCodes;
 import org.deephash.codec.FixedBitsValues;
+import org.deephash.codec.MultiIndexTable;
 
 import java.io.IOException;
 
@@ -25,13 +26,14 @@ public abstract class HammingIterator extends DocIdSetIterator {
     protected int bound;
     protected int doc = -1;
     protected int distance = -1;
+    private String decision = "scan";
 
     private HammingIterator(HammingKernel kernel, int bound) {
         this.kernel = kernel;
         this.bound = bound;
     }
 
-    /** The iterator for {@code field} in {@code reader}, or {@code null} if no document there has a code. */
+    /** A scan of {@code field} in {@code reader}, or {@code null} if no document there has a code. */
     public static HammingIterator open(LeafReader reader, String field, HammingKernel kernel, int maxDistance) throws IOException {
         BinaryDocValues values = reader.getBinaryDocValues(field);
         if (values == null) {
@@ -43,6 +45,44 @@ public abstract class HammingIterator extends DocIdSetIterator {
             return new BlockScan(codes, kernel, maxDistance);
         }
         return new OneByOne(field, values, kernel, maxDistance);
+    }
+
+    /**
+     * The codes of {@code field} in {@code reader} within {@code maxDistance}, found by the segment's
+     * multi-index tables or by a scan as {@code strategy} and the cost model say; {@code null} if no
+     * document there has a code. {@link #decision()} says which ran.
+     */
+    public static HammingIterator open(LeafReader reader, String field, HashCode query, HammingKernel kernel, int maxDistance, SearchStrategy strategy, CostModel cost)
+        throws IOException {
+        BinaryDocValues values = reader.getBinaryDocValues(field);
+        if (values == null) {
+            return null;
+        }
+        if (values instanceof FixedBitsValues fixed) {
+            FixedBitsCodes codes = fixed.fixedBitsCodes();
+            checkWidth(field, codes.bytesPerCode(), kernel);
+            MultiIndexTable table = strategy == SearchStrategy.SCAN ? null : codes.multiIndex();
+            if (table == null) {
+                return new BlockScan(codes, kernel, maxDistance).decided(strategy == SearchStrategy.SCAN ? "scan: asked for" : "scan: no multi-index tables in this segment");
+            }
+            MultiIndexSearch search = new MultiIndexSearch(table, codes, kernel, query.bytes(), reader.maxDoc(), cost);
+            MultiIndexSearch.Candidates found = search.radius(maxDistance, cost.scan(codes.count(), codes.bytesPerCode()), strategy == SearchStrategy.INDEX);
+            if (found == null) {
+                return new BlockScan(codes, kernel, maxDistance).decided(search.decision());
+            }
+            return new Listed(kernel, maxDistance, found).decided(search.decision());
+        }
+        return new OneByOne(field, values, kernel, maxDistance).decided("scan: the field is not in the plugin's format here");
+    }
+
+    /** Which way this segment is searched, and why. */
+    public final String decision() {
+        return decision;
+    }
+
+    final HammingIterator decided(String decision) {
+        this.decision = decision;
+        return this;
     }
 
     private static void checkWidth(String field, int bytesPerCode, HammingKernel kernel) {
@@ -225,6 +265,42 @@ public abstract class HammingIterator extends DocIdSetIterator {
         @Override
         public long cost() {
             return codes.count();
+        }
+    }
+
+    /** Documents found beforehand (by the multi-index tables), in document order with their distances. */
+    static final class Listed extends HammingIterator {
+        private final MultiIndexSearch.Candidates found;
+        private int next;
+
+        Listed(HammingKernel kernel, int bound, MultiIndexSearch.Candidates found) {
+            super(kernel, bound);
+            this.found = found;
+        }
+
+        @Override
+        public int nextDoc() {
+            while (next < found.size) {
+                int i = next++;
+                if (found.distances[i] <= bound) {
+                    distance = found.distances[i];
+                    return doc = found.docs[i];
+                }
+            }
+            return doc = NO_MORE_DOCS;
+        }
+
+        @Override
+        public int advance(int target) {
+            while (next < found.size && found.docs[next] < target) {
+                next++;
+            }
+            return nextDoc();
+        }
+
+        @Override
+        public long cost() {
+            return found.size;
         }
     }
 

@@ -28,18 +28,30 @@ public final class HammingQuery extends Query {
     private final String field;
     private final HashCode code;
     private final int maxDistance;
+    private final SearchStrategy strategy;
+    private final CostModel cost;
 
     /**
      * @param maxDistance the largest distance that matches, from 0 to the code's bits; the code's bits
      *                    to match every document with a code
      */
     public HammingQuery(String field, HashCode code, int maxDistance) {
+        this(field, code, maxDistance, SearchStrategy.AUTO, CostModel.DEFAULT);
+    }
+
+    public HammingQuery(String field, HashCode code, int maxDistance, SearchStrategy strategy, CostModel cost) {
         if (maxDistance < 0 || maxDistance > code.bits()) {
             throw new IllegalArgumentException("[max_distance] must be between 0 and " + code.bits() + " but was [" + maxDistance + "]");
         }
         this.field = Objects.requireNonNull(field);
         this.code = code;
         this.maxDistance = maxDistance;
+        this.strategy = Objects.requireNonNull(strategy);
+        this.cost = Objects.requireNonNull(cost);
+    }
+
+    public SearchStrategy strategy() {
+        return strategy;
     }
 
     public String field() {
@@ -69,7 +81,7 @@ public final class HammingQuery extends Query {
         return new Weight(this) {
             @Override
             public Scorer scorer(LeafReaderContext context) throws IOException {
-                HammingIterator iterator = HammingIterator.open(context.reader(), field, HammingKernel.forCode(code), maxDistance);
+                HammingIterator iterator = HammingIterator.open(context.reader(), field, code, HammingKernel.forCode(code), maxDistance, strategy, cost);
                 return iterator == null ? null : new HammingScorer(this, iterator, scoreByDistance);
             }
 
@@ -88,12 +100,14 @@ public final class HammingQuery extends Query {
                 if (d > maxDistance) {
                     return Explanation.noMatch(distance + " exceeds max_distance " + maxDistance);
                 }
+                HammingIterator segment = HammingIterator.open(context.reader(), field, code, HammingKernel.forCode(code), maxDistance, strategy, cost);
                 return Explanation.match(
                     scoreByDistance[d],
                     "score = boost * (1 - distance / bits), from:",
                     Explanation.match(boost, "boost"),
                     Explanation.match(d, distance),
-                    Explanation.match(bits, "bits")
+                    Explanation.match(bits, "bits"),
+                    Explanation.match(0, "segment searched by " + segment.decision())
                 );
             }
 
@@ -156,7 +170,8 @@ public final class HammingQuery extends Query {
 
     @Override
     public String toString(String defaultField) {
-        return "hamming(" + field + ":" + code.toHex() + (maxDistance < code.bits() ? ", max_distance=" + maxDistance : "") + ")";
+        return "hamming(" + field + ":" + code.toHex() + (maxDistance < code.bits() ? ", max_distance=" + maxDistance : "")
+            + (strategy == SearchStrategy.AUTO ? "" : ", strategy=" + strategy.jsonName()) + ")";
     }
 
     @Override
@@ -164,11 +179,13 @@ public final class HammingQuery extends Query {
         return sameClassAs(other)
             && field.equals(((HammingQuery) other).field)
             && code.equals(((HammingQuery) other).code)
-            && maxDistance == ((HammingQuery) other).maxDistance;
+            && maxDistance == ((HammingQuery) other).maxDistance
+            && strategy == ((HammingQuery) other).strategy
+            && cost.equals(((HammingQuery) other).cost);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(classHash(), field, code, maxDistance);
+        return Objects.hash(classHash(), field, code, maxDistance, strategy, cost);
     }
 }

@@ -6,6 +6,7 @@ import org.apache.lucene.search.ConstantScoreQuery;
 import org.apache.lucene.search.Query;
 import org.apache.lucene.util.BytesRef;
 import org.deephash.hamming.HammingQuery;
+import org.deephash.engine.DeepHashEngineFactory;
 import org.deephash.hamming.HashCode;
 import org.elasticsearch.common.collect.Iterators;
 import org.elasticsearch.index.IndexVersion;
@@ -73,14 +74,27 @@ public final class BinaryHashFieldMapper extends FieldMapper {
             XContentBuilder::field,
             Objects::toString
         );
+        // Updateable: segments written from then on (new ones and merges) follow it; the others scan until merged.
+        private final Parameter<IndexOptions> indexOptions = new Parameter<>(
+            "index_options",
+            true,
+            () -> IndexOptions.FLAT,
+            (n, c, o) -> IndexOptions.parse(n, o),
+            m -> toType(m).fieldType().indexOptions(),
+            (b, n, v) -> v.toXContent(b, n),
+            Objects::toString
+        );
         private final Parameter<Map<String, String>> meta = Parameter.metaParam();
         private final boolean ignoreMalformedByDefault;
         private final IndexVersion indexCreatedVersion;
+        /** Whether the index stores binary_hash fields in the plugin's format ({@code index.deep_hash.codec}). */
+        private final boolean pluginFormat;
 
-        public Builder(String name, boolean ignoreMalformedByDefault, IndexVersion indexCreatedVersion) {
+        public Builder(String name, boolean ignoreMalformedByDefault, IndexVersion indexCreatedVersion, boolean pluginFormat) {
             super(name);
             this.ignoreMalformedByDefault = ignoreMalformedByDefault;
             this.indexCreatedVersion = indexCreatedVersion;
+            this.pluginFormat = pluginFormat;
             // Not updateable: codes of another width already in the index could never be compared.
             this.bits = new Parameter<>(
                 "bits",
@@ -138,12 +152,14 @@ public final class BinaryHashFieldMapper extends FieldMapper {
 
         @Override
         protected Parameter<?>[] getParameters() {
-            return new Parameter<?>[] { bits, ignoreMalformed, bitsField, meta };
+            return new Parameter<?>[] { bits, ignoreMalformed, bitsField, indexOptions, meta };
         }
 
         @Override
         public BinaryHashFieldMapper build(MapperBuilderContext context) {
-            BinaryHashFieldType type = new BinaryHashFieldType(context.buildFullName(leafName()), bits.getValue(), meta.getValue());
+            IndexOptions options = indexOptions.getValue();
+            options.validate(leafName(), bits.getValue(), pluginFormat);
+            BinaryHashFieldType type = new BinaryHashFieldType(context.buildFullName(leafName()), bits.getValue(), options, meta.getValue());
             NumberFieldMapper bitsMapper = bitsField.getValue()
                 ? NumberFieldMapper.Builder.docValuesOnly(BITS_SUB_FIELD, NumberFieldMapper.NumberType.INTEGER, indexCreatedVersion)
                     .build(context.createChildContext(leafName(), null))
@@ -153,20 +169,35 @@ public final class BinaryHashFieldMapper extends FieldMapper {
     }
 
     public static final TypeParser PARSER = new TypeParser(
-        (n, c) -> new Builder(n, IGNORE_MALFORMED_SETTING.get(c.getSettings()), c.indexVersionCreated())
+        (n, c) -> new Builder(
+            n,
+            IGNORE_MALFORMED_SETTING.get(c.getSettings()),
+            c.indexVersionCreated(),
+            DeepHashEngineFactory.CODEC_SETTING.get(c.getSettings())
+        )
     );
 
     public static final class BinaryHashFieldType extends MappedFieldType {
         private final int bits;
+        private final IndexOptions indexOptions;
 
-        public BinaryHashFieldType(String name, int bits, Map<String, String> meta) {
+        public BinaryHashFieldType(String name, int bits, IndexOptions indexOptions, Map<String, String> meta) {
             // Searchable: by the hamming query and by term (exact code), both over doc values.
             super(name, true, false, true, TextSearchInfo.NONE, meta);
             this.bits = bits;
+            this.indexOptions = indexOptions;
+        }
+
+        public BinaryHashFieldType(String name, int bits, Map<String, String> meta) {
+            this(name, bits, IndexOptions.FLAT, meta);
         }
 
         public int bits() {
             return bits;
+        }
+
+        public IndexOptions indexOptions() {
+            return indexOptions;
         }
 
         @Override
@@ -253,6 +284,7 @@ public final class BinaryHashFieldMapper extends FieldMapper {
     private final boolean ignoreMalformed;
     private final boolean ignoreMalformedByDefault;
     private final IndexVersion indexCreatedVersion;
+    private final boolean pluginFormat;
     /** {@code <field>.bits}, or null without {@code bits_field}. */
     private final NumberFieldMapper bitsMapper;
 
@@ -261,6 +293,7 @@ public final class BinaryHashFieldMapper extends FieldMapper {
         this.ignoreMalformed = builder.ignoreMalformed.getValue();
         this.ignoreMalformedByDefault = builder.ignoreMalformedByDefault;
         this.indexCreatedVersion = builder.indexCreatedVersion;
+        this.pluginFormat = builder.pluginFormat;
         this.bitsMapper = bitsMapper;
     }
 
@@ -391,6 +424,6 @@ public final class BinaryHashFieldMapper extends FieldMapper {
 
     @Override
     public FieldMapper.Builder getMergeBuilder() {
-        return new Builder(leafName(), ignoreMalformedByDefault, indexCreatedVersion).init(this);
+        return new Builder(leafName(), ignoreMalformedByDefault, indexCreatedVersion, pluginFormat).init(this);
     }
 }

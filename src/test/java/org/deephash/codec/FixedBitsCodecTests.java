@@ -191,7 +191,7 @@ public class FixedBitsCodecTests extends ESTestCase {
     }
 
     public void testDeclaredWidthRefusesOtherLengths() throws IOException {
-        Codec declared = TestUtil.alwaysDocValuesFormat(new FixedBitsDocValuesFormat(field -> field.equals("code") ? 8 : -1));
+        Codec declared = TestUtil.alwaysDocValuesFormat(new FixedBitsDocValuesFormat(field -> field.equals("code") ? new FixedBitsDocValuesFormat.FieldSpec(8, FixedBitsDocValuesFormat.FieldSpec.NO_INDEX) : FixedBitsDocValuesFormat.FieldSpec.UNKNOWN));
         try (Directory dir = newDirectory()) {
             IndexWriter writer = new IndexWriter(dir, config(declared));
             try {

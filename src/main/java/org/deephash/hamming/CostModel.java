@@ -1,0 +1,31 @@
+package org.deephash.hamming;
+
+/**
+ * What each step of a search costs, in nanoseconds, for choosing per segment between a scan and the
+ * multi-index tables. Only the ratios matter; the defaults were measured on a two-core machine of the
+ * project's CI kind (bench/RESULTS.md, "Multi-index hashing: the cost model").
+ *
+ * @param scanNanosPerWord one 64-bit word of one code in the scan (the whole block loop, per word)
+ * @param bucketNanos      looking up one bucket of a table
+ * @param entryNanos       reading one entry of a bucket and comparing its substring
+ * @param verifyNanos      reading one candidate's code from its position and measuring its distance
+ */
+public record CostModel(double scanNanosPerWord, double bucketNanos, double entryNanos, double verifyNanos) {
+    public static final CostModel DEFAULT = new CostModel(1.0, 40, 6, 90);
+
+    /**
+     * The tables are chosen when their estimate is below this share of the scan's: estimates are
+     * averages, and a segment of clustered codes can hold more in the probed buckets than they say.
+     */
+    static final double CHOOSE_INDEX_BELOW = 0.5;
+    /**
+     * Looking up buckets (before knowing how many codes they hold) may cost at most this share of the
+     * scan's: the most a segment loses when the lookups show the tables would cost more than the scan.
+     */
+    static final double PLAN_AT_MOST = 0.1;
+
+    /** The estimated cost of scanning {@code count} codes of {@code bytesPerCode} bytes. */
+    public double scan(int count, int bytesPerCode) {
+        return count * scanNanosPerWord * Math.max(1, (bytesPerCode + Long.BYTES - 1) / Long.BYTES);
+    }
+}

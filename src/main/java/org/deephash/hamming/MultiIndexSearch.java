@@ -1,0 +1,348 @@
+package org.deephash.hamming;
+
+import org.apache.lucene.codecs.lucene90.IndexedDISI;
+import org.apache.lucene.store.IndexInput;
+import org.apache.lucene.util.ArrayUtil;
+import org.apache.lucene.util.Bits;
+import org.apache.lucene.util.SparseFixedBitSet;
+import org.deephash.codec.FixedBitsCodes;
+import org.deephash.codec.MultiIndexTable;
+
+import java.io.IOException;
+import java.util.Arrays;
+
+/**
+ * Exact search of one segment's codes through its multi-index hashing tables (Norouzi, Punjani and
+ * Fleet, TPAMI 2014).
+ *
+ * <p>The pigeonhole rule: split a code into m substrings and write the radius as {@code r = m * q + a}
+ * with {@code 0 <= a < m}. A code within {@code r} of the query has a substring among the first
+ * {@code a + 1} within {@code q} of the query's, or one among the others within {@code q - 1}: if
+ * none had, its distance would be at least {@code (a + 1)(q + 1) + (m - a - 1) q = r + 1}. So probing
+ * those substring radii finds every code within {@code r}; each candidate's true distance is then
+ * computed from its code. From radius {@code r} to {@code r + 1} exactly one substring's radius grows
+ * by one, which is how top-k widens the search step by step.
+ *
+ * <p>A probe enumerates the buckets whose high bits lie within the substring's radius of the query's
+ * (combinations of bit flips) and keeps the entries whose whole substring does. Every document is
+ * verified once per search, however many substrings find it. Not thread-safe: one per segment search.
+ */
+final class MultiIndexSearch {
+    private final MultiIndexTable table;
+    private final FixedBitsCodes codes;
+    private final HammingKernel kernel;
+    private final CostModel cost;
+    private final long[] querySubstrings;
+    private final IndexInput in;
+    private final byte[] code;
+    private final SparseFixedBitSet seen;
+    /** Work done so far, in the cost model's nanoseconds. */
+    private double spent;
+    private String decision;
+
+    MultiIndexSearch(MultiIndexTable table, FixedBitsCodes codes, HammingKernel kernel, byte[] query, int maxDoc, CostModel cost) {
+        this.table = table;
+        this.codes = codes;
+        this.kernel = kernel;
+        this.cost = cost;
+        int m = table.substrings();
+        this.querySubstrings = new long[m];
+        for (int j = 0; j < m; j++) {
+            querySubstrings[j] = MultiIndexTable.substring(query, 0, table.start(j), table.length(j));
+        }
+        this.in = codes.codes();
+        this.code = new byte[codes.bytesPerCode()];
+        this.seen = new SparseFixedBitSet(Math.max(1, maxDoc));
+    }
+
+    /** The radius of substring {@code j} for a search of radius {@code r}; -1 means the substring is not probed. */
+    static int substringRadius(int r, int m, int j) {
+        return j <= r % m ? r / m : r / m - 1;
+    }
+
+    double spent() {
+        return spent;
+    }
+
+    /**
+     * The codes within {@code r} in document order with their distances, or null, where the tables would
+     * cost more than the scan ({@link #decision()} says why), unless {@code forced}.
+     */
+    Candidates radius(int r, double scanCost, boolean forced) throws IOException {
+        int m = table.substrings();
+        double buckets = 0;
+        for (int j = 0; j < m; j++) {
+            buckets += buckets(j, 0, substringRadius(r, m, j));
+        }
+        if (forced == false && buckets * cost.bucketNanos() > CostModel.PLAN_AT_MOST * scanCost) {
+            decision = "scan: radius " + r + " needs " + (long) buckets + " bucket lookups in " + m + " tables";
+            return null;
+        }
+        Probe[] probes = new Probe[m];
+        double estimate = spent;
+        for (int j = 0; j < m; j++) {
+            probes[j] = plan(j, 0, substringRadius(r, m, j));
+            estimate += estimate(probes[j]);
+        }
+        long entries = Arrays.stream(probes).mapToLong(p -> p.entries).sum();
+        if (forced == false && estimate > CostModel.CHOOSE_INDEX_BELOW * scanCost) {
+            decision = "scan: radius " + r + " finds " + entries + " entries in " + (long) buckets + " buckets of " + m + " tables";
+            return null;
+        }
+        Candidates found = new Candidates();
+        for (Probe probe : probes) {
+            run(probe, found);
+        }
+        int candidates = found.size;
+        verify(found, 0, null);
+        found.keepWithin(r);
+        decision = "multi_index: " + m + " substrings, radius " + r + ": " + (long) buckets + " buckets, " + candidates + " candidates, "
+            + found.size + " within";
+        return found;
+    }
+
+    /**
+     * The {@code k} nearest live codes within {@code maxDistance}, by distance then document, or null
+     * where the tables would cost more than the scan ({@link #decision()} says why), unless {@code forced}.
+     * Widens the radius one step at a time (one substring's radius grows by one) and stops once {@code k}
+     * live codes lie within the radius searched so far: every code within it has been found, so no code
+     * still unseen can be nearer than them (Norouzi et al.'s stopping rule).
+     */
+    Candidates topK(int k, int maxDistance, Bits liveDocs, double scanCost, boolean forced) throws IOException {
+        int m = table.substrings();
+        Candidates found = new Candidates();
+        long buckets = 0;
+        int r = 0;
+        for (; r <= maxDistance; r++) {
+            int j = r % m;
+            int rho = r / m;
+            if (rho <= table.length(j)) {
+                double budget = CostModel.CHOOSE_INDEX_BELOW * scanCost;
+                if (forced == false && spent + buckets(j, rho, rho) * cost.bucketNanos() > budget) {
+                    decision = "scan: top " + k + " not found by radius " + r + " within the tables' budget";
+                    return null;
+                }
+                Probe probe = plan(j, rho, rho);
+                buckets += probe.size;
+                if (forced == false && spent + estimate(probe) > budget) {
+                    decision = "scan: top " + k + " not found by radius " + r + " within the tables' budget";
+                    return null;
+                }
+                int from = found.size;
+                run(probe, found);
+                verify(found, from, liveDocs);
+            }
+            if (found.countWithin(r) >= k) {
+                break;
+            }
+        }
+        found.keepNearest(k, Math.min(r, maxDistance));
+        decision = "multi_index: " + m + " substrings, top " + k + " by radius " + Math.min(r, maxDistance) + ": " + buckets + " buckets";
+        return found;
+    }
+
+    /** How the last search went: the tables, or why the scan. */
+    String decision() {
+        return decision;
+    }
+
+    /** The buckets a probe of substring {@code j} at distances {@code [from, to]} visits, from the binomials. */
+    double buckets(int j, int from, int to) {
+        int t = table.directoryBits(j);
+        int low = table.length(j) - t;
+        double buckets = 0;
+        for (int w = Math.max(0, from - low); w <= Math.min(to, t); w++) {
+            buckets += binomial(t, w);
+        }
+        return buckets;
+    }
+
+    /**
+     * The buckets of substring {@code j} that can hold a substring at a distance in {@code [from, to]}
+     * from the query's, with their entries' ranges: reads the table's offsets, not its entries.
+     */
+    Probe plan(int j, int from, int to) {
+        int t = table.directoryBits(j);
+        int low = table.length(j) - t;
+        int qHigh = (int) (querySubstrings[j] >>> low);
+        Probe probe = new Probe(j, from, to);
+        long limit = 1L << t;
+        for (int w = Math.max(0, from - low); w <= Math.min(to, t); w++) {
+            // Gosper's hack: every t-bit mask with w bits set, in increasing order (w = 0: only 0).
+            for (long mask = (1L << w) - 1; mask < limit; mask = w == 0 ? limit : nextCombination(mask)) {
+                int bucket = (int) (qHigh ^ mask);
+                long start = table.bucketStart(j, bucket);
+                long end = table.bucketStart(j, bucket + 1);
+                if (end > start) {
+                    probe.add(bucket, start, end);
+                }
+                spent += cost.bucketNanos();
+            }
+        }
+        return probe;
+    }
+
+    /** The cost of running a planned probe and verifying what it finds, at most (a document found twice is verified once). */
+    double estimate(Probe probe) {
+        return probe.entries * (cost.entryNanos() + cost.verifyNanos());
+    }
+
+    /** Adds to {@code out} the documents not seen before that a planned probe finds. */
+    void run(Probe probe, Candidates out) {
+        int j = probe.substring;
+        long q = querySubstrings[j];
+        for (int b = 0; b < probe.size; b++) {
+            int bucket = probe.buckets[b];
+            for (long i = probe.starts[b], end = probe.ends[b]; i < end; i++) {
+                long entry = table.entry(j, i);
+                int d = Long.bitCount(table.value(j, bucket, entry) ^ q);
+                if (d >= probe.from && d <= probe.to) {
+                    int doc = table.doc(j, entry);
+                    if (seen.get(doc) == false) {
+                        seen.set(doc);
+                        out.add(doc);
+                    }
+                }
+            }
+        }
+        spent += probe.entries * cost.entryNanos();
+    }
+
+    /** The buckets one probe visits: substring {@code substring}, distances {@code [from, to]}. */
+    static final class Probe {
+        final int substring;
+        final int from;
+        final int to;
+        int[] buckets = new int[8];
+        long[] starts = new long[8];
+        long[] ends = new long[8];
+        int size;
+        long entries;
+
+        Probe(int substring, int from, int to) {
+            this.substring = substring;
+            this.from = from;
+            this.to = to;
+        }
+
+        void add(int bucket, long start, long end) {
+            if (size == buckets.length) {
+                buckets = ArrayUtil.growExact(buckets, size * 2);
+                starts = ArrayUtil.growExact(starts, size * 2);
+                ends = ArrayUtil.growExact(ends, size * 2);
+            }
+            buckets[size] = bucket;
+            starts[size] = start;
+            ends[size] = end;
+            size++;
+            entries += end - start;
+        }
+    }
+
+    private static long nextCombination(long mask) {
+        long lowest = mask & -mask;
+        long ripple = mask + lowest;
+        return ripple | (((mask ^ ripple) >>> 2) / lowest);
+    }
+
+    static double binomial(int n, int k) {
+        double c = 1;
+        for (int i = 0; i < k; i++) {
+            c = c * (n - i) / (i + 1);
+        }
+        return c;
+    }
+
+    /**
+     * Computes the distance of every candidate added since {@code from} (sorting them by document first),
+     * keeping only the live ones when {@code liveDocs} is given.
+     */
+    void verify(Candidates candidates, int from, Bits liveDocs) throws IOException {
+        candidates.sortFrom(from);
+        IndexedDISI sparse = codes.isDense() ? null : codes.documents();
+        int kept = from;
+        for (int i = from; i < candidates.size; i++) {
+            int doc = candidates.docs[i];
+            if (liveDocs != null && liveDocs.get(doc) == false) {
+                continue;
+            }
+            int position;
+            if (sparse == null) {
+                position = doc;
+            } else {
+                sparse.advanceExact(doc);
+                position = sparse.index();
+            }
+            codes.readCode(in, position, code);
+            candidates.docs[kept] = doc;
+            candidates.distances[kept] = kernel.distance(code, 0);
+            kept++;
+        }
+        spent += (candidates.size - from) * cost.verifyNanos();
+        candidates.size = kept;
+    }
+
+    /** Documents with their distances, in groups sorted by document. */
+    static final class Candidates {
+        int[] docs = new int[16];
+        int[] distances = new int[16];
+        int size;
+
+        void add(int doc) {
+            if (size == docs.length) {
+                docs = ArrayUtil.grow(docs, size + 1);
+                distances = ArrayUtil.growExact(distances, docs.length);
+            }
+            docs[size++] = doc;
+        }
+
+        void add(int doc, int distance) {
+            add(doc);
+            distances[size - 1] = distance;
+        }
+
+        void sortFrom(int from) {
+            Arrays.sort(docs, from, size);
+        }
+
+        int countWithin(int bound) {
+            int n = 0;
+            for (int i = 0; i < size; i++) {
+                n += distances[i] <= bound ? 1 : 0;
+            }
+            return n;
+        }
+
+        /** Keeps those within {@code bound}, in their order. */
+        void keepWithin(int bound) {
+            int kept = 0;
+            for (int i = 0; i < size; i++) {
+                if (distances[i] <= bound) {
+                    docs[kept] = docs[i];
+                    distances[kept++] = distances[i];
+                }
+            }
+            size = kept;
+        }
+
+        /** Keeps the {@code k} nearest within {@code bound}, by distance then document, in document order. */
+        void keepNearest(int k, int bound) {
+            keepWithin(bound);
+            long[] pairs = new long[size];
+            for (int i = 0; i < size; i++) {
+                pairs[i] = (long) distances[i] << 32 | docs[i];
+            }
+            Arrays.sort(pairs);
+            int kept = Math.min(k, size);
+            for (int i = 0; i < kept; i++) {
+                pairs[i] = (pairs[i] & 0xFFFFFFFFL) << 32 | (pairs[i] >>> 32);
+            }
+            Arrays.sort(pairs, 0, kept);
+            for (int i = 0; i < kept; i++) {
+                docs[i] = (int) (pairs[i] >>> 32);
+                distances[i] = (int) pairs[i];
+            }
+            size = kept;
+        }
+    }
+}
