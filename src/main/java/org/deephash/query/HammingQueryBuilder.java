@@ -6,11 +6,12 @@ import org.apache.lucene.util.SetOnce;
 import org.deephash.hamming.HammingQuery;
 import org.deephash.hamming.HashCode;
 import org.deephash.hamming.RerankQuery;
+import org.deephash.hamming.SearchStrategy;
+import org.deephash.mapper.BinaryHashFieldMapper.BinaryHashFieldType;
 import org.deephash.model.HashInput;
 import org.deephash.model.HashOutput;
 import org.deephash.model.InputException;
 import org.deephash.model.ModelRegistry;
-import org.deephash.mapper.BinaryHashFieldMapper.BinaryHashFieldType;
 import org.elasticsearch.TransportVersion;
 import org.elasticsearch.common.ParsingException;
 import org.elasticsearch.common.io.stream.StreamInput;
@@ -24,73 +25,89 @@ import org.elasticsearch.index.query.QueryRewriteContext;
 import org.elasticsearch.index.query.QueryShardException;
 import org.elasticsearch.index.query.SearchExecutionContext;
 import org.elasticsearch.search.vectors.VectorData;
+import org.elasticsearch.xcontent.ConstructingObjectParser;
+import org.elasticsearch.xcontent.ObjectParser.ValueType;
 import org.elasticsearch.xcontent.ParseField;
 import org.elasticsearch.xcontent.XContentBuilder;
+import org.elasticsearch.xcontent.XContentLocation;
+import org.elasticsearch.xcontent.XContentParseException;
 import org.elasticsearch.xcontent.XContentParser;
 
 import java.io.IOException;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
+import java.util.function.Function;
 import java.util.function.Supplier;
+
+import static org.elasticsearch.xcontent.ConstructingObjectParser.optionalConstructorArg;
 
 /**
  * The {@code hamming} query: documents ranked by the Hamming distance between their
  * {@code binary_hash} code and a query code, optionally only those within {@code max_distance}.
+ *
+ * <p>Where each rule lives: the constructor checks what the query is made of (a field, a code or
+ * inputs to hash but not both, no blank input, a valid model name, {@code max_distance} within the
+ * code's width) for every path, Java or JSON; the setters check their own option ({@code k}); the parser
+ * checks only what JSON can get wrong (a value's type, {@code 1.5} for a whole number, a hex string).
  */
 public final class HammingQueryBuilder extends AbstractQueryBuilder<HammingQueryBuilder> {
     public static final String NAME = "hamming";
+    public static final int MAX_K = 10_000;
 
     static final ParseField FIELD = new ParseField("field");
     static final ParseField CODE = new ParseField("code");
-    static final ParseField MAX_DISTANCE = new ParseField("max_distance");
-    static final ParseField IGNORE_UNMAPPED = new ParseField("ignore_unmapped");
     static final ParseField TEXT = new ParseField("text");
     static final ParseField IMAGE = new ParseField("image");
     static final ParseField MODEL = new ParseField("model");
+    static final ParseField MAX_DISTANCE = new ParseField("max_distance");
+    static final ParseField IGNORE_UNMAPPED = new ParseField("ignore_unmapped");
     static final ParseField RERANK = new ParseField("rerank");
-    static final ParseField RERANK_FIELD = new ParseField("field");
-    static final ParseField RERANK_WINDOW = new ParseField("window");
-    static final ParseField RERANK_VECTOR = new ParseField("vector");
-    public static final int DEFAULT_WINDOW = 100;
-    public static final int MAX_WINDOW = 10_000;
+    static final ParseField K = new ParseField("k");
+    static final ParseField STRATEGY = new ParseField("strategy");
 
-    /**
-     * Lin et al.'s fine stage: the {@code window} best documents by Hamming distance (per shard) are
-     * re-scored by the similarity of the dense vector in {@code field} to {@code vector} (the query's
-     * embedding from the model, or given).
-     */
-    public record Rerank(String field, int window, @Nullable float[] vector) {
-        public Rerank {
-            if (field == null || field.isEmpty()) {
-                throw new IllegalArgumentException("[" + NAME + "] query: [rerank] needs a [field]: the dense_vector field to re-rank by");
-            }
-            if (window < 1 || window > MAX_WINDOW) {
-                throw new IllegalArgumentException(
-                    "[" + NAME + "] query: [rerank.window] must be from 1 to " + MAX_WINDOW + " but was [" + window + "]"
-                );
-            }
+    // Every parameter is optional to the parser, so that a missing one gets the constructor's message. The values
+    // whose errors name the field (a hex code, a whole number, a strategy) are read once the field is known: in the
+    // function that builds the query, and in the consumers of the other options, which run on the built query.
+    private static final ConstructingObjectParser<HammingQueryBuilder, Void> PARSER = new ConstructingObjectParser<>(
+        NAME,
+        a -> {
+            String field = (String) a[0];
+            HashCode code = convert(field, CODE, a[1], HammingQueryBuilder::code);
+            Integer maxDistance = convert(field, MAX_DISTANCE, (String) a[5], s -> wholeNumber(s, "a whole number of bits"));
+            return new HammingQueryBuilder(field, code, (String) a[2], (String) a[3], (String) a[4], maxDistance, null);
         }
+    );
 
-        Rerank withVector(float[] v) {
-            return new Rerank(field, window, v);
-        }
-
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof Rerank r && field.equals(r.field) && window == r.window && Arrays.equals(vector, r.vector);
-        }
-
-        @Override
-        public int hashCode() {
-            return Objects.hash(field, window, Arrays.hashCode(vector));
-        }
-
-        @Override
-        public String toString() {
-            return "rerank[" + field + ", " + window + (vector == null ? "" : ", " + vector.length + " dims") + "]";
-        }
+    static {
+        PARSER.declareString(optionalConstructorArg(), FIELD);
+        PARSER.declareField(optionalConstructorArg(), (p, c) -> parseCode(p), CODE, ValueType.VALUE_OBJECT_ARRAY);
+        // [text] and [image] are read as the deep_hash processor reads a document's caption and picture, so
+        // each accepts and refuses the same values; a number, an object or a boolean is refused.
+        PARSER.declareField(
+            optionalConstructorArg(),
+            (p, c) -> HashInput.caption(anyValue(p), where(null) + ": [" + TEXT.getPreferredName() + "]"),
+            TEXT,
+            ValueType.VALUE_OBJECT_ARRAY
+        );
+        PARSER.declareField(
+            optionalConstructorArg(),
+            (p, c) -> HashInput.imageValue(anyValue(p), where(null) + ": [" + IMAGE.getPreferredName() + "]"),
+            IMAGE,
+            ValueType.VALUE_OBJECT_ARRAY
+        );
+        PARSER.declareString(optionalConstructorArg(), MODEL);
+        PARSER.declareField(optionalConstructorArg(), (p, c) -> p.text(), MAX_DISTANCE, ValueType.INT);
+        PARSER.declareBoolean(HammingQueryBuilder::ignoreUnmapped, IGNORE_UNMAPPED);
+        PARSER.declareField(HammingQueryBuilder::rerank, (p, c) -> Rerank.fromXContent(p), RERANK, ValueType.VALUE_OBJECT_ARRAY);
+        PARSER.declareField(
+            (b, s) -> b.k(convert(b.field, K, s, v -> wholeNumber(v, "a whole number"))),
+            (p, c) -> p.text(),
+            K,
+            ValueType.INT
+        );
+        PARSER.declareString((b, s) -> b.strategy(convert(b.field, STRATEGY, s, SearchStrategy::parse)), STRATEGY);
+        declareStandardFields(PARSER);
     }
 
     private final String field;
@@ -101,6 +118,8 @@ public final class HammingQueryBuilder extends AbstractQueryBuilder<HammingQuery
     private final Integer maxDistance;
     private boolean ignoreUnmapped = false;
     private Rerank rerank;
+    private Integer k;
+    private SearchStrategy strategy = SearchStrategy.AUTO;
     /** The query's hash, once the rewrite's asynchronous inference is done. */
     private final Supplier<HashOutput> hashed;
     /**
@@ -110,7 +129,7 @@ public final class HammingQueryBuilder extends AbstractQueryBuilder<HammingQuery
     private String hashedBy;
 
     public HammingQueryBuilder(String field, HashCode code, @Nullable Integer maxDistance) {
-        this(field, Objects.requireNonNull(code, "[" + NAME + "] query needs a [code]"), null, null, null, maxDistance, null);
+        this(field, code, null, null, null, maxDistance, null);
     }
 
     /**
@@ -137,36 +156,39 @@ public final class HammingQueryBuilder extends AbstractQueryBuilder<HammingQuery
         Supplier<HashOutput> hashed
     ) {
         if (field == null || field.isEmpty()) {
-            throw new IllegalArgumentException("[" + NAME + "] query needs a [field]");
+            throw new IllegalArgumentException("[" + NAME + "] query needs a [field]: the binary_hash field to search");
         }
         this.field = field;
         if (code == null && text == null && image == null) {
             throw new IllegalArgumentException(
-                "[" + NAME + "] query on field [" + field + "] needs a [code] (hex or an array of 0/1 values), a [text] or an [image] (base64)"
+                where(field) + " needs a [code] (hex or an array of 0/1 values), a [text] or an [image] (base64)"
             );
         }
-        if (code != null && (text != null || image != null)) {
+        if (code != null && (text != null || image != null || model != null)) {
             throw new IllegalArgumentException(
-                "[" + NAME + "] query on field [" + field + "] takes a [code] or a [text] and/or [image] to hash, not both"
+                where(field) + " takes either a [code] or a [text] and/or [image] with a [model], not both"
             );
         }
         // Blank inputs are refused here as the deep_hash processor refuses a document's blank caption or picture:
         // an empty text would otherwise hash to some code and rank every document.
-        for (String[] input : new String[][] { { "text", text }, { "image", image } }) {
-            if (input[1] != null && input[1].isBlank()) {
-                boolean isText = input[0].equals("text");
-                throw new InputException(
-                    isText ? InputException.Kind.MISSING_INPUT : InputException.Kind.EMPTY_IMAGE,
-                    "[" + NAME + "] query on field [" + field + "]: [" + input[0] + "] is empty: expected "
-                        + (isText ? "a caption or keywords to hash" : "the base64 bytes of a picture to hash")
-                );
+        if (text != null && text.isBlank()) {
+            throw new InputException(
+                InputException.Kind.MISSING_INPUT,
+                where(field) + ": [text] is empty: expected a caption or keywords to hash"
+            );
+        }
+        if (image != null && image.isBlank()) {
+            throw new InputException(
+                InputException.Kind.EMPTY_IMAGE,
+                where(field) + ": [image] is empty: expected the base64 bytes of a picture to hash"
+            );
+        }
+        if (model != null) {
+            try {
+                ModelRegistry.checkName(model);
+            } catch (InputException e) {
+                throw e.withPrefix(where(field) + ": [model] ");
             }
-        }
-        if (code == null && model != null) {
-            ModelRegistry.checkName(model);
-        }
-        if (code != null && model != null) {
-            throw new IllegalArgumentException("[" + NAME + "] query on field [" + field + "]: [model] goes with [text] or [image], not with [code]");
         }
         this.code = code;
         this.text = text;
@@ -175,8 +197,7 @@ public final class HammingQueryBuilder extends AbstractQueryBuilder<HammingQuery
         int limit = code == null ? HashCode.MAX_BITS : code.bits();
         if (maxDistance != null && (maxDistance < 0 || maxDistance > limit)) {
             throw new IllegalArgumentException(
-                "[" + NAME + "] query on field [" + field + "]: [max_distance] must be between 0 and the code's " + limit + " bits but was ["
-                    + maxDistance + "]"
+                where(field) + ": [max_distance] must be between 0 and the code's " + limit + " bits but was [" + maxDistance + "]"
             );
         }
         this.maxDistance = maxDistance;
@@ -193,11 +214,9 @@ public final class HammingQueryBuilder extends AbstractQueryBuilder<HammingQuery
         model = in.readOptionalString();
         maxDistance = in.readOptionalVInt();
         ignoreUnmapped = in.readBoolean();
-        if (in.readBoolean()) {
-            String rerankField = in.readString();
-            int window = in.readVInt();
-            rerank = new Rerank(rerankField, window, in.readOptionalFloatArray());
-        }
+        rerank = in.readOptionalWriteable(Rerank::new);
+        k = in.readOptionalVInt();
+        strategy = in.readEnum(SearchStrategy.class);
         this.hashed = null;
         this.hashedBy = in.readOptionalString();
     }
@@ -214,13 +233,18 @@ public final class HammingQueryBuilder extends AbstractQueryBuilder<HammingQuery
         out.writeOptionalString(model);
         out.writeOptionalVInt(maxDistance);
         out.writeBoolean(ignoreUnmapped);
-        out.writeBoolean(rerank != null);
-        if (rerank != null) {
-            out.writeString(rerank.field());
-            out.writeVInt(rerank.window());
-            out.writeOptionalFloatArray(rerank.vector());
-        }
+        out.writeOptionalWriteable(rerank);
+        out.writeOptionalVInt(k);
+        out.writeEnum(strategy);
         out.writeOptionalString(hashedBy);
+    }
+
+    public String field() {
+        return field;
+    }
+
+    public HashCode code() {
+        return code;
     }
 
     public String text() {
@@ -235,23 +259,6 @@ public final class HammingQueryBuilder extends AbstractQueryBuilder<HammingQuery
         return model;
     }
 
-    public Rerank rerank() {
-        return rerank;
-    }
-
-    public HammingQueryBuilder rerank(Rerank rerank) {
-        this.rerank = rerank;
-        return this;
-    }
-
-    public String field() {
-        return field;
-    }
-
-    public HashCode code() {
-        return code;
-    }
-
     public Integer maxDistance() {
         return maxDistance;
     }
@@ -263,6 +270,46 @@ public final class HammingQueryBuilder extends AbstractQueryBuilder<HammingQuery
 
     public boolean ignoreUnmapped() {
         return ignoreUnmapped;
+    }
+
+    public HammingQueryBuilder rerank(@Nullable Rerank rerank) {
+        this.rerank = rerank;
+        return this;
+    }
+
+    public Rerank rerank() {
+        return rerank;
+    }
+
+    /** How many nearest documents to find, from 1 to {@link #MAX_K}; null (the default) for no limit but {@code size}. */
+    public HammingQueryBuilder k(@Nullable Integer k) {
+        if (k != null && (k < 1 || k > MAX_K)) {
+            throw new IllegalArgumentException(where(field) + ": [k] must be from 1 to " + MAX_K + " but was [" + k + "]");
+        }
+        this.k = k;
+        return this;
+    }
+
+    public Integer k() {
+        return k;
+    }
+
+    public HammingQueryBuilder strategy(SearchStrategy strategy) {
+        this.strategy = Objects.requireNonNull(strategy, "[" + NAME + "] query: [strategy] must not be null; the default is [auto]");
+        return this;
+    }
+
+    public SearchStrategy strategy() {
+        return strategy;
+    }
+
+    /** This builder, made by the rewrite, with {@code from}'s options: all but what it searches for. */
+    private HammingQueryBuilder withOptionsOf(HammingQueryBuilder from) {
+        return ignoreUnmapped(from.ignoreUnmapped).rerank(from.rerank)
+            .k(from.k)
+            .strategy(from.strategy)
+            .boost(from.boost)
+            .queryName(from.queryName);
     }
 
     @Override
@@ -288,189 +335,114 @@ public final class HammingQueryBuilder extends AbstractQueryBuilder<HammingQuery
             builder.field(IGNORE_UNMAPPED.getPreferredName(), true);
         }
         if (rerank != null) {
-            builder.startObject(RERANK.getPreferredName());
-            builder.field(RERANK_FIELD.getPreferredName(), rerank.field());
-            builder.field(RERANK_WINDOW.getPreferredName(), rerank.window());
-            if (rerank.vector() != null) {
-                builder.array(RERANK_VECTOR.getPreferredName(), rerank.vector());
-            }
-            builder.endObject();
+            builder.field(RERANK.getPreferredName(), rerank);
+        }
+        if (k != null) {
+            builder.field(K.getPreferredName(), k);
+        }
+        if (strategy != SearchStrategy.AUTO) {
+            builder.field(STRATEGY.getPreferredName(), strategy.jsonName());
         }
         printBoostAndQueryName(builder);
         builder.endObject();
     }
 
-    public static HammingQueryBuilder fromXContent(XContentParser parser) throws IOException {
-        String field = null;
-        Object rawCode = null;
-        String text = null;
-        String image = null;
-        String model = null;
-        Rerank rerank = null;
-        Integer maxDistance = null;
-        boolean ignoreUnmapped = false;
-        float boost = DEFAULT_BOOST;
-        String queryName = null;
-        String current = null;
-        XContentParser.Token token;
-        while ((token = parser.nextToken()) != XContentParser.Token.END_OBJECT) {
-            if (token == XContentParser.Token.FIELD_NAME) {
-                current = parser.currentName();
-            } else if (CODE.match(current, parser.getDeprecationHandler())) {
-                rawCode = readCode(parser, token);
-            } else if (RERANK.match(current, parser.getDeprecationHandler())) {
-                rerank = readRerank(parser, token);
-            } else if (TEXT.match(current, parser.getDeprecationHandler())) {
-                text = readInput(parser, token, TEXT);
-            } else if (IMAGE.match(current, parser.getDeprecationHandler())) {
-                image = readInput(parser, token, IMAGE);
-            } else if (token.isValue()) {
-                if (FIELD.match(current, parser.getDeprecationHandler())) {
-                    field = parser.text();
-                } else if (MAX_DISTANCE.match(current, parser.getDeprecationHandler())) {
-                    maxDistance = readMaxDistance(parser, field);
-                } else if (IGNORE_UNMAPPED.match(current, parser.getDeprecationHandler())) {
-                    ignoreUnmapped = parser.booleanValue();
-                } else if (MODEL.match(current, parser.getDeprecationHandler())) {
-                    model = parser.text();
-                } else if (BOOST_FIELD.match(current, parser.getDeprecationHandler())) {
-                    boost = parser.floatValue();
-                } else if (NAME_FIELD.match(current, parser.getDeprecationHandler())) {
-                    queryName = parser.text();
-                } else {
-                    throw new ParsingException(parser.getTokenLocation(), "[" + NAME + "] query does not support [" + current + "]");
-                }
-            } else {
-                throw new ParsingException(parser.getTokenLocation(), "[" + NAME + "] query does not support [" + current + "] of type [" + token + "]");
-            }
-        }
-        if (field == null) {
-            throw new ParsingException(parser.getTokenLocation(), "[" + NAME + "] query needs a [field]: the binary_hash field to search");
-        }
-        if (rawCode == null && text == null && image == null) {
-            throw new ParsingException(
-                parser.getTokenLocation(),
-                "[" + NAME + "] query on field [" + field + "] needs a [code] (hex or an array of 0/1 values), a [text] or an [image] (base64)"
-            );
-        }
-        HammingQueryBuilder builder;
+    public static HammingQueryBuilder fromXContent(XContentParser parser) {
         try {
-            if (rawCode != null) {
-                if (text != null || image != null || model != null) {
-                    throw new IllegalArgumentException(
-                        "[" + NAME + "] query on field [" + field + "] takes either a [code] or a [text] and/or [image] with a [model], not both"
-                    );
-                }
-                HashCode code = rawCode instanceof String hex ? HashCode.fromHex(hex) : HashCode.fromBitList((List<?>) rawCode);
-                builder = new HammingQueryBuilder(field, code, null, null, null, maxDistance, null);
-            } else {
-                builder = new HammingQueryBuilder(field, text, image, model, maxDistance);
-            }
-            builder.rerank(rerank);
-        } catch (IllegalArgumentException e) {
-            String message = e.getMessage().startsWith("[" + NAME + "]")
-                ? e.getMessage()
-                : "[" + NAME + "] query on field [" + field + "]: [code] " + e.getMessage();
-            throw new ParsingException(parser.getTokenLocation(), message, e);
+            return PARSER.apply(parser, null);
+        } catch (XContentParseException e) {
+            throw parsingException(e, parser.getTokenLocation());
         }
-        return builder.ignoreUnmapped(ignoreUnmapped).boost(boost).queryName(queryName);
     }
 
     /**
-     * A [text] (a string, or an array of strings joined with ", ") or an [image] (a string of base64),
-     * read with the rules the deep_hash processor reads a document's caption and picture with
-     * ({@link HashInput#caption}, {@link HashInput#imageValue}): a number, an object or a boolean is refused.
+     * ObjectParser wraps an error in "[hamming] failed to parse field [x]" (and "Failed to build [hamming]"); the
+     * first error under those says what was wrong, and is what users get: ours as they are (they say where they
+     * are), Elasticsearch's (a boolean's, a boost's) after the name of the parameter they are about.
      */
-    private static String readInput(XContentParser parser, XContentParser.Token token, ParseField which) throws IOException {
-        Object value = token == XContentParser.Token.START_ARRAY ? parser.list()
-            : token == XContentParser.Token.START_OBJECT ? parser.map()
-            : token == XContentParser.Token.VALUE_NULL ? null
-            : parser.objectText();
-        String what = "[" + NAME + "] query: [" + which.getPreferredName() + "]";
+    private static ParsingException parsingException(XContentParseException e, XContentLocation fallback) {
+        XContentLocation location = fallback;
+        String parameter = null;
+        Throwable reason = e;
+        while (reason instanceof XContentParseException x) {
+            location = x.getLocation() == null ? location : x.getLocation();
+            parameter = withoutLocation(x);
+            if (x.getCause() == null) {
+                return new ParsingException(location, parameter, e);
+            }
+            reason = x.getCause();
+        }
+        String message = Objects.toString(reason.getMessage(), reason.toString());
+        return new ParsingException(location, message.startsWith("[" + NAME + "]") ? message : parameter + ": " + message, e);
+    }
+
+    /** The message without the "[line:column] " in front: ParsingException reports the location apart. */
+    private static String withoutLocation(XContentParseException e) {
+        String message = e.getMessage();
+        return e.getLocation() == null ? message : message.substring(message.indexOf("] ") + 2);
+    }
+
+    /** "[hamming] query on field [f]", or without the field where it is not known yet. */
+    private static String where(@Nullable String field) {
+        return "[" + NAME + "] query" + (field == null ? "" : " on field [" + field + "]");
+    }
+
+    /** {@code raw} read by {@code read}, whose error (e.g. HashCode's "expected hex characters ...") is put after where it is. */
+    private static <V, T> T convert(@Nullable String field, ParseField param, @Nullable V raw, Function<V, T> read) {
+        if (raw == null) {
+            return null;
+        }
         try {
-            return which == TEXT ? HashInput.caption(value, what) : HashInput.imageValue(value, what);
-        } catch (InputException e) {
-            throw new ParsingException(parser.getTokenLocation(), e.getMessage(), e);
+            return read.apply(raw);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(where(field) + ": [" + param.getPreferredName() + "] " + e.getMessage(), e);
         }
     }
 
     /** A whole number, also as a string ("2"), as Elasticsearch's own integer parameters accept; never a truncated 1.5. */
-    private static int readMaxDistance(XContentParser parser, String field) throws IOException {
-        String text = parser.text();
+    private static int wholeNumber(String text, String expected) {
         try {
             double value = Double.parseDouble(text);
             if (value == Math.rint(value) && Math.abs(value) <= Integer.MAX_VALUE) {
                 return (int) value;
             }
         } catch (NumberFormatException e) {
-            // fall through to the message below
+            // the message below says what was expected
         }
-        throw new ParsingException(
-            parser.getTokenLocation(),
-            "[" + NAME + "] query" + (field == null ? "" : " on field [" + field + "]") + ": [max_distance] must be a whole number of bits but was [" + text + "]"
-        );
+        throw new IllegalArgumentException("must be " + expected + " but was [" + text + "]");
     }
 
-    private static Rerank readRerank(XContentParser parser, XContentParser.Token token) throws IOException {
-        if (token != XContentParser.Token.START_OBJECT) {
-            throw new ParsingException(
-                parser.getTokenLocation(),
-                "[" + NAME + "] query: [rerank] must be an object like {\"field\": \"embedding\", \"window\": 100} but was [" + token + "]"
-            );
-        }
-        String rerankField = null;
-        int window = DEFAULT_WINDOW;
-        float[] vector = null;
-        String current = null;
-        while ((token = parser.nextToken()) != XContentParser.Token.END_OBJECT) {
-            if (token == XContentParser.Token.FIELD_NAME) {
-                current = parser.currentName();
-            } else if (RERANK_FIELD.match(current, parser.getDeprecationHandler()) && token.isValue()) {
-                rerankField = parser.text();
-            } else if (RERANK_WINDOW.match(current, parser.getDeprecationHandler()) && token.isValue()) {
-                window = parser.intValue(false);
-            } else if (RERANK_VECTOR.match(current, parser.getDeprecationHandler()) && token == XContentParser.Token.START_ARRAY) {
-                List<Float> values = new ArrayList<>();
-                while ((token = parser.nextToken()) != XContentParser.Token.END_ARRAY) {
-                    if (token != XContentParser.Token.VALUE_NUMBER) {
-                        throw new ParsingException(parser.getTokenLocation(), "[" + NAME + "] query: [rerank.vector] holds only numbers but found [" + token + "]");
-                    }
-                    values.add(parser.floatValue());
-                }
-                vector = new float[values.size()];
-                for (int i = 0; i < vector.length; i++) {
-                    vector[i] = values.get(i);
-                }
-            } else {
-                throw new ParsingException(
-                    parser.getTokenLocation(),
-                    "[" + NAME + "] query: [rerank] does not support [" + current + "]; it takes [field], [window] and [vector]"
-                );
-            }
-        }
-        try {
-            return new Rerank(rerankField, window, vector);
-        } catch (IllegalArgumentException e) {
-            throw new ParsingException(parser.getTokenLocation(), e.getMessage(), e);
-        }
+    /** A hex string, or the list of numbers {@link #parseCode} read. */
+    private static HashCode code(Object raw) {
+        return raw instanceof String hex ? HashCode.fromHex(hex) : HashCode.fromBitList((List<?>) raw);
     }
 
-    private static Object readCode(XContentParser parser, XContentParser.Token token) throws IOException {
+    private static Object parseCode(XContentParser parser) throws IOException {
+        XContentParser.Token token = parser.currentToken();
         if (token == XContentParser.Token.VALUE_STRING) {
             return parser.text();
         }
         if (token == XContentParser.Token.START_ARRAY) {
             List<Object> bits = new ArrayList<>();
             while ((token = parser.nextToken()) != XContentParser.Token.END_ARRAY) {
-                if (token == XContentParser.Token.VALUE_NUMBER) {
-                    bits.add(parser.numberValue());
-                } else {
-                    throw new ParsingException(parser.getTokenLocation(), "[" + NAME + "] query: [code] arrays hold only 0/1 numbers but found [" + token + "]");
+                if (token != XContentParser.Token.VALUE_NUMBER) {
+                    throw new IllegalArgumentException(where(null) + ": [code] arrays hold only 0/1 numbers but found [" + token + "]");
                 }
+                bits.add(parser.numberValue());
             }
             return bits;
         }
-        throw new ParsingException(parser.getTokenLocation(), "[" + NAME + "] query: [code] must be a hex string or an array of 0/1 values but was [" + token + "]");
+        throw new IllegalArgumentException(where(null) + ": [code] must be a hex string or an array of 0/1 values but was [" + token + "]");
+    }
+
+    /** The value the parser is on, whatever its type, for {@link HashInput#caption} and {@link HashInput#imageValue} to judge. */
+    private static Object anyValue(XContentParser parser) throws IOException {
+        return switch (parser.currentToken()) {
+            case START_ARRAY -> parser.list();
+            case START_OBJECT -> parser.map();
+            case VALUE_NULL -> null;
+            default -> parser.objectText();
+        };
     }
 
     /**
@@ -488,12 +460,10 @@ public final class HammingQueryBuilder extends AbstractQueryBuilder<HammingQuery
             if (out == null) {
                 return this;
             }
-            HashCode hashedCode = HashCode.ofBytes(out.code());
-            HammingQueryBuilder rewritten = new HammingQueryBuilder(field, hashedCode, maxDistance);
-            rewritten.ignoreUnmapped(ignoreUnmapped).boost(boost).queryName(queryName);
+            HammingQueryBuilder rewritten = new HammingQueryBuilder(field, HashCode.ofBytes(out.code()), maxDistance).withOptionsOf(this);
             rewritten.hashedBy = model;
-            if (rerank != null) {
-                rewritten.rerank(rerank.vector() == null ? rerank.withVector(out.embedding()) : rerank);
+            if (rerank != null && rerank.vector() == null) {
+                rewritten.rerank(rerank.withVector(out.embedding()));
             }
             return rewritten;
         }
@@ -505,9 +475,7 @@ public final class HammingQueryBuilder extends AbstractQueryBuilder<HammingQuery
                 return null;
             }))
         );
-        HammingQueryBuilder pending = new HammingQueryBuilder(field, null, text, image, model, maxDistance, result::get);
-        pending.ignoreUnmapped(ignoreUnmapped).rerank(rerank).boost(boost).queryName(queryName);
-        return pending;
+        return new HammingQueryBuilder(field, null, text, image, model, maxDistance, result::get).withOptionsOf(this);
     }
 
     @Override
@@ -546,6 +514,7 @@ public final class HammingQueryBuilder extends AbstractQueryBuilder<HammingQuery
                     + code.bits() + "] bits"
             );
         }
+        // k and strategy: wired to the Lucene queries in the multi-index change
         Query hamming = new HammingQuery(field, code, maxDistance == null ? bits : maxDistance);
         return rerank == null ? hamming : new RerankQuery(hamming, rerankQuery(context), rerank.window());
     }
@@ -586,12 +555,14 @@ public final class HammingQueryBuilder extends AbstractQueryBuilder<HammingQuery
             && Objects.equals(model, other.model)
             && Objects.equals(maxDistance, other.maxDistance)
             && ignoreUnmapped == other.ignoreUnmapped
-            && Objects.equals(rerank, other.rerank);
+            && Objects.equals(rerank, other.rerank)
+            && Objects.equals(k, other.k)
+            && strategy == other.strategy;
     }
 
     @Override
     protected int doHashCode() {
-        return Objects.hash(field, code, text, image, model, maxDistance, ignoreUnmapped, rerank);
+        return Objects.hash(field, code, text, image, model, maxDistance, ignoreUnmapped, rerank, k, strategy);
     }
 
     @Override

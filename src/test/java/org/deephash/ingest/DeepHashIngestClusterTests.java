@@ -7,6 +7,7 @@ import org.deephash.model.HashModel;
 import org.deephash.model.HashOutput;
 import org.deephash.model.ImagePreprocessorTests;
 import org.deephash.query.HammingQueryBuilder;
+import org.deephash.query.Rerank;
 import org.deephash.rest.DeepHashStatsAction;
 import org.deephash.rest.ReloadModelsAction;
 import org.elasticsearch.action.bulk.BulkItemResponse;
@@ -428,7 +429,7 @@ public class DeepHashIngestClusterTests extends ESIntegTestCase {
             int window = between(5, 60);
             String vectorField = randomFrom("embedding", "stored_embedding");
             HammingQueryBuilder builder = new HammingQueryBuilder("hash", query.text(), null, null, null);
-            builder.rerank(new HammingQueryBuilder.Rerank(vectorField, window, null));
+            builder.rerank(new Rerank(vectorField, window, null));
             SearchResponse response = client().prepareSearch("rerank").setQuery(builder).setSize(200).get();
             try {
                 assertNoFailures(response);
