@@ -3,7 +3,9 @@ package org.deephash.query;
 import org.apache.lucene.search.MatchNoDocsQuery;
 import org.apache.lucene.search.Query;
 import org.apache.lucene.util.SetOnce;
+import org.deephash.hamming.CostModel;
 import org.deephash.hamming.HammingQuery;
+import org.deephash.hamming.HammingTopKQuery;
 import org.deephash.hamming.HashCode;
 import org.deephash.hamming.RerankQuery;
 import org.deephash.hamming.SearchStrategy;
@@ -514,9 +516,15 @@ public final class HammingQueryBuilder extends AbstractQueryBuilder<HammingQuery
                     + code.bits() + "] bits"
             );
         }
-        // k and strategy: wired to the Lucene queries in the multi-index change
-        Query hamming = new HammingQuery(field, code, maxDistance == null ? bits : maxDistance);
-        return rerank == null ? hamming : new RerankQuery(hamming, rerankQuery(context), rerank.window());
+        int radius = maxDistance == null ? bits : maxDistance;
+        if (rerank != null) {
+            // The coarse stage is itself a top-k: the window's nearest codes (k's, if fewer), which the tables can find.
+            int coarse = k == null ? rerank.window() : Math.min(k, rerank.window());
+            return new RerankQuery(new HammingTopKQuery(field, code, radius, coarse, strategy, CostModel.DEFAULT), rerankQuery(context), rerank.window());
+        }
+        return k == null
+            ? new HammingQuery(field, code, radius, strategy, CostModel.DEFAULT)
+            : new HammingTopKQuery(field, code, radius, k, strategy, CostModel.DEFAULT);
     }
 
     /** The fine query of a re-rank: the similarity of each document's vector to the query's. */

@@ -4,7 +4,9 @@ import org.apache.lucene.search.MatchNoDocsQuery;
 import org.apache.lucene.search.Query;
 import org.deephash.DeepHashPlugin;
 import org.deephash.hamming.HammingOracle;
+import org.deephash.hamming.CostModel;
 import org.deephash.hamming.HammingQuery;
+import org.deephash.hamming.HammingTopKQuery;
 import org.deephash.hamming.HashCode;
 import org.deephash.hamming.RerankQuery;
 import org.deephash.hamming.SearchStrategy;
@@ -291,12 +293,17 @@ public class HammingQueryBuilderTests extends AbstractQueryTestCase<HammingQuery
             assertEquals(builder.rerank().window(), ((RerankQuery) query).window());
             query = ((RerankQuery) query).coarse();
         }
-        assertThat(query, instanceOf(HammingQuery.class));
-        HammingQuery hamming = (HammingQuery) query;
-        assertThat(hamming.field(), equalTo(builder.field()));
-        assertThat(hamming.code(), equalTo(builder.code()));
         int bits = HASH_FIELDS.get(builder.field());
-        assertThat(hamming.maxDistance(), equalTo(builder.maxDistance() == null ? bits : builder.maxDistance()));
+        int radius = builder.maxDistance() == null ? bits : builder.maxDistance();
+        if (builder.rerank() != null || builder.k() != null) {
+            // A re-rank's coarse stage finds the window's nearest (k's if fewer) as a top-k does.
+            int k = builder.rerank() == null ? builder.k()
+                : builder.k() == null ? builder.rerank().window()
+                : Math.min(builder.k(), builder.rerank().window());
+            assertThat(query, equalTo(new HammingTopKQuery(builder.field(), builder.code(), radius, k, builder.strategy(), CostModel.DEFAULT)));
+        } else {
+            assertThat(query, equalTo(new HammingQuery(builder.field(), builder.code(), radius, builder.strategy(), CostModel.DEFAULT)));
+        }
     }
 
     public void testParsesHexAndBitArrays() throws IOException {
