@@ -2,6 +2,7 @@ package org.deephash.codec;
 
 import org.apache.lucene.codecs.lucene90.IndexedDISI;
 import org.apache.lucene.store.IndexInput;
+import org.apache.lucene.util.IOSupplier;
 
 import java.io.IOException;
 
@@ -20,21 +21,19 @@ public final class FixedBitsCodes {
     private final IndexInput data;
     private final FixedBitsDocValuesProducer.Entry entry;
     private final int wordBytes;
-    private MultiIndexTable multiIndex;
+    private final IOSupplier<MultiIndexTable> multiIndex;
 
-    FixedBitsCodes(IndexInput data, FixedBitsDocValuesProducer.Entry entry) throws IOException {
+    FixedBitsCodes(IndexInput data, FixedBitsDocValuesProducer.Entry entry, IOSupplier<MultiIndexTable> multiIndex) throws IOException {
         this.data = data;
         this.entry = entry;
         this.wordBytes = wordBytes(entry.bytesPerCode());
         this.codes = data.slice("codes", entry.codesOffset(), (long) entry.count() * entry.bytesPerCode());
+        this.multiIndex = multiIndex;
     }
 
-    /** The field's multi-index hashing tables in this segment, or null when it has none (opened on first use). */
+    /** The field's multi-index hashing tables in this segment, or null when it has none. */
     public MultiIndexTable multiIndex() throws IOException {
-        if (multiIndex == null && entry.tables() != null) {
-            multiIndex = new MultiIndexTable(data, entry.bytesPerCode() * 8, entry.tables());
-        }
-        return multiIndex;
+        return multiIndex.get();
     }
 
     /** 8 when codes are a whole number of longs (stored by word planes), else the whole code. */

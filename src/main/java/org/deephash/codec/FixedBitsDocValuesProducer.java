@@ -21,6 +21,7 @@ import org.apache.lucene.util.IOUtils;
 import java.io.IOException;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /** Reads {@link FixedBitsDocValuesFormat}; see its javadoc for the layout. */
 final class FixedBitsDocValuesProducer extends DocValuesProducer {
@@ -39,6 +40,11 @@ final class FixedBitsDocValuesProducer extends DocValuesProducer {
     ) {}
 
     private final Map<Integer, Entry> entries = new HashMap<>();
+    /**
+     * Each field's tables, opened on first use and shared by every search of the segment: opening one
+     * builds a reader per block of its offsets, too much to do per query. Their reads are positional.
+     */
+    private final Map<Integer, MultiIndexTable> multiIndex = new ConcurrentHashMap<>();
     private final IndexInput data;
     private final DocValuesProducer fallback;
 
@@ -140,7 +146,20 @@ final class FixedBitsDocValuesProducer extends DocValuesProducer {
         if (entry == null) {
             return fallback == null ? DocValues.emptyBinary() : fallback.getBinary(field);
         }
-        return new FixedBitsBinaryDocValues(new FixedBitsCodes(data, entry));
+        return new FixedBitsBinaryDocValues(new FixedBitsCodes(data, entry, () -> multiIndex(field.number, entry)));
+    }
+
+    private MultiIndexTable multiIndex(int field, Entry entry) throws IOException {
+        if (entry.tables() == null) {
+            return null;
+        }
+        MultiIndexTable table = multiIndex.get(field);
+        if (table == null) {
+            table = new MultiIndexTable(data, entry.bytesPerCode() * 8, entry.tables());
+            MultiIndexTable raced = multiIndex.putIfAbsent(field, table);
+            table = raced == null ? table : raced;
+        }
+        return table;
     }
 
     @Override

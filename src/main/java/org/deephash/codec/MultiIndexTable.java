@@ -26,10 +26,10 @@ import java.util.Arrays;
  * The value of a substring is its bits read the same way, bit 0 the lowest.
  *
  * <p>A table sorts the segment's documents by the substring's value into {@code 2^t} buckets by its
- * {@code t} highest bits ({@code t} is at most the substring's length and about {@code log2(count)}, so
- * that a bucket holds about one document). Per table, in the data file:
+ * {@code t} highest bits ({@code t} is at most the substring's length and about {@code log2(count) - 1}, so
+ * that a bucket holds one to two documents). Per table, in the data file:
  * <pre>
- *   offsets: 2^t + 1 monotonic values (DirectMonotonicWriter, blocks of 2^16): bucket b is entries
+ *   offsets: 2^t + 1 monotonic values (DirectMonotonicWriter, blocks of 2^10): bucket b is entries
  *            [offsets[b], offsets[b+1])
  *   entries: count values (DirectWriter): doc &lt;&lt; lowBits | the substring's lowBits lowest bits,
  *            lowBits = length - t; in a bucket in increasing doc order
@@ -39,7 +39,8 @@ import java.util.Arrays;
  * substring value: its bucket gives the high bits, the entry the low ones.
  */
 public final class MultiIndexTable {
-    static final int OFFSETS_BLOCK_SHIFT = 16;
+    /** Offsets in blocks of 2^10: a random walk of bucket loads strays less from the block's line in a short block (bits per offset). */
+    static final int OFFSETS_BLOCK_SHIFT = 10;
     /** A substring value is read as a long with room to shift: 32 bits at most per substring. */
     public static final int MAX_SUBSTRING_BITS = 32;
     /** Segments are treated as at least this big when choosing m, so that tiny ones get short substrings. */
@@ -152,10 +153,13 @@ public final class MultiIndexTable {
         return Math.max(fewest, Math.min(bits, Math.max(1, m)));
     }
 
-    /** t for a substring of {@code length} bits in a segment of {@code count} codes: about one code per bucket. */
+    /**
+     * t for a substring of {@code length} bits in a segment of {@code count} codes: one to two codes per
+     * bucket (at one per bucket the offsets cost as much again as the entries).
+     */
     static int directoryBits(int length, int count) {
         int log2 = 32 - Integer.numberOfLeadingZeros(Math.max(1, count - 1));
-        return Math.max(1, Math.min(Math.min(length, MAX_DIRECTORY_BITS), log2));
+        return Math.max(1, Math.min(Math.min(length, MAX_DIRECTORY_BITS), log2 - 1));
     }
 
     /**

@@ -23,6 +23,8 @@ public record CostModel(double scanNanosPerWord, double bucketNanos, double entr
      * scan's: the most a segment loses when the lookups show the tables would cost more than the scan.
      */
     static final double PLAN_AT_MOST = 0.1;
+    /** A top-k search through the tables first looks this far (a share of the scan's cost) before it asks a sample how far it must go. */
+    static final double EXPLORE_AT_MOST = 0.05;
 
     /** The estimated cost of scanning {@code count} codes of {@code bytesPerCode} bytes. */
     public double scan(int count, int bytesPerCode) {

@@ -112,22 +112,39 @@ final class MultiIndexSearch {
         int m = table.substrings();
         Candidates found = new Candidates();
         long buckets = 0;
+        long entries = 0;
+        // First a cheap look (most top-k searches of clustered codes end here); past it, only if a sample of
+        // the segment says the radius that holds k codes is within the tables' reach.
+        double budget = forced ? Double.POSITIVE_INFINITY : CostModel.EXPLORE_AT_MOST * scanCost;
+        boolean predicted = false;
         int r = 0;
         for (; r <= maxDistance; r++) {
             int j = r % m;
             int rho = r / m;
             if (rho <= table.length(j)) {
-                double budget = CostModel.CHOOSE_INDEX_BELOW * scanCost;
-                if (forced == false && spent + buckets(j, rho, rho) * cost.bucketNanos() > budget) {
-                    decision = "scan: top " + k + " not found by radius " + r + " within the tables' budget";
-                    return null;
+                double load = Math.max((double) codes.count() / (1L << table.directoryBits(j)), buckets == 0 ? 0 : (double) entries / buckets);
+                double step = buckets(j, rho, rho) * (cost.bucketNanos() + load * (cost.entryNanos() + cost.verifyNanos()));
+                if (spent + step > budget) {
+                    if (predicted) {
+                        decision = "scan: top " + k + " not found by radius " + r + " within the tables' budget";
+                        return null;
+                    }
+                    predicted = true;
+                    int expected = Math.min(maxDistance, sampleRadius(k));
+                    double remaining = 0;
+                    for (int s = r; s <= expected; s++) {
+                        int js = s % m;
+                        remaining += buckets(js, s / m, s / m) * (cost.bucketNanos() + load * (cost.entryNanos() + cost.verifyNanos()));
+                    }
+                    if (spent + remaining > CostModel.CHOOSE_INDEX_BELOW * scanCost) {
+                        decision = "scan: top " + k + " needs about radius " + expected + " by a sample, too far for the tables";
+                        return null;
+                    }
+                    budget = CostModel.CHOOSE_INDEX_BELOW * scanCost + spent;
                 }
                 Probe probe = plan(j, rho, rho);
                 buckets += probe.size;
-                if (forced == false && spent + estimate(probe) > budget) {
-                    decision = "scan: top " + k + " not found by radius " + r + " within the tables' budget";
-                    return null;
-                }
+                entries += probe.entries;
                 int from = found.size;
                 run(probe, found);
                 verify(found, from, liveDocs);
@@ -139,6 +156,25 @@ final class MultiIndexSearch {
         found.keepNearest(k, Math.min(r, maxDistance));
         decision = "multi_index: " + m + " substrings, top " + k + " by radius " + Math.min(r, maxDistance) + ": " + buckets + " buckets";
         return found;
+    }
+
+    /**
+     * The radius within which about {@code k} of the segment's codes lie, from the distances of a sample
+     * of its codes (at most 1024, and at most one in 128 so that the sample costs about 1% of a scan).
+     * A sample too small to see k codes that near answers its nearest distance: too far, never too near.
+     */
+    private int sampleRadius(int k) throws IOException {
+        int count = codes.count();
+        int size = Math.max(1, Math.min(1024, count / 128));
+        int[] distances = new int[size];
+        for (int i = 0; i < size; i++) {
+            codes.readCode(in, (int) ((long) count * i / size), code);
+            distances[i] = kernel.distance(code, 0);
+        }
+        spent += size * cost.verifyNanos();
+        Arrays.sort(distances);
+        int index = (int) Math.min(size - 1, Math.max(0, Math.ceil((double) k * size / count) - 1));
+        return distances[index];
     }
 
     /** How the last search went: the tables, or why the scan. */

@@ -1,0 +1,311 @@
+package org.deephash.bench;
+
+import org.apache.lucene.codecs.DocValuesFormat;
+import org.apache.lucene.codecs.lucene912.Lucene912Codec;
+import org.apache.lucene.document.BinaryDocValuesField;
+import org.apache.lucene.document.Document;
+import org.apache.lucene.index.DirectoryReader;
+import org.apache.lucene.index.IndexWriter;
+import org.apache.lucene.index.IndexWriterConfig;
+import org.apache.lucene.search.IndexSearcher;
+import org.apache.lucene.search.Query;
+import org.apache.lucene.store.MMapDirectory;
+import org.apache.lucene.util.BytesRef;
+import org.deephash.codec.FixedBitsDocValuesFormat;
+import org.deephash.codec.FixedBitsDocValuesFormat.FieldSpec;
+import org.deephash.hamming.CostModel;
+import org.deephash.hamming.HammingQuery;
+import org.deephash.hamming.HammingTopKQuery;
+import org.deephash.hamming.HashCode;
+import org.deephash.hamming.SearchStrategy;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.stream.Stream;
+
+/**
+ * Multi-index hashing against the scan on one force-merged segment of N codes, radius and top-k, random
+ * and clustered codes; also what the tables cost to build and store. Writes the codes and queries for
+ * {@code bench/faiss_mih.py} (FAISS's IndexBinaryMultiHash and IndexBinaryFlat on the same data).
+ *
+ *   java -Xmx3g -cp bench/target/benchmarks.jar org.deephash.bench.MultiIndexBench codes=10000000 bits=64 kind=random queries=200
+ *
+ * kind=clustered: 10,000 centres whose bits are unbalanced (each bit set with its own probability from
+ * 0.2 to 0.8), each code a centre with each bit flipped with probability 0.05; queries are indexed codes
+ * with 2 bits flipped. kind=random: uniform codes; queries are half uniform, half indexed codes with 2
+ * bits flipped. Each line prints p50 and p99 in ms over the queries (after a warm-up pass), and the
+ * mean number of hits.
+ */
+public final class MultiIndexBench {
+    public static void main(String[] args) throws Exception {
+        int n = Integer.parseInt(arg(args, "codes", "1000000"));
+        int bits = Integer.parseInt(arg(args, "bits", "64"));
+        String kind = arg(args, "kind", "random");
+        int queries = Integer.parseInt(arg(args, "queries", "200"));
+        String only = arg(args, "only", "radius,topk,raw");
+        Path dir = Path.of(arg(args, "dir", "bench/work/mih")).resolve(kind + "-" + bits + "b-" + n);
+        int bytes = bits / 8;
+        codesForWarmUp = n;
+
+        Random random = new Random(25);
+        byte[] codes = generate(random, n, bits, kind);
+        byte[][] qs = queries(random, codes, n, bytes, queries, kind);
+        Files.createDirectories(dir);
+        writeFile(dir.resolve("codes.u8"), codes);
+        byte[] flatQueries = new byte[queries * bytes];
+        for (int i = 0; i < queries; i++) {
+            System.arraycopy(qs[i], 0, flatQueries, i * bytes, bytes);
+        }
+        writeFile(dir.resolve("queries.u8"), flatQueries);
+
+        System.out.printf(Locale.ROOT, "# %s codes=%d bits=%d queries=%d java=%s cpus=%d%n", kind, n, bits, queries, Runtime.version(), Runtime.getRuntime().availableProcessors());
+        Built plain = build(dir.resolve("flat"), codes, n, bytes, FieldSpec.NO_INDEX);
+        Built mih = build(dir.resolve("multi-index"), codes, n, bytes, FieldSpec.AUTO_SUBSTRINGS);
+        System.out.printf(Locale.ROOT, "build flat: write %.1f s, merge %.1f s, %.2f bytes/code%n", plain.writeSeconds, plain.mergeSeconds, (double) plain.bytes / n);
+        System.out.printf(Locale.ROOT, "build multi_index: write %.1f s, merge %.1f s, %.2f bytes/code (tables %.2f bytes/code)%n",
+            mih.writeSeconds, mih.mergeSeconds, (double) mih.bytes / n, (double) (mih.bytes - plain.bytes) / n);
+
+        ExecutorService executor = Executors.newFixedThreadPool(Runtime.getRuntime().availableProcessors());
+        try (DirectoryReader reader = DirectoryReader.open(new MMapDirectory(dir.resolve("multi-index")))) {
+            IndexSearcher single = new IndexSearcher(reader);
+            IndexSearcher parallel = new IndexSearcher(reader, executor);
+            single.setQueryCache(null);
+            parallel.setQueryCache(null);
+            if (only.contains("raw")) {
+                long[] words = toLongs(codes);
+                System.out.printf(Locale.ROOT, "raw long[] loop, 1 thread: %s%n", time(qs, q -> rawCount(words, toLongs(q), bits / 4, 0, n, bits / 64 == 0 ? 1 : bits / 64)));
+                System.out.printf(Locale.ROOT, "raw long[] loop, %d threads: %s%n", Runtime.getRuntime().availableProcessors(),
+                    time(qs, q -> rawCountParallel(executor, words, toLongs(q), bits / 4, n, Math.max(1, bits / 64))));
+            }
+            if (only.contains("radius")) {
+                for (int r : radii(arg(args, "radii", "0,2,4,6,8,12"))) {
+                    if (r > bits) {
+                        continue;
+                    }
+                    for (SearchStrategy s : SearchStrategy.values()) {
+                        Result res = run(qs, q -> new HammingQuery("h", HashCode.ofBytes(q), r, s, CostModel.DEFAULT), single, 10);
+                        System.out.printf(Locale.ROOT, "radius %2d %-5s %s hits %.1f%n", r, s.jsonName(), res.timing, res.meanHits);
+                    }
+                }
+            }
+            if (only.contains("topk")) {
+                for (int k : new int[] { 1, 10, 100 }) {
+                    Result old = run(qs, q -> new HammingQuery("h", HashCode.ofBytes(q), bits, SearchStrategy.SCAN, CostModel.DEFAULT), single, k);
+                    System.out.printf(Locale.ROOT, "top %3d collector-scan(1 thread) %s%n", k, old.timing);
+                    for (SearchStrategy s : SearchStrategy.values()) {
+                        Result res = run(qs, q -> new HammingTopKQuery("h", HashCode.ofBytes(q), bits, k, s, CostModel.DEFAULT), parallel, k);
+                        System.out.printf(Locale.ROOT, "top %3d %-5s %s%n", k, s.jsonName(), res.timing);
+                    }
+                    Result one = run(qs, q -> new HammingTopKQuery("h", HashCode.ofBytes(q), bits, k, SearchStrategy.SCAN, CostModel.DEFAULT), single, k);
+                    System.out.printf(Locale.ROOT, "top %3d scan(1 thread) %s%n", k, one.timing);
+                }
+            }
+        } finally {
+            executor.shutdown();
+        }
+    }
+
+    private record Built(double writeSeconds, double mergeSeconds, long bytes) {}
+
+    private record Result(String timing, double meanHits) {}
+
+    private interface QueryFor {
+        Query of(byte[] code);
+    }
+
+    private interface Timed {
+        void run(byte[] query) throws Exception;
+    }
+
+    private static Result run(byte[][] qs, QueryFor queryFor, IndexSearcher searcher, int size) throws Exception {
+        long[] hits = new long[1];
+        String timing = time(qs, q -> hits[0] += searcher.search(queryFor.of(q), size).totalHits.value);
+        return new Result(timing, (double) hits[0] / (qs.length + warmUp(qs)));
+    }
+
+    /** Warm-up passes (2,000 queries at 1M codes, fewer for more), then a timed pass: p50 and p99 in ms. */
+    private static String time(byte[][] qs, Timed body) throws Exception {
+        for (int i = 0; i < warmUp(qs); i++) {
+            body.run(qs[i % qs.length]);
+        }
+        double[] ms = new double[qs.length];
+        for (int i = 0; i < qs.length; i++) {
+            long start = System.nanoTime();
+            body.run(qs[i]);
+            ms[i] = (System.nanoTime() - start) / 1e6;
+        }
+        Arrays.sort(ms);
+        return String.format(Locale.ROOT, "p50 %8.3f ms p99 %8.3f ms", ms[ms.length / 2], ms[Math.min(ms.length - 1, (int) Math.ceil(ms.length * 0.99) - 1)]);
+    }
+
+    private static int warmUp(byte[][] qs) {
+        return Math.max(qs.length, (int) (2_000_000_000L / codesForWarmUp));
+    }
+
+    private static int codesForWarmUp = 1;
+
+    private static byte[] generate(Random random, int n, int bits, String kind) {
+        int bytes = bits / 8;
+        byte[] codes = new byte[n * bytes];
+        if (kind.equals("random")) {
+            random.nextBytes(codes);
+            return codes;
+        }
+        if (kind.equals("clustered") == false) {
+            throw new IllegalArgumentException("kind must be random or clustered but was [" + kind + "]");
+        }
+        double[] bias = new double[bits];
+        for (int b = 0; b < bits; b++) {
+            bias[b] = 0.2 + 0.6 * random.nextDouble();
+        }
+        int centres = 10_000;
+        byte[] centre = new byte[centres * bytes];
+        for (int c = 0; c < centres; c++) {
+            for (int b = 0; b < bits; b++) {
+                if (random.nextDouble() < bias[b]) {
+                    centre[c * bytes + b / 8] |= (byte) (1 << (b % 8));
+                }
+            }
+        }
+        for (int i = 0; i < n; i++) {
+            int c = random.nextInt(centres);
+            System.arraycopy(centre, c * bytes, codes, i * bytes, bytes);
+            for (int b = 0; b < bits; b++) {
+                if (random.nextDouble() < 0.05) {
+                    codes[i * bytes + b / 8] ^= (byte) (1 << (b % 8));
+                }
+            }
+        }
+        return codes;
+    }
+
+    private static byte[][] queries(Random random, byte[] codes, int n, int bytes, int count, String kind) {
+        byte[][] qs = new byte[count][];
+        for (int i = 0; i < count; i++) {
+            byte[] q = new byte[bytes];
+            if (kind.equals("random") && i % 2 == 0) {
+                random.nextBytes(q);
+            } else {
+                System.arraycopy(codes, random.nextInt(n) * bytes, q, 0, bytes);
+                for (int f = 0; f < 2; f++) {
+                    int b = random.nextInt(bytes * 8);
+                    q[b / 8] ^= (byte) (1 << (b % 8));
+                }
+            }
+            qs[i] = q;
+        }
+        return qs;
+    }
+
+    private static Built build(Path path, byte[] codes, int n, int bytes, int substrings) throws IOException {
+        if (Files.exists(path)) {
+            try (Stream<Path> files = Files.walk(path)) {
+                for (Path p : files.sorted((a, b) -> b.compareTo(a)).toList()) {
+                    Files.delete(p);
+                }
+            }
+        }
+        FieldSpec spec = new FieldSpec(bytes, substrings);
+        DocValuesFormat format = new FixedBitsDocValuesFormat(f -> spec);
+        Lucene912Codec codec = new Lucene912Codec() {
+            @Override
+            public DocValuesFormat getDocValuesFormatForField(String field) {
+                return format;
+            }
+        };
+        long start = System.nanoTime();
+        double write;
+        try (MMapDirectory dir = new MMapDirectory(path);
+             IndexWriter writer = new IndexWriter(dir, new IndexWriterConfig().setCodec(codec).setRAMBufferSizeMB(256).setUseCompoundFile(false))) {
+            for (int i = 0; i < n; i++) {
+                Document doc = new Document();
+                doc.add(new BinaryDocValuesField("h", new BytesRef(codes, i * bytes, bytes)));
+                writer.addDocument(doc);
+            }
+            writer.commit();
+            write = (System.nanoTime() - start) / 1e9;
+            start = System.nanoTime();
+            writer.getConfig().getMergePolicy().setNoCFSRatio(0.0);
+            writer.forceMerge(1);
+            writer.commit();
+        }
+        double merge = (System.nanoTime() - start) / 1e9;
+        long size = 0;
+        try (Stream<Path> files = Files.list(path)) {
+            for (Path p : files.filter(p -> p.getFileName().toString().matches(".*\\.(dvd|dvm|cfs)")).toList()) {
+                size += Files.size(p);
+            }
+        }
+        return new Built(write, merge, size);
+    }
+
+    private static long rawCount(long[] words, long[] q, int bound, int from, int to, int perCode) {
+        long count = 0;
+        if (perCode == 1) {
+            long q0 = q[0];
+            for (int i = from; i < to; i++) {
+                count += Long.bitCount(words[i] ^ q0) <= bound ? 1 : 0;
+            }
+            return count;
+        }
+        for (int i = from; i < to; i++) {
+            int d = 0;
+            for (int w = 0; w < perCode; w++) {
+                d += Long.bitCount(words[i * perCode + w] ^ q[w]);
+            }
+            count += d <= bound ? 1 : 0;
+        }
+        return count;
+    }
+
+    private static long rawCountParallel(ExecutorService executor, long[] words, long[] q, int bound, int n, int perCode) throws Exception {
+        int threads = Runtime.getRuntime().availableProcessors();
+        List<java.util.concurrent.Future<Long>> parts = new ArrayList<>();
+        for (int t = 0; t < threads; t++) {
+            int from = (int) ((long) n * t / threads);
+            int to = (int) ((long) n * (t + 1) / threads);
+            parts.add(executor.submit(() -> rawCount(words, q, bound, from, to, perCode)));
+        }
+        long total = 0;
+        for (var part : parts) {
+            total += part.get();
+        }
+        return total;
+    }
+
+    private static long[] toLongs(byte[] bytes) {
+        long[] words = new long[Math.max(1, bytes.length / 8)];
+        ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).asLongBuffer().get(words, 0, bytes.length / 8);
+        return words;
+    }
+
+    private static void writeFile(Path path, byte[] data) throws IOException {
+        try (OutputStream out = Files.newOutputStream(path)) {
+            out.write(data);
+        }
+    }
+
+    private static int[] radii(String list) {
+        return Arrays.stream(list.split(",")).mapToInt(Integer::parseInt).toArray();
+    }
+
+    private static String arg(String[] args, String name, String fallback) {
+        for (String a : args) {
+            if (a.startsWith(name + "=")) {
+                return a.substring(name.length() + 1);
+            }
+        }
+        return fallback;
+    }
+}
