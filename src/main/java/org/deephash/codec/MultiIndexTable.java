@@ -164,8 +164,9 @@ public final class MultiIndexTable {
 
     /**
      * Writes the tables of a field's {@code count} codes of {@code bytesPerCode} bytes: a counting sort
-     * per substring, two passes over the values each. Holds one table's entries in memory (an int or a
-     * long per code).
+     * per substring, one pass over the values each. Holds, for one table at a time, each code's substring
+     * and entry (two ints a code, a long for the entry where it needs more than 32 bits; 80 MB for 10M
+     * codes) and 2^t bucket counts.
      *
      * @param values fresh iterators over the field's codes
      */
@@ -180,10 +181,20 @@ public final class MultiIndexTable {
             int low = length - t;
             long lowMask = (1L << low) - 1;
             int[] bucketEnds = new int[(1 << t) + 1];
+            // One pass over the values per table: each code's substring (at most 32 bits) kept for the second pass.
+            int[] keys = new int[count];
+            int[] docs = count == maxDoc ? null : new int[count];
             BinaryDocValues codes = values.get();
+            int n = 0;
             for (int doc = codes.nextDoc(); doc != DocIdSetIterator.NO_MORE_DOCS; doc = codes.nextDoc()) {
                 BytesRef code = codes.binaryValue();
-                bucketEnds[(int) (substring(code.bytes, code.offset, start, length) >>> low) + 1]++;
+                long value = substring(code.bytes, code.offset, start, length);
+                keys[n] = (int) value;
+                if (docs != null) {
+                    docs[n] = doc;
+                }
+                n++;
+                bucketEnds[(int) (value >>> low) + 1]++;
             }
             for (int b = 1; b < bucketEnds.length; b++) {
                 bucketEnds[b] += bucketEnds[b - 1];
@@ -192,10 +203,9 @@ public final class MultiIndexTable {
             int[] next = Arrays.copyOf(bucketEnds, bucketEnds.length - 1);
             long[] wide = bitsPerEntry > Integer.SIZE ? new long[count] : null;
             int[] narrow = wide == null ? new int[count] : null;
-            codes = values.get();
-            for (int doc = codes.nextDoc(); doc != DocIdSetIterator.NO_MORE_DOCS; doc = codes.nextDoc()) {
-                BytesRef code = codes.binaryValue();
-                long value = substring(code.bytes, code.offset, start, length);
+            for (int i = 0; i < count; i++) {
+                long value = keys[i] & 0xFFFFFFFFL;
+                int doc = docs == null ? i : docs[i];
                 long entry = ((long) doc << low) | (value & lowMask);
                 int at = next[(int) (value >>> low)]++;
                 if (wide != null) {
@@ -204,6 +214,8 @@ public final class MultiIndexTable {
                     narrow[at] = (int) entry;
                 }
             }
+            keys = null;
+            docs = null;
 
             meta.writeByte((byte) t);
             meta.writeByte((byte) bitsPerEntry);

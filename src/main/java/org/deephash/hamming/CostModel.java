@@ -11,7 +11,7 @@ package org.deephash.hamming;
  * @param verifyNanos      reading one candidate's code from its position and measuring its distance
  */
 public record CostModel(double scanNanosPerWord, double bucketNanos, double entryNanos, double verifyNanos) {
-    public static final CostModel DEFAULT = new CostModel(1.0, 40, 6, 90);
+    public static final CostModel DEFAULT = new CostModel(0.6, 40, 10, 200);
 
     /**
      * The tables are chosen when their estimate is below this share of the scan's: estimates are
@@ -24,7 +24,7 @@ public record CostModel(double scanNanosPerWord, double bucketNanos, double entr
      */
     static final double PLAN_AT_MOST = 0.1;
     /** A top-k search through the tables first looks this far (a share of the scan's cost) before it asks a sample how far it must go. */
-    static final double EXPLORE_AT_MOST = 0.05;
+    static final double EXPLORE_AT_MOST = 0.02;
 
     /** The estimated cost of scanning {@code count} codes of {@code bytesPerCode} bytes. */
     public double scan(int count, int bytesPerCode) {

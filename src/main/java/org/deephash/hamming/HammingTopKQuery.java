@@ -83,7 +83,7 @@ public final class HammingTopKQuery extends Query {
             } else {
                 LeafReaderContext leaf = leaves.get(f.leaf());
                 int maxDoc = leaf.reader().maxDoc();
-                int ranges = Math.max(1, Math.min(Runtime.getRuntime().availableProcessors(), maxDoc / MIN_RANGE_DOCS));
+                int ranges = ranges(maxDoc);
                 for (int r = 0; r < ranges; r++) {
                     int from = (int) ((long) maxDoc * r / ranges);
                     int to = (int) ((long) maxDoc * (r + 1) / ranges);
@@ -108,6 +108,10 @@ public final class HammingTopKQuery extends Query {
         return new Matches(this, Arrays.copyOf(all.docs, all.size), Arrays.copyOf(all.distances, all.size), decisions, reader.getContext().id());
     }
 
+    private static int ranges(int maxDoc) {
+        return Math.max(1, Math.min(Runtime.getRuntime().availableProcessors(), maxDoc / MIN_RANGE_DOCS));
+    }
+
     /** The segment's nearest codes by its tables, or no candidates (and why) where it is to be scanned. */
     private Found byTables(LeafReaderContext leaf) throws IOException {
         int ord = leaf.ord;
@@ -130,13 +134,9 @@ public final class HammingTopKQuery extends Query {
             );
         }
         MultiIndexSearch search = new MultiIndexSearch(table, codes, kernel, code.bytes(), leaf.reader().maxDoc(), cost);
-        MultiIndexSearch.Candidates nearest = search.topK(
-            k,
-            maxDistance,
-            leaf.reader().getLiveDocs(),
-            cost.scan(codes.count(), codes.bytesPerCode()),
-            strategy == SearchStrategy.INDEX
-        );
+        // The scan it is weighed against runs in ranges on every processor: its time is the share of one.
+        double scanTime = cost.scan(codes.count(), codes.bytesPerCode()) / ranges(leaf.reader().maxDoc());
+        MultiIndexSearch.Candidates nearest = search.topK(k, maxDistance, leaf.reader().getLiveDocs(), scanTime, strategy == SearchStrategy.INDEX);
         return new Found(ord, nearest, search.decision());
     }
 

@@ -160,12 +160,12 @@ final class MultiIndexSearch {
 
     /**
      * The radius within which about {@code k} of the segment's codes lie, from the distances of a sample
-     * of its codes (at most 1024, and at most one in 128 so that the sample costs about 1% of a scan).
+     * of its codes (at most 256, and at most one in 256 so that the sample costs about 1% of a scan).
      * A sample too small to see k codes that near answers its nearest distance: too far, never too near.
      */
     private int sampleRadius(int k) throws IOException {
         int count = codes.count();
-        int size = Math.max(1, Math.min(1024, count / 128));
+        int size = Math.max(1, Math.min(256, count / 256));
         int[] distances = new int[size];
         for (int i = 0; i < size; i++) {
             codes.readCode(in, (int) ((long) count * i / size), code);

@@ -227,7 +227,7 @@ public final class MultiIndexBench {
         long start = System.nanoTime();
         double write;
         try (MMapDirectory dir = new MMapDirectory(path);
-             IndexWriter writer = new IndexWriter(dir, new IndexWriterConfig().setCodec(codec).setRAMBufferSizeMB(256).setUseCompoundFile(false))) {
+             IndexWriter writer = new IndexWriter(dir, new IndexWriterConfig().setCodec(codec).setRAMBufferSizeMB(32).setUseCompoundFile(false))) {
             for (int i = 0; i < n; i++) {
                 Document doc = new Document();
                 doc.add(new BinaryDocValuesField("h", new BytesRef(codes, i * bytes, bytes)));
