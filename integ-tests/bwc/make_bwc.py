@@ -14,6 +14,11 @@ an index with index.deep_hash.codec and binary_hash fields of 64, 72 (not a mult
   - <name>-snapshot.zip: an fs snapshot repository holding the index, for the real-node test.
 
     python3 make_bwc.py --url URL --node-dir DIR --name fixedbits819-es8.19.21 --out-unit DIR --out-it DIR
+    python3 make_bwc.py ... --name fixedbits819v2-es8.19.21 --multi-index   # version 2: multi-index tables
+
+With --multi-index (FixedBits819 version 2) the fields are mapped with index_options multi_index (m per
+segment, and a fixed m of 4 on the 64-bit field), and each field also gets top-k queries with k and
+queries forced through the tables and through the scan.
 """
 
 import argparse
@@ -40,6 +45,13 @@ def call(url, method, path, body=None, expect=(200,)):
     return r.json()
 
 
+def mapping(bits, multi_index):
+    field = {"type": "binary_hash", "bits": bits}
+    if multi_index:
+        field["index_options"] = {"type": "multi_index", "substrings": 4} if bits == 64 else {"type": "multi_index"}
+    return field
+
+
 def zip_dir(src, dest):
     with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as z:
         for root, _, files in os.walk(src):
@@ -57,6 +69,7 @@ def main():
     ap.add_argument("--name", required=True, help="e.g. fixedbits819-es8.19.21")
     ap.add_argument("--out-unit", required=True, help="where the Lucene index zip and the JSON go (unit test resources)")
     ap.add_argument("--out-it", required=True, help="where the snapshot zip and the JSON go (integration test resources)")
+    ap.add_argument("--multi-index", action="store_true", help="map the fields with index_options multi_index (format version 2)")
     args = ap.parse_args()
     url, index = args.url, "bwc-" + args.name.split("-")[0]
     rand = random.Random(SEED)
@@ -65,7 +78,7 @@ def main():
     call(url, "PUT", "/" + index, {
         "settings": {"number_of_shards": 1, "number_of_replicas": 0, "index.deep_hash.codec": True},
         "mappings": {"properties": dict({"doc_id": {"type": "keyword"}},
-                                        **{f: {"type": "binary_hash", "bits": b} for f, b in FIELDS.items()})}})
+                                        **{f: mapping(b, args.multi_index) for f, b in FIELDS.items()})}})
     # Codes with structure (near-duplicates of a few centres) so that radius queries find something.
     centres = {f: [rand.getrandbits(b) for _ in range(8)] for f, b in FIELDS.items()}
     for segment in range(3):
@@ -96,9 +109,15 @@ def main():
     for f, b in FIELDS.items():
         some = next(d[f] for d in docs.values() if f in d)
         near = format(int(some, 16) ^ (1 << rand.randrange(b)), "0%dx" % (b // 4))
-        for q in ({"size": 10, "query": {"hamming": {"field": f, "code": near}}},
-                  {"size": DOCS, "query": {"hamming": {"field": f, "code": near, "max_distance": b // 8}}},
-                  {"size": 10, "query": {"hamming": {"field": f, "code": format(rand.getrandbits(b), "0%dx" % (b // 4))}}}):
+        far = format(rand.getrandbits(b), "0%dx" % (b // 4))
+        requests = [{"size": 10, "query": {"hamming": {"field": f, "code": near}}},
+                    {"size": DOCS, "query": {"hamming": {"field": f, "code": near, "max_distance": b // 8}}},
+                    {"size": 10, "query": {"hamming": {"field": f, "code": far}}}]
+        if args.multi_index:
+            requests += [{"size": 10, "query": {"hamming": {"field": f, "code": near, "k": 10, "strategy": "index"}}},
+                         {"size": 10, "query": {"hamming": {"field": f, "code": far, "k": 10, "strategy": "scan"}}},
+                         {"size": DOCS, "query": {"hamming": {"field": f, "code": near, "max_distance": b // 8, "strategy": "index"}}}]
+        for q in requests:
             q["_source"] = False
             q["track_total_hits"] = True
             q["docvalue_fields"] = ["doc_id"]
@@ -106,7 +125,8 @@ def main():
             queries.append({"request": {k: v for k, v in q.items() if k not in ("_source", "docvalue_fields")},
                             "total": r["hits"]["total"]["value"],
                             "hits": [[h["fields"]["doc_id"][0], h["_score"]] for h in r["hits"]["hits"]]})
-    record = {"index": index, "format": "FixedBits819", "written_by": "deep-hash 0.1.0-SNAPSHOT on Elasticsearch 8.19.21",
+    record = {"index": index, "format": "FixedBits819 version %d" % (2 if args.multi_index else 1),
+              "written_by": "deep-hash 0.1.0-SNAPSHOT on Elasticsearch 8.19.21", "multi_index": args.multi_index,
               "fields": FIELDS, "segments": len(segments), "live_docs": len(docs), "docs": docs, "queries": queries}
 
     # The snapshot: an fs repository under the node's path.repo, zipped.

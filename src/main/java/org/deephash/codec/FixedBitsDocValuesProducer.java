@@ -77,6 +77,9 @@ final class FixedBitsDocValuesProducer extends DocValuesProducer {
                     short jumpTableEntryCount = meta.readShort();
                     byte denseRankPower = meta.readByte();
                     MultiIndexTable.Entry[] tables = version >= FixedBitsDocValuesFormat.VERSION_MULTI_INDEX ? MultiIndexTable.readMeta(meta) : null;
+                    if (tables != null && tables.length > bytesPerCode * 8) {
+                        throw new CorruptIndexException("field [" + info.name + "] has " + tables.length + " multi-index tables for " + bytesPerCode * 8 + " bits", meta);
+                    }
                     Entry entry = new Entry(
                         bytesPerCode,
                         codesPerBlock,

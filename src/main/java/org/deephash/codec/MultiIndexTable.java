@@ -1,6 +1,7 @@
 package org.deephash.codec;
 
 import org.apache.lucene.index.BinaryDocValues;
+import org.apache.lucene.index.CorruptIndexException;
 import org.apache.lucene.search.DocIdSetIterator;
 import org.apache.lucene.store.IndexInput;
 import org.apache.lucene.store.IndexOutput;
@@ -34,8 +35,8 @@ import java.util.Arrays;
  *   entries: count values (DirectWriter): doc &lt;&lt; lowBits | the substring's lowBits lowest bits,
  *            lowBits = length - t; in a bucket in increasing doc order
  * </pre>
- * and in the meta file: {@code byte t, byte bitsPerEntry, int64 offsetsStart, int64 offsetsLength,
- * DirectMonotonic meta, int64 entriesStart, int64 entriesLength}. An entry gives back the whole
+ * and in the meta file: {@code byte t, byte bitsPerEntry, byte offsetsBlockShift, int64 offsetsStart,
+ * DirectMonotonic meta, int64 offsetsLength, int64 entriesStart, int64 entriesLength}. An entry gives back the whole
  * substring value: its bucket gives the high bits, the entry the low ones.
  */
 public final class MultiIndexTable {
@@ -49,7 +50,16 @@ public final class MultiIndexTable {
     static final int MAX_DIRECTORY_BITS = 22;
 
     /** Where one substring's table lies, as read from the meta file. */
-    record Entry(int directoryBits, int bitsPerEntry, long offsetsStart, long offsetsLength, DirectMonotonicReader.Meta offsetsMeta, long entriesStart, long entriesLength) {}
+    record Entry(
+        int directoryBits,
+        int bitsPerEntry,
+        int offsetsBlockShift,
+        long offsetsStart,
+        long offsetsLength,
+        DirectMonotonicReader.Meta offsetsMeta,
+        long entriesStart,
+        long entriesLength
+    ) {}
 
     private final int bits;
     private final int[] starts;
@@ -219,6 +229,7 @@ public final class MultiIndexTable {
 
             meta.writeByte((byte) t);
             meta.writeByte((byte) bitsPerEntry);
+            meta.writeByte((byte) OFFSETS_BLOCK_SHIFT);
             long offsetsStart = data.getFilePointer();
             meta.writeLong(offsetsStart);
             // The writer appends its own meta at finish: write the data length after it.
@@ -246,12 +257,20 @@ public final class MultiIndexTable {
         for (int j = 0; j < m; j++) {
             int t = meta.readByte();
             int bitsPerEntry = meta.readByte();
+            int blockShift = meta.readByte();
+            if (t < 1 || t > MAX_DIRECTORY_BITS || bitsPerEntry < 1 || bitsPerEntry > Long.SIZE || blockShift < DirectMonotonicWriter.MIN_BLOCK_SHIFT
+                || blockShift > DirectMonotonicWriter.MAX_BLOCK_SHIFT) {
+                throw new CorruptIndexException(
+                    "multi-index table " + j + ": bad directory bits " + t + ", bits per entry " + bitsPerEntry + " or block shift " + blockShift,
+                    meta
+                );
+            }
             long offsetsStart = meta.readLong();
-            DirectMonotonicReader.Meta offsetsMeta = DirectMonotonicReader.loadMeta(meta, (1L << t) + 1, OFFSETS_BLOCK_SHIFT);
+            DirectMonotonicReader.Meta offsetsMeta = DirectMonotonicReader.loadMeta(meta, (1L << t) + 1, blockShift);
             long offsetsLength = meta.readLong();
             long entriesStart = meta.readLong();
             long entriesLength = meta.readLong();
-            tables[j] = new Entry(t, bitsPerEntry, offsetsStart, offsetsLength, offsetsMeta, entriesStart, entriesLength);
+            tables[j] = new Entry(t, bitsPerEntry, blockShift, offsetsStart, offsetsLength, offsetsMeta, entriesStart, entriesLength);
         }
         return tables;
     }

@@ -11,7 +11,7 @@ package org.deephash.hamming;
  * @param verifyNanos      reading one candidate's code from its position and measuring its distance
  */
 public record CostModel(double scanNanosPerWord, double bucketNanos, double entryNanos, double verifyNanos) {
-    public static final CostModel DEFAULT = new CostModel(0.6, 40, 10, 200);
+    public static final CostModel DEFAULT = new CostModel(0.6, 80, 10, 200);
 
     /**
      * The tables are chosen when their estimate is below this share of the scan's: estimates are
@@ -22,9 +22,12 @@ public record CostModel(double scanNanosPerWord, double bucketNanos, double entr
      * Looking up buckets (before knowing how many codes they hold) may cost at most this share of the
      * scan's: the most a segment loses when the lookups show the tables would cost more than the scan.
      */
-    static final double PLAN_AT_MOST = 0.1;
-    /** A top-k search through the tables first looks this far (a share of the scan's cost) before it asks a sample how far it must go. */
-    static final double EXPLORE_AT_MOST = 0.02;
+    static final double PLAN_AT_MOST = 0.05;
+    /**
+     * A top-k search through the tables first looks this far (a share of the scan's cost); then it predicts
+     * how far it must go, from how many codes it found so near (or, if none, from a sample of the segment).
+     */
+    static final double EXPLORE_AT_MOST = 0.05;
 
     /** The estimated cost of scanning {@code count} codes of {@code bytesPerCode} bytes. */
     public double scan(int count, int bytesPerCode) {

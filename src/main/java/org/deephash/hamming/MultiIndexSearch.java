@@ -71,11 +71,17 @@ final class MultiIndexSearch {
     Candidates radius(int r, double scanCost, boolean forced) throws IOException {
         int m = table.substrings();
         double buckets = 0;
+        double expected = 0;
         for (int j = 0; j < m; j++) {
-            buckets += buckets(j, 0, substringRadius(r, m, j));
+            double b = buckets(j, 0, substringRadius(r, m, j));
+            buckets += b;
+            expected += b * ((double) codes.count() / (1L << table.directoryBits(j)));
         }
-        if (forced == false && buckets * cost.bucketNanos() > CostModel.PLAN_AT_MOST * scanCost) {
-            decision = "scan: radius " + r + " needs " + (long) buckets + " bucket lookups in " + m + " tables";
+        // Before reading any offsets: at the tables' average load (near clustered codes the load is higher,
+        // which the planned buckets then show).
+        double guess = buckets * cost.bucketNanos() + expected * (cost.entryNanos() + cost.verifyNanos());
+        if (forced == false && (buckets * cost.bucketNanos() > CostModel.PLAN_AT_MOST * scanCost || guess > CostModel.CHOOSE_INDEX_BELOW * scanCost)) {
+            decision = "scan: radius " + r + " needs " + (long) buckets + " bucket lookups in " + m + " tables, about " + (long) expected + " codes";
             return null;
         }
         Probe[] probes = new Probe[m];
@@ -130,7 +136,8 @@ final class MultiIndexSearch {
                         return null;
                     }
                     predicted = true;
-                    int expected = Math.min(maxDistance, sampleRadius(k));
+                    int within = found.countWithin(r - 1);
+                    int expected = Math.min(maxDistance, within > 0 ? extrapolatedRadius(k, within, r - 1) : sampleRadius(k));
                     double remaining = 0;
                     for (int s = r; s <= expected; s++) {
                         int js = s % m;
@@ -156,6 +163,28 @@ final class MultiIndexSearch {
         found.keepNearest(k, Math.min(r, maxDistance));
         decision = "multi_index: " + m + " substrings, top " + k + " by radius " + Math.min(r, maxDistance) + ": " + buckets + " buckets";
         return found;
+    }
+
+    /**
+     * The radius within which about {@code k} codes lie, given that {@code within} lie within {@code searched}:
+     * the count scaled by the volume of the Hamming ball, as if the codes near the query were spread evenly.
+     */
+    private int extrapolatedRadius(int k, int within, int searched) {
+        int bits = kernel.bits();
+        double volume = 0;
+        double searchedVolume = 0;
+        double binomial = 1;
+        for (int d = 0; d <= bits; d++) {
+            volume += binomial;
+            if (d == searched) {
+                searchedVolume = volume;
+            }
+            if (d >= searched && within * volume / searchedVolume >= k) {
+                return d;
+            }
+            binomial = binomial * (bits - d) / (d + 1);
+        }
+        return bits;
     }
 
     /**

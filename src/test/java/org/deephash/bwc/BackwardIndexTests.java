@@ -11,14 +11,19 @@ import org.apache.lucene.index.SegmentReader;
 import org.apache.lucene.index.SoftDeletesDirectoryReaderWrapper;
 import org.apache.lucene.index.SortedSetDocValues;
 import org.apache.lucene.search.IndexSearcher;
+import org.apache.lucene.search.Query;
 import org.apache.lucene.search.ScoreDoc;
 import org.apache.lucene.search.TopDocs;
 import org.apache.lucene.store.Directory;
 import org.apache.lucene.util.Bits;
 import org.apache.lucene.util.BytesRef;
 import org.deephash.codec.FixedBitsDocValuesFormat;
+import org.deephash.codec.FixedBitsValues;
 import org.deephash.engine.DeepHash912Codec;
+import org.deephash.hamming.CostModel;
 import org.deephash.hamming.HammingQuery;
+import org.deephash.hamming.HammingTopKQuery;
+import org.deephash.hamming.SearchStrategy;
 import org.deephash.hamming.HashCode;
 import org.elasticsearch.common.lucene.Lucene;
 import org.elasticsearch.test.ESTestCase;
@@ -45,7 +50,7 @@ import java.util.zip.ZipInputStream;
  */
 public class BackwardIndexTests extends ESTestCase {
     /** One entry per format and the Elasticsearch release that wrote it; only ever appended to. */
-    static final List<String> INDICES = List.of("fixedbits819-es8.19.21");
+    static final List<String> INDICES = List.of("fixedbits819-es8.19.21", "fixedbits819v2-es8.19.21");
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String SOFT_DELETES = Lucene.SOFT_DELETES_FIELD;
@@ -69,7 +74,7 @@ public class BackwardIndexTests extends ESTestCase {
         }
     }
 
-    private static void checkFormats(String name, DirectoryReader reader, JsonNode record) {
+    private static void checkFormats(String name, DirectoryReader reader, JsonNode record) throws IOException {
         assertEquals(name + ": segments", record.get("segments").asInt(), reader.leaves().size());
         for (LeafReaderContext leaf : reader.leaves()) {
             SegmentReader segment = (SegmentReader) leaf.reader();
@@ -79,6 +84,9 @@ public class BackwardIndexTests extends ESTestCase {
                 var info = segment.getFieldInfos().fieldInfo(field);
                 if (info != null) {
                     assertEquals(name + ": format of " + field, FixedBitsDocValuesFormat.NAME, info.getAttribute("PerFieldDocValuesFormat.format"));
+                    BinaryDocValues values = segment.getBinaryDocValues(field);
+                    boolean tables = values instanceof FixedBitsValues fixed && fixed.fixedBitsCodes().multiIndex() != null;
+                    assertEquals(name + ": multi-index tables of " + field, record.path("multi_index").asBoolean(false), tables);
                 }
             }
         }
@@ -130,10 +138,14 @@ public class BackwardIndexTests extends ESTestCase {
             String field = hamming.get("field").asText();
             HashCode code = HashCode.fromHex(hamming.get("code").asText());
             int radius = hamming.has("max_distance") ? hamming.get("max_distance").asInt() : code.bits();
+            SearchStrategy strategy = hamming.has("strategy") ? SearchStrategy.parse(hamming.get("strategy").asText()) : SearchStrategy.AUTO;
+            Query query = hamming.has("k")
+                ? new HammingTopKQuery(field, code, radius, hamming.get("k").asInt(), strategy, CostModel.DEFAULT)
+                : new HammingQuery(field, code, radius, strategy, CostModel.DEFAULT);
             int size = q.get("request").get("size").asInt();
             String what = name + ": " + q.get("request");
-            TopDocs top = searcher.search(new HammingQuery(field, code, radius), size);
-            assertEquals(what + " total", q.get("total").asLong(), searcher.count(new HammingQuery(field, code, radius)));
+            TopDocs top = searcher.search(query, size);
+            assertEquals(what + " total", q.get("total").asLong(), searcher.count(query));
             List<Float> scores = new ArrayList<>();
             for (ScoreDoc sd : top.scoreDocs) {
                 scores.add(sd.score);

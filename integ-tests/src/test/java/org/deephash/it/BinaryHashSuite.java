@@ -73,6 +73,14 @@ abstract class BinaryHashSuite {
     /** Settings of the variant, given whether the plugin knows index.deep_hash.codec (may abort the class). */
     protected abstract ObjectNode variantSettings(boolean codecSettingSupported);
 
+    /** The mapping of a binary_hash field of the test index; a variant may add to it. */
+    protected ObjectNode fieldMapping(int bits) {
+        return NODES.objectNode().put("type", "binary_hash").put("bits", bits);
+    }
+
+    /** Options a variant adds to the hamming queries of the ranking tests (they must not change the answers). */
+    protected void addQueryOptions(ObjectNode hamming, Random rnd) {}
+
     static final String[] TAGS = {"red", "green", "blue", "cyan", "magenta"};
     static final double SCORE_TOLERANCE = 1e-5;
     /** index.max_result_window: a request sees at most this many hits. */
@@ -143,7 +151,7 @@ abstract class BinaryHashSuite {
         es.raw("DELETE", "/" + index + "?ignore_unavailable=true", (String) null);
         ObjectNode props = NODES.objectNode();
         for (FieldSpec f : fields) {
-            props.set(f.name(), NODES.objectNode().put("type", "binary_hash").put("bits", f.bits()));
+            props.set(f.name(), fieldMapping(f.bits()));
         }
         props.set("tag", NODES.objectNode().put("type", "keyword"));
         props.set("num", NODES.objectNode().put("type", "integer"));
@@ -302,7 +310,9 @@ abstract class BinaryHashSuite {
 
     /** The hamming query JSON with the code in a random accepted form. */
     private ObjectNode hammingJson(FieldSpec f, Code q, Integer maxDistance) {
-        return hamming(f.name(), q.randomForm(rnd, 0.15, 0.15), maxDistance);
+        ObjectNode json = hamming(f.name(), q.randomForm(rnd, 0.15, 0.15), maxDistance);
+        addQueryOptions((ObjectNode) json.get("hamming"), rnd);
+        return json;
     }
 
     // ------------------------------------------------------------------ oracle
@@ -480,6 +490,38 @@ abstract class BinaryHashSuite {
                 checkTotal(checks, what, req, resp, oracle.size());
             }
         }
+    }
+
+    /**
+     * With {@code k}, each shard's k nearest match: the hits are the oracle's ranking for any size up to k,
+     * and the total counts at most k per shard.
+     */
+    @Test
+    void topKWithKMatchesOracle() throws IOException {
+        long t0 = System.nanoTime();
+        Checks checks = new Checks("topKWithK");
+        int[] ks = {1, 10, 37, 200};
+        for (FieldSpec f : fields) {
+            for (int i = 0; i < 8; i++) {
+                Code q = queryCode(f);
+                int k = ks[i % ks.length];
+                int[] rs = radii(f.bits());
+                Integer radius = i % 3 == 2 ? rs[Math.min(3, rs.length - 1)] : null;
+                List<Scored> oracle = radius == null ? oracle(f, q, all()) : oracle(f, q, all()).stream().filter(s -> s.d() <= radius).toList();
+                ObjectNode json = hammingJson(f, q, radius);
+                ((ObjectNode) json.get("hamming")).put("k", k);
+                int size = Math.min(k, 1 + rnd.nextInt(20));
+                SearchRequest req = rankedRequest(queryOf(json), 0, size);
+                SearchResponse<ObjectNode> resp = search(req, "topk_k");
+                String what = "topk k=" + k + (radius == null ? "" : " max_distance=" + radius) + " " + f.name() + " size=" + size;
+                checkRanked(checks, what, req, resp, f, q, oracle, all(), 0, size, 1.0);
+                long total = resp.hits().total().value();
+                checks.check(total >= Math.min(k, oracle.size()) && total <= Math.min(2L * k, oracle.size()),
+                    () -> what + ": total " + total + " outside [min(k, matches), min(2k, matches)] with " + oracle.size() + " matches");
+            }
+        }
+        checks.assertNone();
+        timed("topKWithK", t0);
     }
 
     @Test
