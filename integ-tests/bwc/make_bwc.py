@@ -65,7 +65,7 @@ def zip_dir(src, dest):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--url", required=True)
-    ap.add_argument("--node-dir", required=True, help="the node's directory (es-node.sh: data/ and snapshots/ under it)")
+    ap.add_argument("--node-dir", required=True, type=os.path.abspath, help="the node's directory (es-node.sh: data/ and snapshots/ under it)")
     ap.add_argument("--name", required=True, help="e.g. fixedbits819-es8.19.21")
     ap.add_argument("--out-unit", required=True, help="where the Lucene index zip and the JSON go (unit test resources)")
     ap.add_argument("--out-it", required=True, help="where the snapshot zip and the JSON go (integration test resources)")
@@ -98,7 +98,6 @@ def main():
     for i in rand.sample(range(DOCS), 10):
         call(url, "DELETE", "/%s/_doc/d%04d?refresh=true" % (index, i))
     call(url, "POST", "/%s/_flush" % index)
-    segments = call(url, "GET", "/%s/_segments" % index)["indices"][index]["shards"]["0"][0]["segments"]
 
     docs = {}
     hits = call(url, "POST", "/%s/_search" % index, {"size": DOCS, "sort": [{"doc_id": "asc"}], "_source": False,
@@ -127,7 +126,7 @@ def main():
                             "hits": [[h["fields"]["doc_id"][0], h["_score"]] for h in r["hits"]["hits"]]})
     record = {"index": index, "format": "FixedBits819 version %d" % (2 if args.multi_index else 1),
               "written_by": "deep-hash 0.1.0-SNAPSHOT on Elasticsearch 8.19.21", "multi_index": args.multi_index,
-              "fields": FIELDS, "segments": len(segments), "live_docs": len(docs), "docs": docs, "queries": queries}
+              "fields": FIELDS, "live_docs": len(docs), "docs": docs, "queries": queries}
 
     # The snapshot: an fs repository under the node's path.repo, zipped.
     repo = os.path.join(args.node_dir, "snapshots", "bwc-" + args.name)
@@ -140,6 +139,8 @@ def main():
     uuid = call(url, "GET", "/%s/_settings" % index)[index]["settings"]["index"]["uuid"]
     call(url, "POST", "/%s/_close?wait_for_active_shards=all" % index)
     shard = glob.glob(os.path.join(args.node_dir, "data", "indices", uuid, "0", "index"))[0]
+    # Counted in the closed copy: merges may still have been running when the index was flushed.
+    record["segments"] = len(glob.glob(os.path.join(shard, "*.si")))
     os.makedirs(args.out_unit, exist_ok=True)
     os.makedirs(args.out_it, exist_ok=True)
     zip_dir(shard, os.path.join(args.out_unit, args.name + "-index.zip"))
@@ -148,7 +149,7 @@ def main():
         with open(os.path.join(out, args.name + ".json"), "w") as f:
             json.dump(record, f, indent=1, sort_keys=True)
     call(url, "DELETE", "/" + index)
-    print("wrote %s: %d live documents in %d segments, %d queries" % (args.name, len(docs), len(segments), len(queries)))
+    print("wrote %s: %d live documents in %d segments, %d queries" % (args.name, len(docs), record["segments"], len(queries)))
 
 
 if __name__ == "__main__":

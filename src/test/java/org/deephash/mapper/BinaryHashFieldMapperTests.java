@@ -277,4 +277,78 @@ public class BinaryHashFieldMapperTests extends ESSingleNodeTestCase {
         assertThat(e.status(), equalTo(RestStatus.BAD_REQUEST));
         assertThat(e.shardFailures()[0].reason(), containsString(expected));
     }
+
+    private void createCodecIndex(String index, String indexOptions) {
+        client().admin().indices().prepareCreate(index).setSettings(Settings.builder().put("index.deep_hash.codec", true).put("index.number_of_shards", 1)).setMapping("""
+            {"properties": {"h": {"type": "binary_hash", "bits": 64%s}}}""".formatted(indexOptions.isEmpty() ? "" : ", \"index_options\": " + indexOptions)).get();
+    }
+
+    public void testIndexOptionsAreCheckedAndShown() {
+        createCodecIndex("mih", "{\"type\": \"multi_index\"}");
+        createCodecIndex("mih4", "{\"type\": \"multi_index\", \"substrings\": 4}");
+        createCodecIndex("flat", "{\"type\": \"flat\"}");
+        assertThat(mappingOf("mih"), containsString("index_options={type=multi_index}"));
+        assertThat(mappingOf("mih4"), containsString("index_options={type=multi_index, substrings=4}"));
+        assertThat(mappingOf("flat"), containsString("h={type=binary_hash, bits=64}"));
+        String[][] bad = {
+            { "{\"type\": \"hnsw\"}", "[index_options.type] on field [h] must be [flat] or [multi_index] but was [hnsw]" },
+            { "{\"type\": \"multi_index\", \"substrings\": 1}", "[index_options.substrings] on field [h] must be from 2 to 64" },
+            { "{\"type\": \"multi_index\", \"substrings\": 65}", "must be from 2 to 64 for codes of 64 bits" },
+            { "{\"type\": \"multi_index\", \"substrings\": 2.5}", "must be a whole number of substrings" },
+            { "{\"type\": \"multi_index\", \"tables\": 2}", "does not support [tables]" },
+            { "{\"type\": \"flat\", \"substrings\": 2}", "[substrings] goes with [type] [multi_index]" },
+            { "\"multi_index\"", "must be an object like" } };
+        for (String[] c : bad) {
+            Exception e = expectThrows(Exception.class, () -> createCodecIndex("bad", c[0]));
+            assertThat(c[0], ExceptionsHelper.unwrapCause(e).getMessage() + " " + e.getCause(), containsString(c[1]));
+            assertThat(c[0], ExceptionsHelper.status(e), equalTo(RestStatus.BAD_REQUEST));
+        }
+        // The tables live in the plugin's format: without it, the mapping is refused with what to do.
+        Exception e = expectThrows(Exception.class, () -> createHashIndex("nocodec", ", \"index_options\": {\"type\": \"multi_index\"}"));
+        assertThat(ExceptionsHelper.unwrapCause(e).getMessage() + " " + e.getCause(), containsString("needs the index setting [index.deep_hash.codec: true]"));
+        assertThat(ExceptionsHelper.status(e), equalTo(RestStatus.BAD_REQUEST));
+    }
+
+    /** index_options can change: segments written afterwards follow it, older ones until a merge rewrites them. */
+    public void testIndexOptionsUpdateAppliesToNewSegments() {
+        createCodecIndex("upd", "");
+        HashCode old = indexRandomCodes("upd", 0, 100);
+        client().admin().indices().preparePutMapping("upd").setSource("""
+            {"properties": {"h": {"type": "binary_hash", "bits": 64, "index_options": {"type": "multi_index"}}}}""", XContentType.JSON).get();
+        assertThat(mappingOf("upd"), containsString("index_options={type=multi_index}"));
+        HashCode fresh = indexRandomCodes("upd", 100, 200);
+        assertThat(explainOfTop("upd", old), containsString("scan: no multi-index tables in this segment"));
+        assertThat(explainOfTop("upd", fresh), containsString("multi_index:"));
+        client().admin().indices().prepareForceMerge("upd").setMaxNumSegments(1).get();
+        client().admin().indices().prepareRefresh("upd").get();
+        assertThat(explainOfTop("upd", old), containsString("multi_index:"));
+        assertThat(explainOfTop("upd", fresh), containsString("multi_index:"));
+    }
+
+    /** Indexes documents {@code from..to} with random codes, in a segment of their own; returns one of the codes. */
+    private HashCode indexRandomCodes(String index, int from, int to) {
+        HashCode some = null;
+        for (int i = from; i < to; i++) {
+            HashCode code = HashCode.ofBytes(HammingOracle.randomCode(random(), 64));
+            some = some == null ? code : some;
+            index(index, Integer.toString(i), "{\"h\": \"" + code.toHex() + "\"}");
+        }
+        client().admin().indices().prepareRefresh(index).get();
+        client().admin().indices().prepareFlush(index).get();
+        return some;
+    }
+
+    private String mappingOf(String index) {
+        return client().admin().indices().prepareGetMappings(index).get().mappings().get(index).sourceAsMap().toString();
+    }
+
+    private String explainOfTop(String index, HashCode query) {
+        HammingQueryBuilder hamming = new HammingQueryBuilder("h", query, 2).strategy(org.deephash.hamming.SearchStrategy.INDEX);
+        String[] explanation = new String[1];
+        assertResponse(client().prepareSearch(index).setQuery(hamming).setExplain(true).setSize(1), r -> {
+            assertThat(r.getHits().getHits().length, equalTo(1));
+            explanation[0] = r.getHits().getAt(0).getExplanation().toString();
+        });
+        return explanation[0];
+    }
 }

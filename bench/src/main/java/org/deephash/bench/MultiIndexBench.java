@@ -150,7 +150,7 @@ public final class MultiIndexBench {
     }
 
     private static int warmUp(byte[][] qs) {
-        return Math.max(qs.length, (int) (2_000_000_000L / codesForWarmUp));
+        return Math.max(2 * qs.length, (int) (2_000_000_000L / codesForWarmUp));
     }
 
     private static int codesForWarmUp = 1;

@@ -38,7 +38,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class BackwardIndexIT {
     /** One entry per format and the release that wrote it; only ever appended to (as BackwardIndexTests.INDICES). */
-    static final List<String> SNAPSHOTS = List.of("fixedbits819-es8.19.21");
+    static final List<String> SNAPSHOTS = List.of("fixedbits819-es8.19.21", "fixedbits819v2-es8.19.21");
     static final String PREFIX = "deep-hash-it-bwc-";
 
     private Es es;
