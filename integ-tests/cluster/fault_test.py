@@ -83,8 +83,9 @@ def create_index(cluster, shards, compound):
                      "index.compound_format": compound},
         "mappings": {"properties": {
             "doc_id": {"type": "keyword"}, "sample": {"type": "integer"}, "label": {"type": "keyword"},
-            "hash": {"type": "binary_hash", "bits": BITS},
-            "image_hash": {"type": "binary_hash", "bits": BITS},
+            # Multi-index tables on two fields: they go through the kills, the corruption and the recoveries too.
+            "hash": {"type": "binary_hash", "bits": BITS, "index_options": {"type": "multi_index"}},
+            "image_hash": {"type": "binary_hash", "bits": BITS, "index_options": {"type": "multi_index"}},
             "text_hash": {"type": "binary_hash", "bits": BITS}}}})
     cluster.wait_for_green(INDEX)
 
@@ -342,8 +343,9 @@ def copy_answers(cluster, docs, codes, rand, failures, label):
     text_code = cluster.call("POST", "/_deep_hash/models/default/_hash", {"text": text}).json()["code"]
     some = rand.choice(list(docs.values()))
     queries = [
-        ("code top-k", {"hamming": {"field": "hash", "code": some["hash"]}}, "hash", some["hash"], None),
-        ("code radius 12", {"hamming": {"field": "image_hash", "code": some["image_hash"], "max_distance": 12}}, "image_hash", some["image_hash"], 12),
+        ("code top-k", {"hamming": {"field": "hash", "code": some["hash"], "strategy": "index"}}, "hash", some["hash"], None),
+        ("code radius 12", {"hamming": {"field": "image_hash", "code": some["image_hash"], "max_distance": 12, "strategy": "index"}},
+         "image_hash", some["image_hash"], 12),
         ("random code radius 24", None, "hash", "%016x" % rand.getrandbits(64), 24),
         ("text top-k", {"hamming": {"field": "image_hash", "text": text}}, "image_hash", text_code, None),
     ]

@@ -119,8 +119,8 @@ final class MultiIndexSearch {
         Candidates found = new Candidates();
         long buckets = 0;
         long entries = 0;
-        // First a cheap look (most top-k searches of clustered codes end here); past it, only if a sample of
-        // the segment says the radius that holds k codes is within the tables' reach.
+        // First a cheap look (many top-k searches of clustered codes end here); past it, only if the codes found so
+        // far (or a sample of the segment) say that the radius holding k codes is within the tables' reach.
         double budget = forced ? Double.POSITIVE_INFINITY : CostModel.EXPLORE_AT_MOST * scanCost;
         boolean predicted = false;
         int r = 0;
@@ -136,18 +136,21 @@ final class MultiIndexSearch {
                         return null;
                     }
                     predicted = true;
+                    // A single near code (say the query's own source) says nothing of the density around it: extrapolate
+                    // from a few, else ask a sample of the segment.
                     int within = found.countWithin(r - 1);
-                    int expected = Math.min(maxDistance, within > 0 ? extrapolatedRadius(k, within, r - 1) : sampleRadius(k));
+                    int expected = Math.min(maxDistance, within >= Math.min(k, 3) ? extrapolatedRadius(k, within, r - 1) : sampleRadius(k));
                     double remaining = 0;
                     for (int s = r; s <= expected; s++) {
                         int js = s % m;
                         remaining += buckets(js, s / m, s / m) * (cost.bucketNanos() + load * (cost.entryNanos() + cost.verifyNanos()));
                     }
                     if (spent + remaining > CostModel.CHOOSE_INDEX_BELOW * scanCost) {
-                        decision = "scan: top " + k + " needs about radius " + expected + " by a sample, too far for the tables";
+                        decision = "scan: top " + k + " needs about radius " + expected + ", too far for the tables";
                         return null;
                     }
-                    budget = CostModel.CHOOSE_INDEX_BELOW * scanCost + spent;
+                    // Twice the prediction at most: a wrong one costs a bounded share of the scan.
+                    budget = spent + Math.min(CostModel.CHOOSE_INDEX_BELOW * scanCost, Math.max(2 * remaining, budget));
                 }
                 Probe probe = plan(j, rho, rho);
                 buckets += probe.size;

@@ -57,6 +57,8 @@ public final class MultiIndexBench {
         Path dir = Path.of(arg(args, "dir", "bench/work/mih")).resolve(kind + "-" + bits + "b-" + n);
         int bytes = bits / 8;
         codesForWarmUp = n;
+        String variantList = arg(args, "variants", "");
+        onlyVariants = variantList.isEmpty() ? null : List.of(variantList.split(","));
 
         Random random = new Random(25);
         byte[] codes = generate(random, n, bits, kind);
@@ -93,22 +95,29 @@ public final class MultiIndexBench {
                     if (r > bits) {
                         continue;
                     }
+                    List<QueryFor> variants = new ArrayList<>();
                     for (SearchStrategy s : SearchStrategy.values()) {
-                        Result res = run(qs, q -> new HammingQuery("h", HashCode.ofBytes(q), r, s, CostModel.DEFAULT), single, 10);
-                        System.out.printf(Locale.ROOT, "radius %2d %-5s %s hits %.1f%n", r, s.jsonName(), res.timing, res.meanHits);
+                        variants.add(q -> new HammingQuery("h", HashCode.ofBytes(q), r, s, CostModel.DEFAULT));
                     }
+                    compare("radius " + r, qs, variants, List.of("auto", "scan", "index"), single, 10);
                 }
             }
             if (only.contains("topk")) {
-                for (int k : new int[] { 1, 10, 100 }) {
-                    Result old = run(qs, q -> new HammingQuery("h", HashCode.ofBytes(q), bits, SearchStrategy.SCAN, CostModel.DEFAULT), single, k);
-                    System.out.printf(Locale.ROOT, "top %3d collector-scan(1 thread) %s%n", k, old.timing);
+                for (int k : radii(arg(args, "ks", "10,1,100"))) {
+                    List<QueryFor> variants = new ArrayList<>();
+                    List<String> names = new ArrayList<>();
                     for (SearchStrategy s : SearchStrategy.values()) {
-                        Result res = run(qs, q -> new HammingTopKQuery("h", HashCode.ofBytes(q), bits, k, s, CostModel.DEFAULT), parallel, k);
-                        System.out.printf(Locale.ROOT, "top %3d %-5s %s%n", k, s.jsonName(), res.timing);
+                        variants.add(q -> new HammingTopKQuery("h", HashCode.ofBytes(q), bits, k, s, CostModel.DEFAULT));
+                        names.add(s.jsonName());
                     }
-                    Result one = run(qs, q -> new HammingTopKQuery("h", HashCode.ofBytes(q), bits, k, SearchStrategy.SCAN, CostModel.DEFAULT), single, k);
-                    System.out.printf(Locale.ROOT, "top %3d scan(1 thread) %s%n", k, one.timing);
+                    variants.add(q -> new HammingQuery("h", HashCode.ofBytes(q), bits, SearchStrategy.SCAN, CostModel.DEFAULT));
+                    names.add("no-k-scan");
+                    compare("top " + k, qs, variants, names, parallel, k);
+                    List<QueryFor> one = List.of(
+                        q -> new HammingTopKQuery("h", HashCode.ofBytes(q), bits, k, SearchStrategy.AUTO, CostModel.DEFAULT),
+                        q -> new HammingTopKQuery("h", HashCode.ofBytes(q), bits, k, SearchStrategy.SCAN, CostModel.DEFAULT)
+                    );
+                    compare("top " + k + " (1 thread)", qs, one, List.of("auto", "scan"), single, k);
                 }
             }
         } finally {
@@ -118,8 +127,6 @@ public final class MultiIndexBench {
 
     private record Built(double writeSeconds, double mergeSeconds, long bytes) {}
 
-    private record Result(String timing, double meanHits) {}
-
     private interface QueryFor {
         Query of(byte[] code);
     }
@@ -128,10 +135,62 @@ public final class MultiIndexBench {
         void run(byte[] query) throws Exception;
     }
 
-    private static Result run(byte[][] qs, QueryFor queryFor, IndexSearcher searcher, int size) throws Exception {
-        long[] hits = new long[1];
-        String timing = time(qs, q -> hits[0] += searcher.search(queryFor.of(q), size).totalHits.value);
-        return new Result(timing, (double) hits[0] / (qs.length + warmUp(qs)));
+    /**
+     * The variants side by side: each query runs through every variant in turn (after the warm-up), so that
+     * the machine's drift touches them alike; p50/p99 per variant, and the median of the per-query ratio of
+     * each variant to the first ("auto" where it is given) and to "scan" where there is one.
+     */
+    private static void compare(String label, byte[][] qs, List<QueryFor> allVariants, List<String> allNames, IndexSearcher searcher, int size) throws Exception {
+        List<QueryFor> variants = new ArrayList<>();
+        List<String> names = new ArrayList<>();
+        for (int v = 0; v < allNames.size(); v++) {
+            if (onlyVariants == null || onlyVariants.contains(allNames.get(v))) {
+                variants.add(allVariants.get(v));
+                names.add(allNames.get(v));
+            }
+        }
+        if (variants.isEmpty()) {
+            return;
+        }
+        for (int i = 0; i < warmUp(qs); i++) {
+            for (QueryFor v : variants) {
+                searcher.search(v.of(qs[i % qs.length]), size);
+            }
+        }
+        int n = variants.size();
+        double[][] ms = new double[n][qs.length];
+        long[] hits = new long[n];
+        for (int i = 0; i < qs.length; i++) {
+            for (int v = 0; v < n; v++) {
+                Query query = variants.get(v).of(qs[i]);
+                long start = System.nanoTime();
+                hits[v] += searcher.search(query, size).totalHits.value;
+                ms[v][i] = (System.nanoTime() - start) / 1e6;
+            }
+        }
+        int scan = names.indexOf("scan");
+        for (int v = 0; v < n; v++) {
+            double[] sorted = ms[v].clone();
+            Arrays.sort(sorted);
+            String vsScan = "";
+            if (scan >= 0 && v != scan) {
+                double[] ratio = new double[qs.length];
+                for (int i = 0; i < qs.length; i++) {
+                    ratio[i] = ms[scan][i] / ms[v][i];
+                }
+                Arrays.sort(ratio);
+                vsScan = String.format(Locale.ROOT, "  scan/this per query: median %.2fx (p10 %.2fx, p90 %.2fx); p50 ratio %.2fx",
+                    ratio[qs.length / 2], ratio[qs.length / 10], ratio[qs.length * 9 / 10], median(ms[scan]) / sorted[qs.length / 2]);
+            }
+            System.out.printf(Locale.ROOT, "%-18s %-9s p50 %8.3f ms p99 %8.3f ms hits %7.1f%s%n", label, names.get(v), sorted[qs.length / 2],
+                sorted[Math.min(qs.length - 1, (int) Math.ceil(qs.length * 0.99) - 1)], (double) hits[v] / qs.length, vsScan);
+        }
+    }
+
+    private static double median(double[] values) {
+        double[] sorted = values.clone();
+        Arrays.sort(sorted);
+        return sorted[sorted.length / 2];
     }
 
     /** Warm-up passes (2,000 queries at 1M codes, fewer for more), then a timed pass: p50 and p99 in ms. */
@@ -154,6 +213,8 @@ public final class MultiIndexBench {
     }
 
     private static int codesForWarmUp = 1;
+    /** variants=auto,scan: only these variants (for profiling one); all by default. */
+    private static List<String> onlyVariants;
 
     private static byte[] generate(Random random, int n, int bits, String kind) {
         int bytes = bits / 8;
