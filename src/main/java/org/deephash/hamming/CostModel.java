@@ -27,7 +27,7 @@ public record CostModel(double scanNanosPerWord, double bucketNanos, double entr
      * A top-k search through the tables first looks this far (a share of the scan's cost); then it predicts
      * how far it must go, from how many codes it found so near (or, if none, from a sample of the segment).
      */
-    static final double EXPLORE_AT_MOST = 0.02;
+    static final double EXPLORE_AT_MOST = 0.08;
 
     /** The estimated cost of scanning {@code count} codes of {@code bytesPerCode} bytes. */
     public double scan(int count, int bytesPerCode) {

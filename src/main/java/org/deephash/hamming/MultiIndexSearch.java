@@ -136,10 +136,10 @@ final class MultiIndexSearch {
                         return null;
                     }
                     predicted = true;
-                    // A single near code (say the query's own source) says nothing of the density around it: extrapolate
-                    // from a few, else ask a sample of the segment.
+                    // Extrapolate from the codes found so far, else ask a sample of the segment. A lone near code (say the
+                    // query's own source) predicts too near a radius; the budget below bounds what that costs.
                     int within = found.countWithin(r - 1);
-                    int expected = Math.min(maxDistance, within >= Math.min(k, 3) ? extrapolatedRadius(k, within, r - 1) : sampleRadius(k));
+                    int expected = Math.min(maxDistance, within > 0 ? extrapolatedRadius(k, within, r - 1) : sampleRadius(k));
                     double remaining = 0;
                     for (int s = r; s <= expected; s++) {
                         int js = s % m;
