@@ -35,16 +35,7 @@ public abstract class HammingIterator extends DocIdSetIterator {
 
     /** A scan of {@code field} in {@code reader}, or {@code null} if no document there has a code. */
     public static HammingIterator open(LeafReader reader, String field, HammingKernel kernel, int maxDistance) throws IOException {
-        BinaryDocValues values = reader.getBinaryDocValues(field);
-        if (values == null) {
-            return null;
-        }
-        if (values instanceof FixedBitsValues fixed) {
-            FixedBitsCodes codes = fixed.fixedBitsCodes();
-            checkWidth(field, codes.bytesPerCode(), kernel);
-            return new BlockScan(codes, kernel, maxDistance);
-        }
-        return new OneByOne(field, values, kernel, maxDistance);
+        return open(reader, field, null, kernel, maxDistance, SearchStrategy.SCAN, CostModel.DEFAULT);
     }
 
     /**
@@ -85,7 +76,7 @@ public abstract class HammingIterator extends DocIdSetIterator {
         return this;
     }
 
-    private static void checkWidth(String field, int bytesPerCode, HammingKernel kernel) {
+    static void checkWidth(String field, int bytesPerCode, HammingKernel kernel) {
         if (bytesPerCode * 8 != kernel.bits()) {
             throw new IllegalStateException(
                 "field [" + field + "] holds codes of " + bytesPerCode * 8 + " bits but the query has " + kernel.bits() + " bits"

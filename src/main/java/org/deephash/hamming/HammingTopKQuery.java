@@ -128,11 +128,7 @@ public final class HammingTopKQuery extends Query {
             return new Found(ord, null, "scan: no multi-index tables in this segment");
         }
         HammingKernel kernel = HammingKernel.forCode(code);
-        if (codes.bytesPerCode() * 8 != kernel.bits()) {
-            throw new IllegalStateException(
-                "field [" + field + "] holds codes of " + codes.bytesPerCode() * 8 + " bits but the query has " + kernel.bits() + " bits"
-            );
-        }
+        HammingIterator.checkWidth(field, codes.bytesPerCode(), kernel);
         MultiIndexSearch search = new MultiIndexSearch(table, codes, kernel, code.bytes(), leaf.reader().maxDoc(), cost);
         // The scan it is weighed against runs in ranges on every processor: its time is the share of one.
         double scanTime = cost.scan(codes.count(), codes.bytesPerCode()) / ranges(leaf.reader().maxDoc());

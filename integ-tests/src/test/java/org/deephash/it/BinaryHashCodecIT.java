@@ -19,7 +19,7 @@ class BinaryHashCodecIT extends BinaryHashSuite {
     protected ObjectNode variantSettings(boolean codecSettingSupported) {
         if (!codecSettingSupported) {
             String why = "the installed plugin has no [" + ItSupport.CODEC_SETTING + "] setting";
-            System.out.println("[BinaryHashCodecIT] skipped: " + why);
+            System.out.println("[" + getClass().getSimpleName() + "] skipped: " + why);
             Assumptions.abort(why);
         }
         return NODES.objectNode().put(ItSupport.CODEC_SETTING, true);

@@ -1,7 +1,6 @@
 package org.deephash.it;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import org.junit.jupiter.api.Assumptions;
 
 import java.util.Random;
 
@@ -13,22 +12,12 @@ import static org.deephash.it.ItSupport.NODES;
  * {@code strategy} drawn at random: the tables, the scan and the per-segment choice must all give
  * the oracle's answers, through deletes, updates and a force-merge.
  */
-class BinaryHashMultiIndexIT extends BinaryHashSuite {
+class BinaryHashMultiIndexIT extends BinaryHashCodecIT {
     private static final String[] STRATEGIES = {"auto", "index", "scan"};
 
     @Override
     protected String indexName() {
         return "deep-hash-it-multi-index";
-    }
-
-    @Override
-    protected ObjectNode variantSettings(boolean codecSettingSupported) {
-        if (!codecSettingSupported) {
-            String why = "the installed plugin has no [" + ItSupport.CODEC_SETTING + "] setting";
-            System.out.println("[BinaryHashMultiIndexIT] skipped: " + why);
-            Assumptions.abort(why);
-        }
-        return NODES.objectNode().put(ItSupport.CODEC_SETTING, true);
     }
 
     @Override
