@@ -19,8 +19,10 @@ import org.deephash.codec.MultiIndexTable;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.Callable;
 
 /**
@@ -95,7 +97,8 @@ public final class HammingTopKQuery extends Query {
         found.addAll(searcher.getTaskExecutor().invokeAll(scans));
 
         MultiIndexSearch.Candidates all = new MultiIndexSearch.Candidates();
-        List<String> decisions = new ArrayList<>();
+        // One line per segment: the ranges of a scanned segment say the same.
+        Set<String> decisions = new LinkedHashSet<>();
         for (Found f : found) {
             int docBase = leaves.get(f.leaf()).docBase;
             MultiIndexSearch.Candidates c = f.candidates();
@@ -105,7 +108,7 @@ public final class HammingTopKQuery extends Query {
             decisions.add("segment " + f.leaf() + ": " + f.decision());
         }
         all.keepNearest(k, maxDistance);
-        return new Matches(this, Arrays.copyOf(all.docs, all.size), Arrays.copyOf(all.distances, all.size), decisions, reader.getContext().id());
+        return new Matches(this, Arrays.copyOf(all.docs, all.size), Arrays.copyOf(all.distances, all.size), List.copyOf(decisions), reader.getContext().id());
     }
 
     private static int ranges(int maxDoc) {
@@ -330,9 +333,12 @@ public final class HammingTopKQuery extends Query {
             visitor.visitLeaf(this);
         }
 
+        /** What the profile API shows: how many were found, and how many segments each way. */
         @Override
         public String toString(String field) {
-            return query.toString(field) + "[" + docs.length + " found]";
+            long byTables = decisions.stream().filter(d -> d.contains(": multi_index")).count();
+            return query.toString(field) + "[" + docs.length + " found; segments: " + byTables + " by multi_index, "
+                + (decisions.size() - byTables) + " by scan]";
         }
 
         @Override
