@@ -248,6 +248,22 @@ def code_cases(rand):
     ]
 
 
+def option_cases():
+    """The query's options beside a valid code: (name, expected, option, value)."""
+    return [
+        ("k-1", "valid", "k", 1), ("k-10000", "valid", "k", 10000), ("k-string", "valid", "k", "10"),
+        ("k-0", "invalid", "k", 0), ("k-negative", "invalid", "k", -1), ("k-10001", "invalid", "k", 10001),
+        ("k-fraction", "invalid", "k", 1.5), ("k-word", "invalid", "k", "ten"), ("k-true", "invalid", "k", True),
+        ("k-object", "invalid", "k", {"a": 1}), ("k-huge", "invalid", "k", 2 ** 40),
+        ("strategy-auto", "valid", "strategy", "auto"), ("strategy-scan", "valid", "strategy", "scan"),
+        ("strategy-index", "valid", "strategy", "index"), ("strategy-upper", "invalid", "strategy", "INDEX"),
+        ("strategy-unknown", "invalid", "strategy", "fast"), ("strategy-empty", "invalid", "strategy", ""),
+        ("strategy-number", "invalid", "strategy", 1), ("strategy-array", "invalid", "strategy", ["index"]),
+        ("max-distance-0", "valid", "max_distance", 0), ("max-distance-64", "valid", "max_distance", 64),
+        ("max-distance-65", "invalid", "max_distance", 65), ("max-distance-negative", "invalid", "max_distance", -1),
+    ]
+
+
 # ----------------------------------------------------------------------------------------------- the run
 
 class Fuzz:
@@ -341,6 +357,19 @@ class Fuzz:
             self.fail(name, "processor", "code %s differs from _hash's %s" % (got, code))
         return code
 
+    def option(self, name, expectation, key, value, code):
+        """A query by a valid code with one option: a valid one answers 200, an invalid one a 4xx naming it."""
+        r = self.send(name, "query", "POST", "/%s/_search" % INDEX, {"size": 1, "query": {"hamming": {"field": "hash", "code": code, key: value}}})
+        if r is None:
+            return
+        reason = r.body[:600].decode("utf-8", "replace")
+        self.count("query", "hashed" if r.status == 200 else "refused")
+        if expectation == "valid" and r.status != 200:
+            self.fail(name, "query", "a valid [%s] was refused: %s" % (key, reason))
+        named = "[%s]" % key in reason or "%s doesn't support" % key in reason   # ours, or Elasticsearch's parser's
+        if expectation == "invalid" and (not 400 <= r.status < 500 or not named):
+            self.fail(name, "query", "status %d for an invalid [%s], or the reason does not name it: %s" % (r.status, key, reason))
+
     def query(self, name, expectation, field, key, value, counted=True):
         before = self.stats()
         r = self.send(name, "query", "POST", "/%s/_search" % INDEX, {"size": 1, "query": {"hamming": {"field": field, key: value}}})
@@ -366,8 +395,12 @@ def setup(url):
         "image_field": "image", "text_field": "caption", "target_field": "hash",
         "image_target_field": "image_hash", "text_target_field": "text_hash", "remove_image": True}}]})
     assert r.status == 200, r
-    r = request(url, "PUT", "/" + INDEX, {"settings": {"number_of_shards": 1, "number_of_replicas": 0, "index.default_pipeline": PIPELINE},
-                                          "mappings": {"properties": {f: {"type": "binary_hash", "bits": BITS} for f in ("hash", "image_hash", "text_hash")}}})
+    # The plugin's format, with multi-index tables on the fused codes, so that the query options below reach them.
+    fields = {f: {"type": "binary_hash", "bits": BITS} for f in ("hash", "image_hash", "text_hash")}
+    fields["hash"]["index_options"] = {"type": "multi_index"}
+    r = request(url, "PUT", "/" + INDEX, {"settings": {"number_of_shards": 1, "number_of_replicas": 0, "index.default_pipeline": PIPELINE,
+                                                       "index.deep_hash.codec": True},
+                                          "mappings": {"properties": fields}})
     assert r.status == 200, r
 
 
@@ -413,6 +446,9 @@ def run_cases(fz, url, images, captions, codes):
         n += 6
     for name, expectation, value in codes:
         fz.query(name, expectation, "hash", "code", value, counted=False)
+        n += 1
+    for name, expectation, key, value in option_cases():
+        fz.option(name, expectation, key, value, codes[0][2])
         n += 1
     # JSON that is not what anyone should send: deeply nested, and over the HTTP content limit.
     nested = "[" * 5000 + "]" * 5000
