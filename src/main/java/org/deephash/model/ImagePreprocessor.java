@@ -19,6 +19,7 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
@@ -233,6 +234,15 @@ public final class ImagePreprocessor {
                                 + FORMATS_TEXT + " image"
                         );
                     }
+                }
+                // ImageIO's PNG reader decodes a file cut after its last pixel data (the IDAT's checksum and the
+                // IEND chunk lost) without a word; a PNG ends with IEND.
+                if (format.equals("png") && hasPngEnd(image) == false) {
+                    throw new InputException(
+                        InputException.Kind.CORRUPT_IMAGE,
+                        "the png image is cut short: it has no IEND chunk (got [" + image.length + "] bytes); expected a complete, valid "
+                            + FORMATS_TEXT + " image"
+                    );
                 }
                 return format.equals("jpeg") ? oriented(decoded, exifOrientation(image)) : decoded;
             } finally {
@@ -582,5 +592,18 @@ public final class ImagePreprocessor {
                 }
             }
         }
+    }
+
+    /** The IEND chunk's type and its fixed checksum: every complete PNG has them, at its end. */
+    private static final byte[] PNG_END = { 'I', 'E', 'N', 'D', (byte) 0xAE, 0x42, 0x60, (byte) 0x82 };
+
+    /** Whether the PNG holds its IEND chunk; searched from the end, where a complete file has it. */
+    static boolean hasPngEnd(byte[] image) {
+        for (int at = image.length - PNG_END.length; at >= 8; at--) {
+            if (Arrays.equals(image, at, at + PNG_END.length, PNG_END, 0, PNG_END.length)) {
+                return true;
+            }
+        }
+        return false;
     }
 }

@@ -372,6 +372,23 @@ public class ImagePreprocessorTests extends ESTestCase {
         }
     }
 
+    /**
+     * ImageIO decodes a PNG cut after its pixel data (IDAT's checksum and IEND lost) without a word: the missing
+     * IEND chunk catches it (the fuzzer's truncated 1-bit PNG, seed 1301439663).
+     */
+    public void testAPngWithoutItsEndFails() throws IOException {
+        BufferedImage image = new BufferedImage(between(1, 16), between(1, 16), randomFrom(BufferedImage.TYPE_BYTE_BINARY, BufferedImage.TYPE_INT_RGB));
+        byte[] whole = encode(image, "png");
+        ImagePreprocessor p = preprocessor(8);
+        p.preprocess(whole);
+        for (int lost : new int[] { 1, 12, 16 }) {
+            byte[] cut = Arrays.copyOf(whole, whole.length - lost);
+            InputException e = expectThrows(InputException.class, () -> p.preprocess(cut));
+            assertEquals(InputException.Kind.CORRUPT_IMAGE, e.kind());
+            assertThat(e.getMessage(), containsString("the png image is cut short: it has no IEND chunk (got [" + cut.length + "] bytes)"));
+        }
+    }
+
     /** TwelveMonkeys decodes a cut lossless WebP without a word: the RIFF header's length catches it. */
     public void testATruncatedWebPFails() throws IOException {
         byte[] whole = resource("pattern-8x8-lossless.webp");
