@@ -61,7 +61,6 @@ public final class MultiIndexTable {
         long entriesLength
     ) {}
 
-    private final int bits;
     private final int[] starts;
     private final int[] lengths;
     private final int[] lowBits;
@@ -69,7 +68,6 @@ public final class MultiIndexTable {
     private final LongValues[] entries;
 
     MultiIndexTable(IndexInput data, int bits, Entry[] tables) throws IOException {
-        this.bits = bits;
         int m = tables.length;
         this.starts = new int[m];
         this.lengths = new int[m];
@@ -83,11 +81,6 @@ public final class MultiIndexTable {
             offsets[j] = DirectMonotonicReader.getInstance(tables[j].offsetsMeta(), data.randomAccessSlice(tables[j].offsetsStart(), tables[j].offsetsLength()));
             entries[j] = DirectReader.getInstance(data.randomAccessSlice(tables[j].entriesStart(), tables[j].entriesLength()), tables[j].bitsPerEntry());
         }
-    }
-
-    /** The code's width in bits. */
-    public int bits() {
-        return bits;
     }
 
     /** m, the number of substrings. */

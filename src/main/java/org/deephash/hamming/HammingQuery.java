@@ -40,9 +40,7 @@ public final class HammingQuery extends Query {
     }
 
     public HammingQuery(String field, HashCode code, int maxDistance, SearchStrategy strategy, CostModel cost) {
-        if (maxDistance < 0 || maxDistance > code.bits()) {
-            throw new IllegalArgumentException("[max_distance] must be between 0 and " + code.bits() + " but was [" + maxDistance + "]");
-        }
+        checkMaxDistance(maxDistance, code);
         this.field = Objects.requireNonNull(field);
         this.code = code;
         this.maxDistance = maxDistance;
@@ -64,6 +62,29 @@ public final class HammingQuery extends Query {
 
     public int maxDistance() {
         return maxDistance;
+    }
+
+    static void checkMaxDistance(int maxDistance, HashCode code) {
+        if (maxDistance < 0 || maxDistance > code.bits()) {
+            throw new IllegalArgumentException("[max_distance] must be between 0 and " + code.bits() + " but was [" + maxDistance + "]");
+        }
+    }
+
+    /** The hamming distance as explain words it. */
+    static String describeDistance(int d, int bits, String field) {
+        return "hamming distance " + d + " of " + bits + " bits between the query code and field [" + field + "]";
+    }
+
+    /** A match's explanation: the formula and its parts, then {@code how} (which way the segment was searched). */
+    static Explanation explainMatch(float boost, int d, int bits, String field, String formulaNote, String how) {
+        return Explanation.match(
+            score(boost, d, bits),
+            "score = boost * (1 - distance / bits)" + formulaNote + ", from:",
+            Explanation.match(boost, "boost"),
+            Explanation.match(d, describeDistance(d, bits, field)),
+            Explanation.match(bits, "bits"),
+            Explanation.match(0, how)
+        );
     }
 
     /** The score of a document at distance {@code d}; the single place the formula lives. */
@@ -96,19 +117,11 @@ public final class HammingQuery extends Query {
                     return Explanation.noMatch("field [" + field + "] holds a code of " + value.length * 8 + " bits, the query " + bits);
                 }
                 int d = HammingKernel.forCode(code).distance(value.bytes, value.offset);
-                String distance = "hamming distance " + d + " of " + bits + " bits between the query code and field [" + field + "]";
                 if (d > maxDistance) {
-                    return Explanation.noMatch(distance + " exceeds max_distance " + maxDistance);
+                    return Explanation.noMatch(describeDistance(d, bits, field) + " exceeds max_distance " + maxDistance);
                 }
                 HammingIterator segment = HammingIterator.open(context.reader(), field, code, HammingKernel.forCode(code), maxDistance, strategy, cost);
-                return Explanation.match(
-                    scoreByDistance[d],
-                    "score = boost * (1 - distance / bits), from:",
-                    Explanation.match(boost, "boost"),
-                    Explanation.match(d, distance),
-                    Explanation.match(bits, "bits"),
-                    Explanation.match(0, "segment searched by " + segment.decision())
-                );
+                return explainMatch(boost, d, bits, field, "", "segment searched by " + segment.decision());
             }
 
             @Override

@@ -48,9 +48,7 @@ public final class HammingTopKQuery extends Query {
     private final CostModel cost;
 
     public HammingTopKQuery(String field, HashCode code, int maxDistance, int k, SearchStrategy strategy, CostModel cost) {
-        if (maxDistance < 0 || maxDistance > code.bits()) {
-            throw new IllegalArgumentException("[max_distance] must be between 0 and " + code.bits() + " but was [" + maxDistance + "]");
-        }
+        HammingQuery.checkMaxDistance(maxDistance, code);
         if (k < 1) {
             throw new IllegalArgumentException("[k] must be at least 1 but was [" + k + "]");
         }
@@ -60,10 +58,6 @@ public final class HammingTopKQuery extends Query {
         this.k = k;
         this.strategy = Objects.requireNonNull(strategy);
         this.cost = Objects.requireNonNull(cost);
-    }
-
-    public int k() {
-        return k;
     }
 
     /** One segment's (or one range's) nearest codes, and how they were found. */
@@ -242,15 +236,7 @@ public final class HammingTopKQuery extends Query {
                     if (i < 0) {
                         return Explanation.noMatch("not among the " + query.k + " codes of field [" + query.field + "] nearest to the query code; " + how);
                     }
-                    int d = distances[i];
-                    return Explanation.match(
-                        HammingQuery.score(boost, d, bits),
-                        "score = boost * (1 - distance / bits), one of the " + query.k + " nearest codes, from:",
-                        Explanation.match(boost, "boost"),
-                        Explanation.match(d, "hamming distance " + d + " of " + bits + " bits between the query code and field [" + query.field + "]"),
-                        Explanation.match(bits, "bits"),
-                        Explanation.match(0, how)
-                    );
+                    return HammingQuery.explainMatch(boost, distances[i], bits, query.field, ", one of the " + query.k + " nearest codes", how);
                 }
 
                 @Override

@@ -60,10 +60,6 @@ final class MultiIndexSearch {
         return j <= r % m ? r / m : r / m - 1;
     }
 
-    double spent() {
-        return spent;
-    }
-
     /**
      * The codes within {@code r} in document order with their distances, or null, where the tables would
      * cost more than the scan ({@link #decision()} says why), unless {@code forced}.
