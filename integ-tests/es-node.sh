@@ -11,13 +11,16 @@
 #   es-node.sh status  say whether the node is running
 #   es-node.sh log     print the tail of the node's log
 #   es-node.sh home    print the node's ES_HOME (its config/ is $ES_PATH_CONF)
+#   es-node.sh plugin-zip  print the plugin zip that setup installs (PLUGIN_ZIP, or the one for ES_VERSION)
 #
 # Environment (all optional):
-#   PLUGIN_ZIP     plugin zip to install (default: <repo>/target/deep-hash-0.1.0-SNAPSHOT.zip)
+#   ES_VERSION     distribution version (default 8.19.21; 9.1.10 for the plugin built with -Pes9)
+#   PLUGIN_ZIP     plugin zip to install (default: the one Maven builds for ES_VERSION,
+#                  <repo>/target/deep-hash-0.1.0-SNAPSHOT-es8.19.21.zip or
+#                  <repo>/target/es9/deep-hash-0.1.0-SNAPSHOT-es9.1.10.zip)
 #   SKIP_PLUGIN=1  set up a bare node without the plugin (to check the harness itself)
-#   ES_VERSION     distribution version (default 8.19.21)
-#   ES_JAVA_HOME   JDK for the node (default: $JAVA_HOME, else /usr/lib/jvm/java-17-openjdk-amd64);
-#                  Temurin 25 lives at /usr/lib/jvm/temurin-25-jdk-amd64
+#   ES_JAVA_HOME   JDK for the node (default: $JAVA_HOME, else /usr/lib/jvm/java-17-openjdk-amd64 for
+#                  8.x and /usr/lib/jvm/temurin-25-jdk-amd64 for 9.x, which needs JDK 21 or newer)
 #   ES_HEAP        heap size for -Xms/-Xmx (default 512m); ES_JAVA_OPTS, if set, replaces it
 #   ES_NODE_NAME   a name, so that several nodes can live side by side (the tests' node, the
 #                  quick start's "demo", the benchmark's "bench"); default "it"
@@ -36,7 +39,12 @@ ES_NODE_NAME="${ES_NODE_NAME:-it}"
 ES_ARTIFACT="org.elasticsearch.distribution.integ-test-zip:elasticsearch:${ES_VERSION}:zip"
 DEPENDENCY_PLUGIN="org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
 PLUGIN_NAME="deep-hash"
-PLUGIN_ZIP="${PLUGIN_ZIP:-$REPO_ROOT/target/deep-hash-0.1.0-SNAPSHOT.zip}"
+ES_MAJOR="${ES_VERSION%%.*}"
+if [ "$ES_MAJOR" -ge 9 ]; then
+  PLUGIN_ZIP="${PLUGIN_ZIP:-$REPO_ROOT/target/es9/deep-hash-0.1.0-SNAPSHOT-es$ES_VERSION.zip}"
+else
+  PLUGIN_ZIP="${PLUGIN_ZIP:-$REPO_ROOT/target/deep-hash-0.1.0-SNAPSHOT-es$ES_VERSION.zip}"
+fi
 ES_RUN_USER="${ES_RUN_USER:-nobody}"
 ES_START_TIMEOUT="${ES_START_TIMEOUT:-120}"
 ES_HEAP="${ES_HEAP:-512m}"
@@ -82,9 +90,22 @@ resolve_node_dir() {
   STDOUT_FILE="$LOGS_DIR/stdout.log"
 }
 
+# The feature release of the JDK at $1 (17, 21, 25...), 0 where it cannot be told.
+java_feature() {
+  local release="$1/release" v
+  v="$(sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$release" 2>/dev/null | head -n 1)"
+  echo "${v:-0}"
+}
+
 resolve_java() {
-  ES_JAVA_HOME="${ES_JAVA_HOME:-${JAVA_HOME:-/usr/lib/jvm/java-17-openjdk-amd64}}"
-  [ -x "$ES_JAVA_HOME/bin/java" ] || die "no java at ES_JAVA_HOME=$ES_JAVA_HOME (set ES_JAVA_HOME to a JDK 17+)"
+  local fallback=/usr/lib/jvm/java-17-openjdk-amd64 java_home="${JAVA_HOME:-}"
+  if [ "$ES_MAJOR" -ge 9 ]; then
+    fallback=/usr/lib/jvm/temurin-25-jdk-amd64
+    # Elasticsearch 9 needs JDK 21+: a JAVA_HOME of 17 (this machine's default) is passed over.
+    if [ -n "$java_home" ] && [ "$(java_feature "$java_home")" -lt 21 ]; then java_home=""; fi
+  fi
+  ES_JAVA_HOME="${ES_JAVA_HOME:-${java_home:-$fallback}}"
+  [ -x "$ES_JAVA_HOME/bin/java" ] || die "no java at ES_JAVA_HOME=$ES_JAVA_HOME (set ES_JAVA_HOME to a JDK 17+, 21+ for Elasticsearch 9)"
   export ES_JAVA_HOME
 }
 
@@ -204,7 +225,7 @@ install_plugin() {
     return 0
   fi
   [ -f "$PLUGIN_ZIP" ] || die "plugin zip not found: $PLUGIN_ZIP
-  build it first:  (cd $REPO_ROOT && mvn -q package -DskipTests)
+  build it first:  $REPO_ROOT/scripts/build-plugin.sh $ES_VERSION
   or point PLUGIN_ZIP at a zip, or use SKIP_PLUGIN=1 for a bare node"
   local zip_abs
   zip_abs="$(cd "$(dirname "$PLUGIN_ZIP")" && pwd -P)/$(basename "$PLUGIN_ZIP")"
@@ -221,7 +242,7 @@ cmd_setup() {
   fi
   if [ "${SKIP_PLUGIN:-0}" != 1 ] && [ ! -f "$PLUGIN_ZIP" ]; then
     die "plugin zip not found: $PLUGIN_ZIP
-  build it first:  (cd $REPO_ROOT && mvn -q package -DskipTests)
+  build it first:  $REPO_ROOT/scripts/build-plugin.sh $ES_VERSION
   or point PLUGIN_ZIP at a zip, or use SKIP_PLUGIN=1 for a bare node"
   fi
   mkdir -p "$NODE_DIR"
@@ -358,10 +379,11 @@ case "${1:-}" in
   stop)   cmd_stop ;;
   url)    cmd_url ;;
   home)   resolve_node_dir; echo "$ES_HOME" ;;
+  plugin-zip) echo "$PLUGIN_ZIP" ;;
   status) cmd_status ;;
   log)    resolve_node_dir; print_log_tail 200 ;;
   *)
-    echo "usage: $0 {setup|start|stop|url|home|status|log}" >&2
+    echo "usage: $0 {setup|start|stop|url|home|status|log|plugin-zip}" >&2
     exit 2
     ;;
 esac

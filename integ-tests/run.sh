@@ -25,11 +25,11 @@ set -euo pipefail
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
 REPO_ROOT="$(cd "$SCRIPT_DIR/.." && pwd -P)"
 NODE="$SCRIPT_DIR/es-node.sh"
-export PLUGIN_ZIP="${PLUGIN_ZIP:-$REPO_ROOT/target/deep-hash-0.1.0-SNAPSHOT.zip}"
+export PLUGIN_ZIP="${PLUGIN_ZIP:-$("$NODE" plugin-zip)}"
 
 if [ ! -f "$PLUGIN_ZIP" ]; then
   echo "[run] plugin zip not found: $PLUGIN_ZIP" >&2
-  echo "[run] build it first:  (cd $REPO_ROOT && mvn -q package -DskipTests)" >&2
+  echo "[run] build it first:  $REPO_ROOT/scripts/build-plugin.sh ${ES_VERSION:-}" >&2
   exit 2
 fi
 for src in "$REPO_ROOT/src/main" "$REPO_ROOT/pom.xml"; do
@@ -176,7 +176,8 @@ fi
 # Phase 3: the model on the other JDK the node supports (ONNX Runtime's native library under the
 # entitlement policy): the node restarted on Temurin 25, HashingIT again.
 JDK25="${JDK25_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
-if [ -x "$JDK25/bin/java" ] && [ "${ES_JAVA_HOME:-}" != "$JDK25" ] && [ -z "$*" ]; then
+es_major="${ES_VERSION:-8}"; es_major="${es_major%%.*}"
+if [ -x "$JDK25/bin/java" ] && [ "${ES_JAVA_HOME:-}" != "$JDK25" ] && [ "$es_major" -lt 9 ] && [ -z "$*" ]; then
   t3=$SECONDS
   "$NODE" stop
   url="$(ES_JAVA_HOME="$JDK25" "$NODE" start)"
@@ -185,7 +186,7 @@ if [ -x "$JDK25/bin/java" ] && [ "${ES_JAVA_HOME:-}" != "$JDK25" ] && [ -z "$*" 
   echo "[run] phase 3 (HashingIT on JDK 25) finished with status $rc3 in $((SECONDS - t3)) s" >&2
   [ "$rc" -eq 0 ] && rc=$rc3
 else
-  echo "[run] phase 3 (HashingIT on JDK 25) skipped: no JDK at $JDK25, or a subset of tests was asked for" >&2
+  echo "[run] phase 3 (HashingIT on JDK 25) skipped: no JDK at $JDK25, a 9.x node (on JDK 25 from the start), or a subset of tests was asked for" >&2
 fi
 # Phase 4: users' models in a directory outside the node's config directory, named by
 # deep_hash.models.path, which the node reads only under the plugin's entitlement policy.

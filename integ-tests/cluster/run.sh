@@ -10,13 +10,13 @@
 #                                        the soak's figures written to integ-tests/cluster/soak-10min.json
 #                                        (RELIABILITY.md quotes them)
 #
-# Environment: PLUGIN_ZIP (default target/deep-hash-0.1.0-SNAPSHOT.zip), ES_JAVA_HOME, TESTS_SEED.
+# Environment: PLUGIN_ZIP (default: the zip for ES_VERSION, see es-node.sh), ES_JAVA_HOME, TESTS_SEED.
 # Exits non-zero when a check failed; every node is stopped whatever happens.
 set -euo pipefail
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
 REPO_ROOT="$(cd "$SCRIPT_DIR/../.." && pwd -P)"
-export PLUGIN_ZIP="${PLUGIN_ZIP:-$REPO_ROOT/target/deep-hash-0.1.0-SNAPSHOT.zip}"
-[ -f "$PLUGIN_ZIP" ] || { echo "[cluster] plugin zip not found: $PLUGIN_ZIP; build it with 'mvn package -DskipTests'" >&2; exit 2; }
+export PLUGIN_ZIP="${PLUGIN_ZIP:-$("$REPO_ROOT/integ-tests/es-node.sh" plugin-zip)}"
+[ -f "$PLUGIN_ZIP" ] || { echo "[cluster] plugin zip not found: $PLUGIN_ZIP; build it with scripts/build-plugin.sh ${ES_VERSION:-}" >&2; exit 2; }
 
 full=0
 [ "${1:-}" = "--full" ] && full=1

@@ -1,6 +1,7 @@
 package org.deephash;
 
 import org.apache.lucene.util.SetOnce;
+import org.deephash.compat.ActionPluginBase;
 import org.deephash.engine.DeepHashEngineFactory;
 import org.deephash.ingest.DeepHashProcessor;
 import org.deephash.mapper.BinaryHashFieldMapper;
@@ -12,38 +13,34 @@ import org.deephash.query.TransportQueryHashAction;
 import org.deephash.rest.DeepHashStatsAction;
 import org.deephash.rest.GetModelsAction;
 import org.deephash.rest.HashAction;
+import org.deephash.rest.ReloadModelsAction;
 import org.deephash.rest.RestDeepHashStatsAction;
 import org.deephash.rest.RestHashAction;
 import org.deephash.rest.RestModelsAction;
 import org.deephash.rest.RestReloadModelsAction;
-import org.deephash.rest.ReloadModelsAction;
 import org.deephash.rest.TransportDeepHashStatsAction;
 import org.deephash.rest.TransportModelActions;
 import org.deephash.rest.TransportReloadModelsAction;
 import org.elasticsearch.ExceptionsHelper;
-import org.elasticsearch.action.ActionRequest;
-import org.elasticsearch.action.ActionResponse;
 import org.elasticsearch.cluster.metadata.IndexNameExpressionResolver;
 import org.elasticsearch.cluster.node.DiscoveryNodes;
 import org.elasticsearch.common.io.stream.NamedWriteableRegistry;
 import org.elasticsearch.common.settings.ClusterSettings;
 import org.elasticsearch.common.settings.IndexScopedSettings;
-import org.elasticsearch.common.settings.SettingsFilter;
-import org.elasticsearch.features.NodeFeature;
-import org.elasticsearch.rest.RestController;
-import org.elasticsearch.rest.RestHandler;
 import org.elasticsearch.common.settings.Setting;
 import org.elasticsearch.common.settings.Settings;
+import org.elasticsearch.common.settings.SettingsFilter;
+import org.elasticsearch.features.NodeFeature;
 import org.elasticsearch.index.IndexSettings;
 import org.elasticsearch.index.engine.EngineFactory;
 import org.elasticsearch.index.mapper.Mapper;
 import org.elasticsearch.ingest.Processor;
-import org.elasticsearch.plugins.ActionPlugin;
 import org.elasticsearch.plugins.EnginePlugin;
 import org.elasticsearch.plugins.IngestPlugin;
 import org.elasticsearch.plugins.MapperPlugin;
-import org.elasticsearch.plugins.Plugin;
 import org.elasticsearch.plugins.SearchPlugin;
+import org.elasticsearch.rest.RestController;
+import org.elasticsearch.rest.RestHandler;
 import org.elasticsearch.search.DocValueFormat;
 import org.elasticsearch.threadpool.ExecutorBuilder;
 
@@ -62,7 +59,7 @@ import java.util.function.Supplier;
  * processor, the {@code _deep_hash} REST API, the hashing thread pool and settings, and for indices
  * with {@code index.deep_hash.codec: true} the engine that stores codes in the plugin's own format.
  */
-public class DeepHashPlugin extends Plugin implements MapperPlugin, SearchPlugin, EnginePlugin, IngestPlugin, ActionPlugin {
+public class DeepHashPlugin extends ActionPluginBase implements MapperPlugin, SearchPlugin, EnginePlugin, IngestPlugin {
     private static final DeepHashEngineFactory ENGINE_FACTORY = new DeepHashEngineFactory();
     /** Where the bundled models sit, beside the plugin's jar (or classes directory). */
     static final String BUNDLED_MODELS = "models";
@@ -154,13 +151,13 @@ public class DeepHashPlugin extends Plugin implements MapperPlugin, SearchPlugin
     }
 
     @Override
-    public List<ActionHandler<? extends ActionRequest, ? extends ActionResponse>> getActions() {
+    protected List<Action<?, ?>> actions() {
         return List.of(
-            new ActionHandler<>(DeepHashStatsAction.INSTANCE, TransportDeepHashStatsAction.class),
-            new ActionHandler<>(ReloadModelsAction.INSTANCE, TransportReloadModelsAction.class),
-            new ActionHandler<>(QueryHashAction.INSTANCE, TransportQueryHashAction.class),
-            new ActionHandler<>(GetModelsAction.INSTANCE, TransportModelActions.GetModels.class),
-            new ActionHandler<>(HashAction.INSTANCE, TransportModelActions.Hash.class)
+            new Action<>(DeepHashStatsAction.INSTANCE, TransportDeepHashStatsAction.class),
+            new Action<>(ReloadModelsAction.INSTANCE, TransportReloadModelsAction.class),
+            new Action<>(QueryHashAction.INSTANCE, TransportQueryHashAction.class),
+            new Action<>(GetModelsAction.INSTANCE, TransportModelActions.GetModels.class),
+            new Action<>(HashAction.INSTANCE, TransportModelActions.Hash.class)
         );
     }
 

@@ -17,6 +17,8 @@ import org.apache.lucene.store.ChecksumIndexInput;
 import org.apache.lucene.store.IndexInput;
 import org.apache.lucene.util.BytesRef;
 import org.apache.lucene.util.IOUtils;
+import org.deephash.compat.LuceneCompat;
+import org.deephash.compat.LuceneDocValuesProducer;
 
 import java.io.IOException;
 import java.util.HashMap;
@@ -24,7 +26,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /** Reads {@link FixedBitsDocValuesFormat}; see its javadoc for the layout. */
-final class FixedBitsDocValuesProducer extends DocValuesProducer {
+final class FixedBitsDocValuesProducer extends LuceneDocValuesProducer {
 
     /** @param tables the multi-index tables, or null */
     record Entry(
@@ -52,7 +54,7 @@ final class FixedBitsDocValuesProducer extends DocValuesProducer {
         String metaName = IndexFileNames.segmentFileName(state.segmentInfo.name, state.segmentSuffix, FixedBitsDocValuesFormat.META_EXTENSION);
         boolean usesFallback = false;
         int version = -1;
-        try (ChecksumIndexInput meta = state.directory.openChecksumInput(metaName, state.context)) {
+        try (ChecksumIndexInput meta = LuceneCompat.openChecksumInput(state.directory, metaName, state.context)) {
             Throwable failure = null;
             try {
                 version = CodecUtil.checkIndexHeader(
@@ -141,6 +143,11 @@ final class FixedBitsDocValuesProducer extends DocValuesProducer {
         }
         this.data = in;
         this.fallback = fallbackProducer;
+    }
+
+    @Override
+    protected DocValuesProducer delegateFor(FieldInfo field) {
+        return entries.containsKey(field.number) ? null : fallback;
     }
 
     @Override

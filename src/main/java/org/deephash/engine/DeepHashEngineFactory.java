@@ -2,6 +2,7 @@ package org.deephash.engine;
 
 import org.apache.lucene.codecs.Codec;
 import org.deephash.codec.FixedBitsDocValuesFormat.FieldSpec;
+import org.deephash.compat.EngineConfigs;
 import org.deephash.mapper.BinaryHashFieldMapper.BinaryHashFieldType;
 import org.elasticsearch.common.settings.Setting;
 import org.elasticsearch.index.codec.CodecProvider;
@@ -60,44 +61,7 @@ public final class DeepHashEngineFactory implements EngineFactory {
 
     @Override
     public Engine newReadWriteEngine(EngineConfig config) {
-        return new InternalEngine(withCodecs(config, new Codecs(config.getCodecProvider(), config.getMapperService())));
-    }
-
-    /** A copy of {@code config} with another codec provider; every other argument is the original's. */
-    static EngineConfig withCodecs(EngineConfig c, CodecProvider codecs) {
-        EngineConfig copy = new EngineConfig(
-            c.getShardId(),
-            c.getThreadPool(),
-            c.getThreadPoolMergeExecutorService(),
-            c.getIndexSettings(),
-            c.getWarmer(),
-            c.getStore(),
-            c.getMergePolicy(),
-            c.getAnalyzer(),
-            c.getSimilarity(),
-            codecs,
-            c.getEventListener(),
-            c.getQueryCache(),
-            c.getQueryCachingPolicy(),
-            c.getTranslogConfig(),
-            c.getFlushMergesAfter(),
-            c.getExternalRefreshListener(),
-            c.getInternalRefreshListener(),
-            c.getIndexSort(),
-            c.getCircuitBreakerService(),
-            c.getGlobalCheckpointSupplier(),
-            c.retentionLeasesSupplier(),
-            c.getPrimaryTermSupplier(),
-            c.getSnapshotCommitSupplier(),
-            c.getLeafSorter(),
-            c.getRelativeTimeInNanosSupplier(),
-            c.getIndexCommitListener(),
-            c.isPromotableToPrimary(),
-            c.getMapperService()
-        );
-        // Not a constructor argument, but state the engine reads.
-        copy.setEnableGcDeletes(c.isEnableGcDeletes());
-        return copy;
+        return new InternalEngine(EngineConfigs.withCodecProvider(config, new Codecs(config.getCodecProvider(), config.getMapperService())));
     }
 
     /** Wraps what the original provider returns; codecs it cannot wrap are refused with the reason. */
@@ -120,14 +84,14 @@ public final class DeepHashEngineFactory implements EngineFactory {
         }
 
         private Codec wrap(Codec codec) {
-            return switch (codec.getName()) {
-                case DeepHash912Codec.WRAPS -> new DeepHash912Codec(codec, hashFields);
-                case DeepHash816Codec.WRAPS -> new DeepHash816Codec(codec, hashFields);
-                default -> throw new IllegalArgumentException(
+            Codec wrapped = DeepHashCodecs.wrap(codec, hashFields);
+            if (wrapped == null) {
+                throw new IllegalArgumentException(
                     "[" + CODEC_SETTING.getKey() + "] works with index.codec [default] and [best_compression], not with codec ["
                         + codec.getName() + "]"
                 );
-            };
+            }
+            return wrapped;
         }
 
         @Override

@@ -12,6 +12,8 @@ import org.apache.lucene.search.ScoreMode;
 import org.apache.lucene.search.Scorer;
 import org.apache.lucene.search.Weight;
 import org.apache.lucene.util.BytesRef;
+import org.deephash.compat.LeafScorer;
+import org.deephash.compat.LeafWeight;
 
 import java.io.IOException;
 import java.util.Objects;
@@ -99,9 +101,9 @@ public final class HammingQuery extends Query {
         for (int d = 0; d <= bits; d++) {
             scoreByDistance[d] = score(boost, d, bits);
         }
-        return new Weight(this) {
+        return new LeafWeight(this) {
             @Override
-            public Scorer scorer(LeafReaderContext context) throws IOException {
+            protected Scorer leafScorer(LeafReaderContext context) throws IOException {
                 HammingIterator iterator = HammingIterator.open(context.reader(), field, code, HammingKernel.forCode(code), maxDistance, strategy, cost);
                 return iterator == null ? null : new HammingScorer(this, iterator, scoreByDistance);
             }
@@ -132,7 +134,7 @@ public final class HammingQuery extends Query {
     }
 
     /** Scores the documents of one segment; see the class comment for the pruning. */
-    static final class HammingScorer extends Scorer {
+    static final class HammingScorer extends LeafScorer {
         private final HammingIterator iterator;
         private final float[] scoreByDistance;
         private int competitiveBound;

@@ -15,6 +15,8 @@ import org.apache.lucene.util.Bits;
 import org.deephash.codec.FixedBitsCodes;
 import org.deephash.codec.FixedBitsValues;
 import org.deephash.codec.MultiIndexTable;
+import org.deephash.compat.LeafScorer;
+import org.deephash.compat.LeafWeight;
 
 import java.io.IOException;
 import java.util.ArrayList;
@@ -218,9 +220,9 @@ public final class HammingTopKQuery extends Query {
                 throw new IllegalStateException("the [hamming] top-k query was rewritten against another reader");
             }
             int bits = query.code.bits();
-            return new Weight(this) {
+            return new LeafWeight(this) {
                 @Override
-                public Scorer scorer(LeafReaderContext context) {
+                protected Scorer leafScorer(LeafReaderContext context) {
                     int lo = lowerBound(context.docBase);
                     int hi = lowerBound(context.docBase + context.reader().maxDoc());
                     if (lo == hi) {
@@ -251,7 +253,7 @@ public final class HammingTopKQuery extends Query {
             return i >= 0 ? i : -i - 1;
         }
 
-        private final class ListScorer extends Scorer {
+        private final class ListScorer extends LeafScorer {
             private final int docBase;
             private final int lo;
             private final int hi;

@@ -4,8 +4,6 @@ import org.apache.lucene.index.IndexReader;
 import org.apache.lucene.index.LeafReaderContext;
 import org.apache.lucene.search.BooleanClause;
 import org.apache.lucene.search.BooleanQuery;
-import org.apache.lucene.search.ConstantScoreScorer;
-import org.apache.lucene.search.ConstantScoreWeight;
 import org.apache.lucene.search.DocIdSetIterator;
 import org.apache.lucene.search.IndexSearcher;
 import org.apache.lucene.search.Query;
@@ -15,6 +13,8 @@ import org.apache.lucene.search.ScoreMode;
 import org.apache.lucene.search.Scorer;
 import org.apache.lucene.search.TopDocs;
 import org.apache.lucene.search.Weight;
+import org.deephash.compat.LeafConstantScoreWeight;
+import org.deephash.compat.LuceneCompat;
 
 import java.io.IOException;
 import java.util.Arrays;
@@ -106,15 +106,15 @@ public final class RerankQuery extends Query {
             if (searcher.getIndexReader().getContext().id() != readerKey) {
                 throw new IllegalStateException("the re-rank candidates were found on another reader than the one searched");
             }
-            return new ConstantScoreWeight(this, boost) {
+            return new LeafConstantScoreWeight(this, boost) {
                 @Override
-                public Scorer scorer(LeafReaderContext context) {
+                protected Scorer leafScorer(LeafReaderContext context) {
                     int from = lowerBound(context.docBase);
                     int to = lowerBound(context.docBase + context.reader().maxDoc());
                     if (from == to) {
                         return null;
                     }
-                    return new ConstantScoreScorer(this, score(), scoreMode, new SliceIterator(docs, from, to, context.docBase));
+                    return LuceneCompat.constantScoreScorer(this, score(), scoreMode, new SliceIterator(docs, from, to, context.docBase));
                 }
 
                 @Override

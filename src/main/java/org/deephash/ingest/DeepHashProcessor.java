@@ -1,11 +1,12 @@
 package org.deephash.ingest;
 
 import org.deephash.DeepHashService;
+import org.deephash.compat.ProcessorFactory;
 import org.deephash.model.HashInput;
 import org.deephash.model.HashOutput;
 import org.deephash.model.InputException;
-import org.deephash.model.ModelConfig;
 import org.deephash.model.ModelConfig.EntryPoint;
+import org.deephash.model.ModelConfig;
 import org.deephash.model.ModelRegistry;
 import org.elasticsearch.action.ActionListener;
 import org.elasticsearch.ingest.AbstractProcessor;
@@ -212,7 +213,7 @@ public final class DeepHashProcessor extends AbstractProcessor {
     }
 
     /** Reads and checks the processor's settings; the model must exist and take the inputs configured. */
-    public static final class Factory implements Processor.Factory {
+    public static final class Factory extends ProcessorFactory {
         private final Supplier<DeepHashService> service;
 
         public Factory(Supplier<DeepHashService> service) {
@@ -220,7 +221,7 @@ public final class DeepHashProcessor extends AbstractProcessor {
         }
 
         @Override
-        public Processor create(Map<String, Processor.Factory> factories, String tag, String description, Map<String, Object> config) {
+        public Processor create(String tag, String description, Map<String, Object> config) {
             String model = ConfigurationUtils.readStringProperty(TYPE, tag, config, "model", ModelRegistry.DEFAULT_MODEL);
             String imageField = ConfigurationUtils.readOptionalStringProperty(TYPE, tag, config, "image_field");
             String textField = ConfigurationUtils.readOptionalStringProperty(TYPE, tag, config, "text_field");

@@ -3,6 +3,7 @@ package org.deephash.query;
 import org.apache.lucene.search.MatchNoDocsQuery;
 import org.apache.lucene.search.Query;
 import org.apache.lucene.util.SetOnce;
+import org.deephash.compat.DenseVectors;
 import org.deephash.hamming.CostModel;
 import org.deephash.hamming.HammingQuery;
 import org.deephash.hamming.HammingTopKQuery;
@@ -26,7 +27,6 @@ import org.elasticsearch.index.query.QueryBuilder;
 import org.elasticsearch.index.query.QueryRewriteContext;
 import org.elasticsearch.index.query.QueryShardException;
 import org.elasticsearch.index.query.SearchExecutionContext;
-import org.elasticsearch.search.vectors.VectorData;
 import org.elasticsearch.xcontent.ConstructingObjectParser;
 import org.elasticsearch.xcontent.ObjectParser.ValueType;
 import org.elasticsearch.xcontent.ParseField;
@@ -548,7 +548,7 @@ public final class HammingQueryBuilder extends AbstractQueryBuilder<HammingQuery
             return new StoredVectorScoreQuery(vectorField, rerank.vector(), context.indexVersionCreated());
         }
         try {
-            return ((DenseVectorFieldMapper.DenseVectorFieldType) type).createExactKnnQuery(VectorData.fromFloats(rerank.vector()), null, null);
+            return DenseVectors.exactQuery((DenseVectorFieldMapper.DenseVectorFieldType) type, rerank.vector());
         } catch (IllegalArgumentException | UnsupportedOperationException e) {
             throw new QueryShardException(context, "[" + NAME + "] query: cannot re-rank by [" + vectorField + "]: " + e.getMessage(), e);
         }

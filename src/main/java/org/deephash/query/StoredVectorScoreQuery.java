@@ -10,6 +10,8 @@ import org.apache.lucene.search.ScoreMode;
 import org.apache.lucene.search.Scorer;
 import org.apache.lucene.search.Weight;
 import org.apache.lucene.util.BytesRef;
+import org.deephash.compat.LeafScorer;
+import org.deephash.compat.LeafWeight;
 import org.elasticsearch.index.IndexVersion;
 import org.elasticsearch.index.mapper.vectors.VectorEncoderDecoder;
 
@@ -36,15 +38,15 @@ final class StoredVectorScoreQuery extends Query {
 
     @Override
     public Weight createWeight(IndexSearcher searcher, ScoreMode scoreMode, float boost) {
-        return new Weight(this) {
+        return new LeafWeight(this) {
             @Override
-            public Scorer scorer(LeafReaderContext context) throws IOException {
+            protected Scorer leafScorer(LeafReaderContext context) throws IOException {
                 BinaryDocValues values = context.reader().getBinaryDocValues(field);
                 if (values == null) {
                     return null;
                 }
                 float[] scratch = new float[vector.length];
-                return new Scorer(this) {
+                return new LeafScorer(this) {
                     @Override
                     public int docID() {
                         return values.docID();

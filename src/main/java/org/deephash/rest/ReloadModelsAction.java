@@ -1,17 +1,17 @@
 package org.deephash.rest;
 
+import org.deephash.compat.NodeTransportRequest;
+import org.deephash.compat.NodesRequest;
 import org.deephash.model.ModelRegistry;
 import org.elasticsearch.action.ActionType;
 import org.elasticsearch.action.FailedNodeException;
 import org.elasticsearch.action.support.TransportAction;
 import org.elasticsearch.action.support.nodes.BaseNodeResponse;
-import org.elasticsearch.action.support.nodes.BaseNodesRequest;
 import org.elasticsearch.action.support.nodes.BaseNodesResponse;
 import org.elasticsearch.cluster.ClusterName;
 import org.elasticsearch.cluster.node.DiscoveryNode;
 import org.elasticsearch.common.io.stream.StreamInput;
 import org.elasticsearch.common.io.stream.StreamOutput;
-import org.elasticsearch.transport.TransportRequest;
 import org.elasticsearch.xcontent.ToXContentFragment;
 import org.elasticsearch.xcontent.XContentBuilder;
 
@@ -33,14 +33,14 @@ public final class ReloadModelsAction extends ActionType<ReloadModelsAction.Resp
         super(NAME);
     }
 
-    public static final class Request extends BaseNodesRequest<Request> {
+    public static final class Request extends NodesRequest<Request> {
         public Request(String... nodeIds) {
             super(nodeIds);
         }
     }
 
     /** What goes to each node: nothing but the order to look. */
-    public static final class NodeRequest extends TransportRequest {
+    public static final class NodeRequest extends NodeTransportRequest {
         public NodeRequest() {}
 
         public NodeRequest(StreamInput in) throws IOException {

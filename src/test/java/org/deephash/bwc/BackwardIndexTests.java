@@ -2,7 +2,6 @@ package org.deephash.bwc;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-
 import org.apache.lucene.index.BinaryDocValues;
 import org.apache.lucene.index.DirectoryReader;
 import org.apache.lucene.index.LeafReader;
@@ -19,12 +18,13 @@ import org.apache.lucene.util.Bits;
 import org.apache.lucene.util.BytesRef;
 import org.deephash.codec.FixedBitsDocValuesFormat;
 import org.deephash.codec.FixedBitsValues;
+import org.deephash.compat.TestCompat;
 import org.deephash.engine.DeepHash912Codec;
 import org.deephash.hamming.CostModel;
 import org.deephash.hamming.HammingQuery;
 import org.deephash.hamming.HammingTopKQuery;
-import org.deephash.hamming.SearchStrategy;
 import org.deephash.hamming.HashCode;
+import org.deephash.hamming.SearchStrategy;
 import org.elasticsearch.common.lucene.Lucene;
 import org.elasticsearch.test.ESTestCase;
 
@@ -159,7 +159,7 @@ public class BackwardIndexTests extends ESTestCase {
             assertEquals(what + " scores", recordedScores, scores);
             // Ids: all of them within a radius; above the k-th score for top-k (ties at the k-th may come in any order).
             float kth = scores.isEmpty() ? 0 : scores.get(scores.size() - 1);
-            boolean all = top.totalHits.value <= size;
+            boolean all = TestCompat.count(top.totalHits) <= size;
             for (ScoreDoc sd : top.scoreDocs) {
                 if (all || sd.score > kth) {
                     String id = idOf.get(sd.doc);

@@ -5,6 +5,7 @@ import org.apache.lucene.index.LeafReaderContext;
 import org.apache.lucene.index.SegmentReader;
 import org.deephash.DeepHashPlugin;
 import org.deephash.codec.FixedBitsDocValuesFormat;
+import org.deephash.compat.TestCompat;
 import org.deephash.hamming.HammingIterator;
 import org.deephash.hamming.HammingKernel;
 import org.deephash.hamming.HammingOracle;
@@ -43,7 +44,6 @@ import static org.elasticsearch.test.hamcrest.ElasticsearchAssertions.assertNoFa
 import static org.elasticsearch.test.hamcrest.ElasticsearchAssertions.assertResponse;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.greaterThan;
-import static org.hamcrest.Matchers.instanceOf;
 
 /**
  * {@code index.deep_hash.codec: true} on an in-process cluster: binary_hash fields really land in the
@@ -207,7 +207,7 @@ public class DeepHashCodecClusterTests extends ESIntegTestCase {
                     }
                     HammingIterator scan = HammingIterator.open(leaf.reader(), "h", HammingKernel.forCode(HashCode.ofBytes(new byte[8])), 64);
                     formats.put("scan", scan.getClass().getSimpleName());
-                    assertThat(segment.getSegmentInfo().info.getCodec().getName(), equalTo(index.equals("hashed") ? DeepHash912Codec.NAME : "Lucene912"));
+                    assertThat(segment.getSegmentInfo().info.getCodec().getName(), equalTo(index.equals("hashed") ? DeepHashCodecs.DEFAULT_WRAPPED : DeepHashCodecs.DEFAULT));
                 }
             }
             return formats;
@@ -256,7 +256,7 @@ public class DeepHashCodecClusterTests extends ESIntegTestCase {
         assertHammingMatchesOracle("split");
         assertHammingMatchesOracle("shrunk");
         assertThat(
-            indicesAdmin().prepareGetSettings("split").get().getSetting("split", "index.deep_hash.codec"),
+            TestCompat.setting(client(), "split", "index.deep_hash.codec"),
             equalTo("true")
         );
 

@@ -1,6 +1,7 @@
 package org.deephash.ingest;
 
 import org.deephash.DeepHashPlugin;
+import org.deephash.compat.TestCompat;
 import org.deephash.hamming.HammingOracle;
 import org.deephash.hamming.HashCode;
 import org.deephash.model.HashModel;
@@ -15,7 +16,6 @@ import org.elasticsearch.action.bulk.BulkRequestBuilder;
 import org.elasticsearch.action.bulk.BulkResponse;
 import org.elasticsearch.action.search.SearchResponse;
 import org.elasticsearch.action.support.WriteRequest;
-import org.elasticsearch.common.bytes.BytesArray;
 import org.elasticsearch.common.settings.Settings;
 import org.elasticsearch.core.IOUtils;
 import org.elasticsearch.env.Environment;
@@ -23,7 +23,6 @@ import org.elasticsearch.plugins.Plugin;
 import org.elasticsearch.rest.RestStatus;
 import org.elasticsearch.search.SearchHit;
 import org.elasticsearch.test.ESIntegTestCase;
-import org.elasticsearch.xcontent.XContentType;
 import org.junit.AfterClass;
 import org.junit.BeforeClass;
 
@@ -105,7 +104,7 @@ public class DeepHashIngestClusterTests extends ESIntegTestCase {
 
     private void putPipeline(String id, String processorBody) {
         String json = "{\"processors\": [{\"deep_hash\": " + processorBody + "}]}";
-        assertAcked(clusterAdmin().preparePutPipeline(id, new BytesArray(json), XContentType.JSON));
+        TestCompat.putPipeline(client(), id, json);
     }
 
     private void createIndex(String index, int shards) {
@@ -218,7 +217,7 @@ public class DeepHashIngestClusterTests extends ESIntegTestCase {
         String json = """
             {"processors": [{"deep_hash": {"image_field": "image", "text_field": "caption", "ignore_missing": true,
               "on_failure": [{"deep_hash": {"text_field": "caption", "target_field": "hash"}}]}}]}""";
-        assertAcked(clusterAdmin().preparePutPipeline("lenient", new BytesArray(json), XContentType.JSON));
+        TestCompat.putPipeline(client(), "lenient", json);
         client().prepareIndex("strict").setId("fallback").setPipeline("lenient").setSource(Map.of("image", "%%%", "caption", good.caption())).get();
         client().prepareIndex("strict").setId("unhashed").setPipeline("lenient").setSource(Map.of("other", "x")).get();
         refresh("strict");

@@ -18,7 +18,7 @@ import static org.hamcrest.Matchers.containsString;
 public class DeepHashProcessorFactoryTests extends ProcessorTestCase {
 
     private static Processor create(String tag, Map<String, Object> config) {
-        return new DeepHashProcessor.Factory(() -> service).create(Map.of(), tag, "a description", config);
+        return new DeepHashProcessor.Factory(() -> service).create(tag, "a description", config);
     }
 
     private static ElasticsearchParseException refused(Map<String, Object> config) {

@@ -22,7 +22,7 @@ import static org.hamcrest.Matchers.lessThanOrEqualTo;
 public class DeepHashProcessorTests extends ProcessorTestCase {
 
     private static Processor create(Map<String, Object> config) throws Exception {
-        return new DeepHashProcessor.Factory(() -> service).create(Map.of(), randomAlphaOfLength(5), null, new HashMap<>(config));
+        return new DeepHashProcessor.Factory(() -> service).create(randomAlphaOfLength(5), null, new HashMap<>(config));
     }
 
     public void testModelInfoNamesTheModelItsVersionAndWhen() throws Exception {

@@ -9,7 +9,6 @@ import org.deephash.hamming.HammingOracle;
 import org.deephash.hamming.HashCode;
 import org.elasticsearch.action.bulk.BulkRequestBuilder;
 import org.elasticsearch.action.search.SearchResponse;
-import org.elasticsearch.action.support.WriteRequest;
 import org.elasticsearch.common.lucene.Lucene;
 import org.elasticsearch.common.settings.Settings;
 import org.elasticsearch.index.IndexService;
@@ -17,7 +16,7 @@ import org.elasticsearch.index.engine.Engine;
 import org.elasticsearch.index.shard.IndexShard;
 import org.elasticsearch.indices.IndicesService;
 import org.elasticsearch.plugins.Plugin;
-import org.elasticsearch.search.aggregations.bucket.filter.Filter;
+import org.elasticsearch.search.aggregations.bucket.SingleBucketAggregation;
 import org.elasticsearch.search.aggregations.bucket.histogram.Histogram;
 import org.elasticsearch.search.aggregations.bucket.terms.Terms;
 import org.elasticsearch.search.builder.SearchSourceBuilder;
@@ -115,7 +114,7 @@ public class BinaryHashBitsClusterTests extends ESIntegTestCase {
                 }}""".replace("MAX", Integer.toString(bits - 1)).replace("SIZE", Integer.toString(bits)));
             try {
                 assertNoFailures(response);
-                assertEquals(index, withCode, ((Filter) response.getAggregations().get("with_code")).getDocCount());
+                assertEquals(index, withCode, ((SingleBucketAggregation) response.getAggregations().get("with_code")).getDocCount());
 
                 List<? extends Histogram.Bucket> histogram = ((Histogram) response.getAggregations().get("bit_balance")).getBuckets();
                 assertEquals(index + ": one bucket per bit, never-set bits included", bits, histogram.size());

@@ -1,5 +1,10 @@
 package org.deephash.mapper;
 
+import org.deephash.DeepHashPlugin;
+import org.deephash.compat.TestCompat;
+import org.deephash.hamming.HammingOracle;
+import org.deephash.hamming.HashCode;
+import org.deephash.query.HammingQueryBuilder;
 import org.elasticsearch.ExceptionsHelper;
 import org.elasticsearch.action.fieldcaps.FieldCapabilities;
 import org.elasticsearch.action.fieldcaps.FieldCapabilitiesResponse;
@@ -15,10 +20,6 @@ import org.elasticsearch.rest.RestStatus;
 import org.elasticsearch.search.SearchHit;
 import org.elasticsearch.test.ESSingleNodeTestCase;
 import org.elasticsearch.xcontent.XContentType;
-import org.deephash.DeepHashPlugin;
-import org.deephash.hamming.HammingOracle;
-import org.deephash.hamming.HashCode;
-import org.deephash.query.HammingQueryBuilder;
 
 import java.util.ArrayList;
 import java.util.Collection;
@@ -50,7 +51,7 @@ public class BinaryHashFieldMapperTests extends ESSingleNodeTestCase {
 
     public void testMappingIsReturnedWithBits() {
         createHashIndex("idx", "");
-        Map<String, Object> mapping = client().admin().indices().prepareGetMappings("idx").get().mappings().get("idx").sourceAsMap();
+        Map<String, Object> mapping = TestCompat.mapping(client(), "idx");
         assertThat(mapping.toString(), containsString("h={type=binary_hash, bits=64}"));
     }
 
@@ -203,8 +204,8 @@ public class BinaryHashFieldMapperTests extends ESSingleNodeTestCase {
     public void testBitsFieldIsOffByDefaultAndShownWhenOn() {
         createHashIndex("plain", "");
         createHashIndex("withbits", ", \"bits_field\": true");
-        Map<String, Object> plain = client().admin().indices().prepareGetMappings("plain").get().mappings().get("plain").sourceAsMap();
-        Map<String, Object> withBits = client().admin().indices().prepareGetMappings("withbits").get().mappings().get("withbits").sourceAsMap();
+        Map<String, Object> plain = TestCompat.mapping(client(), "plain");
+        Map<String, Object> withBits = TestCompat.mapping(client(), "withbits");
         assertThat(plain.toString(), containsString("h={type=binary_hash, bits=64}"));
         assertThat(withBits.toString(), containsString("h={type=binary_hash, bits=64, bits_field=true}"));
 
@@ -339,7 +340,7 @@ public class BinaryHashFieldMapperTests extends ESSingleNodeTestCase {
     }
 
     private String mappingOf(String index) {
-        return client().admin().indices().prepareGetMappings(index).get().mappings().get(index).sourceAsMap().toString();
+        return TestCompat.mapping(client(), index).toString();
     }
 
     private String explainOfTop(String index, HashCode query) {

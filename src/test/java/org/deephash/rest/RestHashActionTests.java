@@ -1,9 +1,10 @@
 package org.deephash.rest;
 
 import org.deephash.DeepHashService;
+import org.deephash.compat.TestCompat;
 import org.deephash.model.HashModel;
-import org.deephash.model.ImagePreprocessorTests;
 import org.deephash.model.HashOutput;
+import org.deephash.model.ImagePreprocessorTests;
 import org.elasticsearch.action.ActionListener;
 import org.elasticsearch.action.ActionRequest;
 import org.elasticsearch.action.ActionResponse;
@@ -58,7 +59,7 @@ public class RestHashActionTests extends ESTestCase {
             .withParams(new HashMap<>(Map.of("name", model)))
             .withContent(new BytesArray(body), XContentType.JSON)
             .build();
-        FakeRestChannel channel = new FakeRestChannel(request, true);
+        FakeRestChannel channel = TestCompat.restChannel(request);
         new RestHashAction().handleRequest(request, channel, new LocalClient(service));
         assertEquals(1, channel.responses().get() + channel.errors().get());
         return channel.capturedResponse();

@@ -1,0 +1,27 @@
+package org.deephash.compat;
+
+import org.apache.lucene.search.ConstantScoreScorer;
+import org.apache.lucene.search.DocIdSetIterator;
+import org.apache.lucene.search.ScoreMode;
+import org.apache.lucene.search.Scorer;
+import org.apache.lucene.search.Weight;
+import org.apache.lucene.store.ChecksumIndexInput;
+import org.apache.lucene.store.Directory;
+import org.apache.lucene.store.IOContext;
+
+import java.io.IOException;
+
+/** Lucene 10.2 calls whose signatures changed since Lucene 9. */
+public final class LuceneCompat {
+    private LuceneCompat() {}
+
+    /** A metadata file opened for reading with its checksum checked at the end (Lucene 10 reads it at once, whatever the context). */
+    public static ChecksumIndexInput openChecksumInput(Directory directory, String name, IOContext context) throws IOException {
+        return directory.openChecksumInput(name);
+    }
+
+    /** Every document of {@code iterator} with the same score. */
+    public static Scorer constantScoreScorer(Weight weight, float score, ScoreMode scoreMode, DocIdSetIterator iterator) {
+        return new ConstantScoreScorer(score, scoreMode, iterator);
+    }
+}
