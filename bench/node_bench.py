@@ -192,6 +192,7 @@ def main():
     info = node.request("GET", "/_nodes/_local/jvm")
     jvm = next(iter(info["nodes"].values()))["jvm"]
     result["node_jvm"] = f'{jvm["vm_name"]} {jvm["version"]}'
+    result["es_version"] = node.request("GET", "/")["version"]["number"]
 
     # Exact reference: FAISS, one thread.
     faiss.omp_set_num_threads(1)

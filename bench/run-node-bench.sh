@@ -4,11 +4,15 @@
 # (default: the 1M-code set), writes bench/results/*.json, and stops the node.
 #   bench/run-node-bench.sh 1000000:64:1:hamming-format,hamming-plain,bit-flat,bit-hnsw
 # BENCH_TAG=x appends "-x" to the result files' names (so a run on another machine keeps the committed
-# ones); ES_HEAP and ES_EXTRA_CONFIG (lines for elasticsearch.yml) pass through to the node.
+# ones); ES_HEAP and ES_EXTRA_CONFIG (lines for elasticsearch.yml) pass through to the node; ES_VERSION
+# names the Elasticsearch release (8.19.21 or 9.1.10), node and plugin alike.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bench/setup.sh
-mvn -B -q package -DskipTests  # always: a zip left from an older build would benchmark old code
+# Always built: a zip left from an older build would benchmark old code. ES_VERSION picks the line
+# (default 8.19.21; ES_VERSION=9.1.10 benchmarks the 9.1 plugin on a 9.1 node).
+export ES_VERSION="${ES_VERSION:-8.19.21}"
+export PLUGIN_ZIP="$(scripts/build-plugin.sh "$ES_VERSION")"
 
 export ES_NODE_NAME=bench ES_HEAP="${ES_HEAP:-4g}"
 export ES_JAVA_HOME="${ES_JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"

@@ -61,7 +61,7 @@ def node_tables():
     for path in sorted(glob.glob(os.path.join(HERE, "results", "node-*.json"))):
         r = json.load(open(path))
         out.append(f"**{r['docs']:,} codes of {r['bits']} bits, {r['shards']} shard(s)** "
-                   f"({r['queries']} queries, first 10 not timed; radius {r['radius']}; node on {r['node_jvm']}; "
+                   f"({r['queries']} queries, first 10 not timed; radius {r['radius']}; node on {r['node_jvm']}{', Elasticsearch ' + r['es_version'] if 'es_version' in r else ''}; "
                    f"`{os.path.relpath(path, HERE)}`)\n")
         out.append("| variant | top-10 p50 ms | top-10 p99 ms | radius p50 ms | radius p99 ms | exact top-10 | exact radius | recall@10 | docs/s indexed | index bytes/doc | field bytes/doc |")
         out.append("|---|---|---|---|---|---|---|---|---|---|---|")

@@ -19,6 +19,8 @@
 #                  <repo>/target/deep-hash-0.1.0-SNAPSHOT-es8.19.21.zip or
 #                  <repo>/target/es9/deep-hash-0.1.0-SNAPSHOT-es9.1.10.zip)
 #   SKIP_PLUGIN=1  set up a bare node without the plugin (to check the harness itself)
+#   KEEP_DATA=1    setup keeps data/ and snapshots/ (the upgrade test: a 9.x node set up where an 8.x one ran;
+#                  the data path is shared by every ES_VERSION of one ES_NODE_NAME)
 #   ES_JAVA_HOME   JDK for the node (default: $JAVA_HOME, else /usr/lib/jvm/java-17-openjdk-amd64 for
 #                  8.x and /usr/lib/jvm/temurin-25-jdk-amd64 for 9.x, which needs JDK 21 or newer)
 #   ES_HEAP        heap size for -Xms/-Xmx (default 512m); ES_JAVA_OPTS, if set, replaces it
@@ -248,7 +250,12 @@ cmd_setup() {
   mkdir -p "$NODE_DIR"
   fetch_distribution
   install_plugin
-  rm -rf "$DATA_DIR" "$LOGS_DIR" "$RUN_DIR" "$REPO_DIR"
+  if [ "${KEEP_DATA:-0}" = 1 ]; then
+    log "KEEP_DATA=1: data/ and snapshots/ kept (an upgrade: another release's node on the same data path)"
+    rm -rf "$LOGS_DIR" "$RUN_DIR"
+  else
+    rm -rf "$DATA_DIR" "$LOGS_DIR" "$RUN_DIR" "$REPO_DIR"
+  fi
   mkdir -p "$DATA_DIR" "$LOGS_DIR" "$RUN_DIR" "$REPO_DIR"
   write_config 9200 9300   # placeholders; start picks free ports
   if is_root; then

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Quick start: build the plugin, start a real Elasticsearch 8.19.21 node with it installed, index 400
+# Quick start: build the plugin, start a real Elasticsearch 8.19.21 (or ES_VERSION=9.1.10) node with it installed, index 400
 # real captioned pictures from the model's test split through the deep_hash ingest pipeline, and run a
 # text query against the pictures' codes (cross-modal), an image query, and a re-ranked query. The
 # node keeps running; stop it with
@@ -10,8 +10,11 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # Debian's Maven 3.8.7 writes "\e[0m" even in batch mode with colours off: strip what is left.
 nocolor() { sed -u $'s/\e\\[[0-9;]*m//g'; }
 
-echo "==> Building the plugin (mvn package, tests skipped; scripts/test.sh runs them)"
-mvn -B -q -Dstyle.color=never package -DskipTests 2>&1 | nocolor
+# ES_VERSION=9.1.10 scripts/demo.sh runs the same demo on Elasticsearch 9.1 with the plugin built for it.
+export ES_VERSION="${ES_VERSION:-8.19.21}"
+echo "==> Building the plugin for Elasticsearch $ES_VERSION (scripts/build-plugin.sh: mvn package, tests skipped; scripts/test.sh runs them)"
+PLUGIN_ZIP="$(scripts/build-plugin.sh "$ES_VERSION" -B -q -Dstyle.color=never -DskipTests 2> >(nocolor >&2))"
+export PLUGIN_ZIP
 
 export ES_NODE_NAME=demo
 integ-tests/es-node.sh stop >/dev/null 2>&1 || true

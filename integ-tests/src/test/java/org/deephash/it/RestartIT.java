@@ -51,9 +51,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  *   formats and (when the plugin has the setting) with the plugin's own (index.deep_hash.codec);
  *   several segments, deletes and updates, flushed; answers checked against the oracle and recorded, with the docs, in
  *   target/restart-it-state.json.</li>
+ *   The indices are snapshotted too, to an fs repository under the node's path.repo.</li>
  *   <li>after: the same queries give the same answers; then deletes, updates (soft deletes on segments
- *   read from disk) and new docs, and a force-merge, each checked against the oracle.</li>
+ *   read from disk) and new docs, and a force-merge, each checked against the oracle. The snapshot taken
+ *   before is restored under other names and gives the recorded answers; a snapshot of a restored index
+ *   taken now is restored again and gives them too.</li>
  * </ul>
+ * The upgrade test (integ-tests/upgrade.sh) runs the two phases on two Elasticsearch releases, the
+ * before phase on 8.19 and the after phase on 9.1 over the same data path: a full-cluster restart upgrade.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class RestartIT {
@@ -171,6 +176,8 @@ class RestartIT {
             });
             idx.set("answers", record(e.getKey()));
         }
+        snapshot(new ArrayList<>(docs.keySet()), SNAPSHOT_BEFORE);
+        state.put("node_version", nodeVersion());
         Files.createDirectories(stateFile.getParent());
         Files.writeString(stateFile, JSON.writeValueAsString(state));
         System.out.printf(Locale.ROOT, "[RestartIT] state for the restart written to %s%n", stateFile);
@@ -192,7 +199,10 @@ class RestartIT {
         es.raw("DELETE", "/_ingest/pipeline/" + PIPELINE, (String) null);
         List<String> indices = new ArrayList<>();
         state.path("indices").fieldNames().forEachRemaining(indices::add);
-        System.out.printf(Locale.ROOT, "[RestartIT] indices %s%n", indices);
+        System.out.printf(Locale.ROOT, "[RestartIT] indices %s, written on %s, now on %s%n", indices,
+            state.path("node_version").asText("?"), nodeVersion());
+        // Before anything changes them: the snapshot taken before the restart, restored beside them.
+        restoreAndCompare(state, indices, SNAPSHOT_BEFORE, "the snapshot taken before the restart");
         for (String index : indices) {
             Raw health = es.raw("GET", "/_cluster/health/" + index + "?wait_for_status=green&timeout=60s", (String) null);
             assertEquals(200, health.status(), health.describe());
@@ -228,7 +238,80 @@ class RestartIT {
         for (String index : indices) {
             es.raw("DELETE", "/" + index, (String) null);
         }
+        es.raw("DELETE", "/_snapshot/" + REPO, (String) null);
         Files.deleteIfExists(stateFile);
+    }
+
+    // ------------------------------------------------------------------ snapshots
+
+    /** The fs repository; its location is relative to the node's path.repo (see es-node.sh), which survives restarts. */
+    static final String REPO = "deep-hash-it-restart-repo";
+    static final String SNAPSHOT_BEFORE = "before-restart";
+    static final String SNAPSHOT_AFTER = "after-restart";
+    static final String RESTORED = "restored-";
+
+    private String nodeVersion() throws IOException {
+        // The node's own version (the integ-test distribution has no GET /: its handler is in a module that zip leaves out).
+        Raw root = es.raw("GET", "/_nodes/_local?filter_path=nodes.*.version", (String) null);
+        String version = root.json() == null || root.json().path("nodes").size() == 0 ? ""
+            : root.json().path("nodes").elements().next().path("version").asText();
+        assertFalse(version.isEmpty(), "no version from the node\n  " + root.describe());
+        return version;
+    }
+
+    private void snapshot(List<String> indices, String snapshot) throws IOException {
+        Raw repo = es.raw("PUT", "/_snapshot/" + REPO, "{\"type\":\"fs\",\"settings\":{\"location\":\"" + REPO + "\"}}");
+        assertEquals(200, repo.status(), "creating the fs repository (is path.repo set? es-node.sh sets it)\n  " + repo.describe());
+        es.raw("DELETE", "/_snapshot/" + REPO + "/" + snapshot, (String) null);
+        Raw snap = es.raw("PUT", "/_snapshot/" + REPO + "/" + snapshot + "?wait_for_completion=true",
+            "{\"indices\": \"" + String.join(",", indices) + "\", \"include_global_state\": false}");
+        assertEquals(200, snap.status(), snap.describe());
+        assertEquals("SUCCESS", snap.json().path("snapshot").path("state").asText(), snap.describe());
+    }
+
+    /**
+     * Restores {@code snapshot}'s indices as restored-NAME, checks the answers recorded before the restart on
+     * each, then snapshots the restored indices on this node, restores that too and checks again. Removes
+     * what it made, except the snapshot taken before the restart.
+     */
+    private void restoreAndCompare(JsonNode state, List<String> indices, String snapshot, String what) throws IOException {
+        List<String> restored = indices.stream().map(i -> RESTORED + i).collect(Collectors.toList());
+        for (int round = 0; round < 2; round++) {
+            String from = round == 0 ? snapshot : SNAPSHOT_AFTER;
+            String source = round == 0 ? what : "a snapshot of the restored indices taken after the restart";
+            for (String r : restored) {
+                es.raw("DELETE", "/" + r + "?ignore_unavailable=true", (String) null);
+            }
+            // Round 1 restores restored-X as restored-X again; round 0 renames X to restored-X.
+            String rename = round == 0 ? "\"rename_pattern\": \"(.+)\", \"rename_replacement\": \"" + RESTORED + "$1\", " : "";
+            Raw restore = es.raw("POST", "/_snapshot/" + REPO + "/" + from + "/_restore?wait_for_completion=true",
+                "{" + rename + "\"indices\": \"" + String.join(",", round == 0 ? indices : restored) + "\", \"include_global_state\": false}");
+            assertEquals(200, restore.status(), "restoring " + source + "\n  " + restore.describe());
+            for (int i = 0; i < indices.size(); i++) {
+                String index = restored.get(i);
+                Raw health = es.raw("GET", "/_cluster/health/" + index + "?wait_for_status=green&timeout=60s", (String) null);
+                assertEquals("green", health.json().path("status").asText(), index + " is not green after restoring " + source);
+                long count = es.client.count(c -> c.index(index)).count();
+                int expected = state.path("indices").path(indices.get(i)).path("docs").size();
+                checks.check(count == expected, () -> index + " from " + source + ": " + count + " docs, expected " + expected);
+                for (JsonNode a : state.path("indices").path(indices.get(i)).path("answers")) {
+                    JsonNode query = a.get("query");
+                    SearchResponse<ObjectNode> resp = es.client.search(SearchRequest.of(s -> s.index(index).query(queryOf(query))
+                        .size(a.get("size").asInt()).source(src -> src.fetch(false))), ObjectNode.class);
+                    String got = answer(resp);
+                    checks.check(got.equals(a.get("hits").asText()), () -> index + " from " + source + ": " + query + " size="
+                        + a.get("size") + "\n  got      " + got + "\n  recorded " + a.get("hits").asText());
+                }
+            }
+            if (round == 0) {
+                snapshot(restored, SNAPSHOT_AFTER);
+            }
+        }
+        for (String r : restored) {
+            es.raw("DELETE", "/" + r, (String) null);
+        }
+        es.raw("DELETE", "/_snapshot/" + REPO + "/" + SNAPSHOT_AFTER, (String) null);
+        es.raw("DELETE", "/_snapshot/" + REPO + "/" + snapshot, (String) null);
     }
 
     // ------------------------------------------------------------------ data
