@@ -426,15 +426,17 @@ public class DeepHashIngestClusterTests extends ESIntegTestCase {
             Picture query = randomFrom(pictures);
             HashOutput text = oracle.hashTexts(List.of(query.text())).get(0);
             int window = between(5, 60);
-            String vectorField = randomFrom("embedding", "stored_embedding");
-            HammingQueryBuilder builder = new HammingQueryBuilder("hash", query.text(), null, null, null);
-            builder.rerank(new Rerank(vectorField, window, null));
-            SearchResponse response = client().prepareSearch("rerank").setQuery(builder).setSize(200).get();
-            try {
-                assertNoFailures(response);
-                checkRerank(response.getHits().getHits(), outputs, text, window);
-            } finally {
-                response.decRef();
+            // Both: the indexed one is quantized (int8_hnsw by default), and re-ranking must still use its full floats.
+            for (String vectorField : List.of("embedding", "stored_embedding")) {
+                HammingQueryBuilder builder = new HammingQueryBuilder("hash", query.text(), null, null, null);
+                builder.rerank(new Rerank(vectorField, window, null));
+                SearchResponse response = client().prepareSearch("rerank").setQuery(builder).setSize(200).get();
+                try {
+                    assertNoFailures(response);
+                    checkRerank(response.getHits().getHits(), outputs, text, window);
+                } finally {
+                    response.decRef();
+                }
             }
         }
     }

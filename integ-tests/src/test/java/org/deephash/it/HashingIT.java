@@ -272,15 +272,30 @@ class HashingIT {
             compare(checks, "{\"field\": \"text_hash\", \"image\": \"" + image + "\", \"model\": \"default\"}", "{\"field\": \"text_hash\", \"code\": \"" + imageCode + "\"}");
             compare(checks, "{\"field\": \"hash\", \"text\": " + JSON.writeValueAsString(text) + ", \"image\": \"" + image + "\", \"max_distance\": 16}",
                 "{\"field\": \"hash\", \"code\": \"" + hashed.get("code").asText() + "\", \"max_distance\": 16}");
-            // Re-ranked: the same candidates as the code query's window, ordered by the vector score.
-            Raw reranked = es.raw("POST", "/" + INDEX + "/_search", "{\"size\": 100, \"_source\": false, \"query\": {\"hamming\": "
+            // Re-ranked: the same candidates as the code query's window, ordered by the vector score, which is the
+            // full-precision 1 / (1 + d^2) although the indexed vectors are quantized (int8_hnsw by default).
+            Raw reranked = es.raw("POST", "/" + INDEX + "/_search", "{\"size\": 100, \"_source\": [\"embedding\"], \"query\": {\"hamming\": "
                 + "{\"field\": \"hash\", \"text\": " + JSON.writeValueAsString(text) + ", \"rerank\": {\"field\": \"embedding\", \"window\": 30}}}}");
             checks.check(reranked.status() == 200, reranked::describe);
             JsonNode hits = reranked.json().path("hits").path("hits");
             checks.check(hits.size() == 60, () -> "re-rank window 30 on 2 shards gives 60 hits, not " + hits.size());
-            for (int i = 1; i < hits.size(); i++) {
+            JsonNode queryEmbedding = es.raw("POST", "/_deep_hash/models/default/_hash", "{\"text\": " + JSON.writeValueAsString(text) + "}")
+                .json().get("embedding");
+            for (int i = 0; i < hits.size(); i++) {
                 int at = i;
-                checks.check(hits.get(i - 1).get("_score").asDouble() >= hits.get(i).get("_score").asDouble(), () -> "re-ranked order at " + at);
+                if (i > 0) {
+                    checks.check(hits.get(i - 1).get("_score").asDouble() >= hits.get(i).get("_score").asDouble(), () -> "re-ranked order at " + at);
+                }
+                JsonNode embedding = hits.get(i).path("_source").path("embedding");
+                double d2 = 0;
+                for (int j = 0; j < queryEmbedding.size(); j++) {
+                    double diff = queryEmbedding.get(j).asDouble() - embedding.get(j).asDouble();
+                    d2 += diff * diff;
+                }
+                double expected = 1 / (1 + d2);
+                double score = hits.get(i).get("_score").asDouble();
+                checks.check(Math.abs(score - expected) <= 1e-5 * expected,
+                    () -> "re-ranked score at " + at + " is " + score + ", the full-precision 1 / (1 + d^2) is " + expected);
             }
         }
         checks.assertNone();
