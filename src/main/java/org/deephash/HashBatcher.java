@@ -182,15 +182,11 @@ final class HashBatcher<K, T> {
         while (true) {
             List<Queued<T>> batch;
             synchronized (lane) {
-                if (lane.queue.isEmpty()) {
-                    lane.workers--;
-                    return;
-                }
                 int size = maxSize;
                 long wait = maxWaitNanos;
                 // Another batch of this lane is running: documents are arriving faster than they are
                 // hashed, so a short wait fills this batch. On an idle lane nothing is gained by waiting.
-                while (lane.queue.size() < size && lane.busy > 0 && wait > 0) {
+                while (lane.queue.isEmpty() == false && lane.queue.size() < size && lane.busy > 0 && wait > 0) {
                     long deadline = Math.min(lane.queue.peekFirst().queuedAtNanos() + wait, lane.lastArrivalNanos + Math.max(1, wait / 4));
                     long left = deadline - nanoTime.getAsLong();
                     if (left <= 0) {
@@ -202,6 +198,11 @@ final class HashBatcher<K, T> {
                         Thread.currentThread().interrupt();
                         break;
                     }
+                }
+                // Empty from the start, or another worker of the lane took the items while this one waited.
+                if (lane.queue.isEmpty()) {
+                    lane.workers--;
+                    return;
                 }
                 // A batch runs on one thread: with few items waiting, a worker takes its share, not all of
                 // them, so that the lane's other workers (on other cores) get some as soon as they are free.

@@ -142,6 +142,61 @@ public class HashBatcherTests extends ESTestCase {
         terminate(pool);
     }
 
+    /**
+     * A worker waits for its batch to fill while another batch of its lane runs; that other worker, done, takes
+     * the waiting item first. The waiter wakes to an empty lane and leaves: no exception, no worker slot kept.
+     * (Seen on a 9.1 node: a NullPointerException ended the waiter and its lane kept counting it as a worker.)
+     */
+    public void testAWaiterWhoseItemsWereTakenLeaves() throws Exception {
+        List<Runnable> held = Collections.synchronizedList(new ArrayList<>());
+        List<Throwable> failures = Collections.synchronizedList(new ArrayList<>());
+        List<Integer> ran = Collections.synchronizedList(new ArrayList<>());
+        CountDownLatch releaseFirst = new CountDownLatch(1);
+        CountDownLatch secondTaken = new CountDownLatch(1);
+        CountDownLatch releaseSecond = new CountDownLatch(1);
+        HashBatcher<String, Integer> batcher = new HashBatcher<>("test", held::add, 2, 10, 8, TimeUnit.SECONDS.toNanos(10), (lane, batch) -> {
+            batch.forEach(q -> ran.add(q.item()));
+            if (batch.get(0).item() == 1) {
+                secondTaken.countDown();
+            }
+            try {
+                (batch.get(0).item() == 0 ? releaseFirst : releaseSecond).await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, (item, e) -> fail("refused"), System::nanoTime);
+        batcher.submit("a", 0);
+        Thread first = start(held.remove(0), failures);           // runs item 0 and holds the lane busy
+        assertBusy(() -> assertEquals(0, batcher.queued()));
+        batcher.submit("a", 1);
+        Thread waiter = start(held.remove(0), failures);          // finds 1 item of 8 while a batch runs: waits (2.5 s here)
+        assertBusy(() -> assertEquals(Thread.State.TIMED_WAITING, waiter.getState()));
+        releaseFirst.countDown();                                  // the first worker takes item 1 and stays busy with it
+        assertTrue(secondTaken.await(30, TimeUnit.SECONDS));
+        waiter.join(30_000);
+        assertFalse("the waiter left once its wait ended", waiter.isAlive());
+        releaseSecond.countDown();
+        first.join(30_000);
+        assertEquals(List.of(), failures);
+        assertEquals(List.of(0, 1), ran);
+        // Both workers are gone, so two new items start two new workers.
+        batcher.submit("a", 2);
+        batcher.submit("a", 3);
+        assertEquals("workers started for items 2 and 3", 2, held.size());
+    }
+
+    private static Thread start(Runnable task, List<Throwable> failures) {
+        Thread t = new Thread(() -> {
+            try {
+                task.run();
+            } catch (Throwable e) {
+                failures.add(e);
+            }
+        });
+        t.start();
+        return t;
+    }
+
     /** Over max_queued an item is refused with a 429; a worker the executor refuses fails its lane's items through reject. */
     public void testRefusals() {
         List<Runnable> held = new ArrayList<>();
