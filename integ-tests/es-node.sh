@@ -12,6 +12,7 @@
 #   es-node.sh log     print the tail of the node's log
 #   es-node.sh home    print the node's ES_HOME (its config/ is $ES_PATH_CONF)
 #   es-node.sh plugin-zip  print the plugin zip that setup installs (PLUGIN_ZIP, or the one for ES_VERSION)
+#   es-node.sh java-home   print the JDK the node runs on (ES_JAVA_HOME, or the default for ES_VERSION)
 #
 # Environment (all optional):
 #   ES_VERSION     distribution version (default 8.19.21; 9.1.10 for the plugin built with -Pes9)
@@ -387,10 +388,11 @@ case "${1:-}" in
   url)    cmd_url ;;
   home)   resolve_node_dir; echo "$ES_HOME" ;;
   plugin-zip) echo "$PLUGIN_ZIP" ;;
+  java-home) resolve_java; echo "$ES_JAVA_HOME" ;;
   status) cmd_status ;;
   log)    resolve_node_dir; print_log_tail 200 ;;
   *)
-    echo "usage: $0 {setup|start|stop|url|home|status|log|plugin-zip}" >&2
+    echo "usage: $0 {setup|start|stop|url|home|status|log|plugin-zip|java-home}" >&2
     exit 2
     ;;
 esac

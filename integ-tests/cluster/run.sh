@@ -10,7 +10,8 @@
 #                                        the soak's figures written to integ-tests/cluster/soak-10min.json
 #                                        (RELIABILITY.md quotes them)
 #
-# Environment: PLUGIN_ZIP (default: the zip for ES_VERSION, see es-node.sh), ES_JAVA_HOME, TESTS_SEED.
+# Environment: ES_VERSION (8.19.21, or 9.1.10), PLUGIN_ZIP (default: the zip for ES_VERSION, see es-node.sh),
+# ES_JAVA_HOME, TESTS_SEED.
 # Exits non-zero when a check failed; every node is stopped whatever happens.
 set -euo pipefail
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
@@ -24,6 +25,8 @@ export ES_NODE_NAME=cluster
 "$REPO_ROOT/integ-tests/es-node.sh" stop >/dev/null 2>&1 || true
 "$REPO_ROOT/integ-tests/es-node.sh" setup >&2
 es_home="$("$REPO_ROOT/integ-tests/es-node.sh" home)"
+ES_JAVA_HOME="$("$REPO_ROOT/integ-tests/es-node.sh" java-home)"   # JDK 21+ for a 9.x distribution (ES_VERSION)
+export ES_JAVA_HOME
 base="$(dirname "$es_home")/nodes"   # beside the distribution: readable by the user the nodes run as
 seed=()
 [ -n "${TESTS_SEED:-}" ] && seed=(--seed "$TESTS_SEED")
