@@ -2,6 +2,7 @@ package org.deephash;
 
 import org.apache.lucene.util.SetOnce;
 import org.deephash.compat.ActionPluginBase;
+import org.deephash.compat.PluginAction;
 import org.deephash.engine.DeepHashEngineFactory;
 import org.deephash.ingest.DeepHashProcessor;
 import org.deephash.mapper.BinaryHashFieldMapper;
@@ -151,13 +152,13 @@ public class DeepHashPlugin extends ActionPluginBase implements MapperPlugin, Se
     }
 
     @Override
-    protected List<Action<?, ?>> actions() {
+    protected List<PluginAction<?, ?>> actions() {
         return List.of(
-            new Action<>(DeepHashStatsAction.INSTANCE, TransportDeepHashStatsAction.class),
-            new Action<>(ReloadModelsAction.INSTANCE, TransportReloadModelsAction.class),
-            new Action<>(QueryHashAction.INSTANCE, TransportQueryHashAction.class),
-            new Action<>(GetModelsAction.INSTANCE, TransportModelActions.GetModels.class),
-            new Action<>(HashAction.INSTANCE, TransportModelActions.Hash.class)
+            new PluginAction<>(DeepHashStatsAction.INSTANCE, TransportDeepHashStatsAction.class),
+            new PluginAction<>(ReloadModelsAction.INSTANCE, TransportReloadModelsAction.class),
+            new PluginAction<>(QueryHashAction.INSTANCE, TransportQueryHashAction.class),
+            new PluginAction<>(GetModelsAction.INSTANCE, TransportModelActions.GetModels.class),
+            new PluginAction<>(HashAction.INSTANCE, TransportModelActions.Hash.class)
         );
     }
 
