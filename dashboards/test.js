@@ -96,6 +96,14 @@ function checkObjects(objects, where) {
 }
 
 // ---- 2. the requests -----------------------------------------------------------------------------
+// The test's index: the demo's pictures through the deep_hash pipeline (pictures kept), plus what a
+// collection that has lived a while holds: documents an older model version hashed three days ago
+// (copies of some pictures, written as that version wrote them, pipeline bypassed) and documents
+// indexed outside the pipeline, without a code. Returns how many documents it holds.
+const OLD_VERSION = 'fused-64-seed7';
+const OLD_COPIES = 24;
+const UNCODED = 10;
+const DAY_MS = 24 * 3600 * 1000;
 async function indexDemoPictures() {
   await es('PUT', `/_ingest/pipeline/${PIPELINE}`, {
     description: 'scripts/demo.sh\'s pipeline, keeping the pictures for the thumbnails',
@@ -105,10 +113,6 @@ async function indexDemoPictures() {
       model_info_field: DEFAULTS.modelInfoField } }],
   });
   const lines = fs.readFileSync(path.join(REPO, 'demo/emoji-test-sample.ndjson'), 'utf8').split('\n').filter(Boolean);
-  const exists = await fetch(`${url}/${INDEX}/_count`).then((r) => r.ok ? r.json() : { count: -1 });
-  const mapping = await fetch(`${url}/${INDEX}/_mapping`).then((r) => r.ok ? r.json() : {});
-  const current = JSON.stringify(mapping).includes('"bits_field":true') && JSON.stringify(mapping).includes(`"${DEFAULTS.modelInfoField}"`);
-  if (exists.count === lines.length && current) return lines.length;
   await fetch(`${url}/${INDEX}`, { method: 'DELETE' });
   await es('PUT', `/${INDEX}`, {
     settings: { number_of_shards: 2, number_of_replicas: 0, 'index.deep_hash.codec': true, 'index.default_pipeline': PIPELINE },
@@ -122,45 +126,109 @@ async function indexDemoPictures() {
   const bulk = lines.map((l) => `${JSON.stringify({ index: { _id: String(JSON.parse(l).picture) } })}\n${l}\n`).join('');
   const r = await es('POST', `/${INDEX}/_bulk?refresh=true`, bulk, 'application/x-ndjson');
   check(!r.errors, `indexed ${lines.length} demo pictures into ${INDEX} through the deep_hash pipeline`);
-  return lines.length;
+  // The older version's documents: copies of pictures other than the two the panels single out.
+  const picked = await es('POST', `/${INDEX}/_search`, {
+    size: OLD_COPIES, sort: [{ _doc: 'asc' }], query: { bool: { must_not: [{ ids: { values: ['1456', DEFAULTS.nearId] } }] } } });
+  const hashedAt = new Date(Date.now() - 3 * DAY_MS).toISOString();
+  const old = picked.hits.hits.map((h) => {
+    const doc = { ...h._source, [DEFAULTS.modelInfoField]: { name: 'default', version: OLD_VERSION, hashed_at: hashedAt } };
+    return `${JSON.stringify({ index: { _id: `old-${h._id}` } })}\n${JSON.stringify(doc)}\n`;
+  });
+  const uncoded = Array.from({ length: UNCODED }, (_, i) => {
+    const doc = { label: `uncoded ${i}`, caption: `a document indexed without the pipeline ${i}`, style: i % 2 ? 'twitter' : 'noto', group: 'uncoded' };
+    return `${JSON.stringify({ index: { _id: `uncoded-${i}` } })}\n${JSON.stringify(doc)}\n`;
+  });
+  const r2 = await es('POST', `/${INDEX}/_bulk?refresh=true&pipeline=_none`, [...old, ...uncoded].join(''), 'application/x-ndjson');
+  check(!r2.errors && old.length === OLD_COPIES,
+    `indexed ${old.length} documents as model version ${OLD_VERSION} wrote them 3 days ago and ${UNCODED} without a code (pipeline bypassed)`);
+  return lines.length + OLD_COPIES + UNCODED;
 }
 
-// The body Kibana's Vega panel sends for a data.url, as its EsQueryParser builds it: with body.query
-// set, %context% / %timefield% are refused and each %dashboard_context-*_clause% array element is
-// replaced by the clauses of the dashboard's bool query (spliced in; removed when there are none);
-// without body.query, %timefield% makes a range query over the time picker's bounds and %context%
-// makes the dashboard's bool query the query (with that range among its must clauses).
-// (%timefilter% and %autointerval% inside aggregations are not handled yet: no panel uses them.)
-const TIME_RANGE = { gte: '2026-01-01T00:00:00.000Z', lte: '2026-12-31T23:59:59.999Z', format: 'strict_date_optional_time' };
-function kibanaBody(url, context) {
+// The body Kibana's Vega panel sends for a data.url, as its EsQueryParser builds it (Kibana 8.19,
+// src/plugins/vis_types/vega/public/data_model/es_query_parser.ts): with body.query set, %context% /
+// %timefield% are refused and the query's context variables are filled in; without body.query,
+// %timefield% makes a range query over the time picker's bounds and %context% makes the dashboard's
+// bool query the query (with that range among its must clauses). Then, in the query and the aggs:
+// each %dashboard_context-*_clause% array element (query only) becomes the clauses of the dashboard's
+// bool query (spliced in; removed when there are none); {"%timefilter%": "min"|"max"} the bound in
+// epoch ms; {"%timefilter%": true} a range object; a date_histogram's "interval" (a string, or
+// {"%autointerval%": true|n}: a 50th, or an n-th, of the range rounded as Kibana rounds it) its
+// fixed_interval or calendar_interval.
+function kibanaBody(url, context, range) {
   const body = JSON.parse(JSON.stringify(url.body || {}));
   const usesContext = url['%context%'] !== undefined || url['%timefield%'] !== undefined;
   if (body.query !== undefined) {
     if (usesContext) throw new Error('url.%context% and url.%timefield% must not be used when url.body.query is set');
-    body.query = fillContext(body.query, context);
+    body.query = injectContextVars(body.query, true, context, range);
   } else if (usesContext) {
     const timefield = url['%timefield%'];
-    const range = timefield ? { range: { [timefield]: { ...TIME_RANGE } } } : undefined;
+    const rangeQuery = timefield ? { range: { [timefield]: rangeFilter(range) } } : undefined;
     if (url['%context%']) {
       body.query = JSON.parse(JSON.stringify(context));
-      if (range) body.query.bool.must.push(range);
+      if (rangeQuery) body.query.bool.must.push(rangeQuery);
     } else {
-      body.query = range;
+      body.query = rangeQuery;
     }
   }
+  if (body.aggs) body.aggs = injectContextVars(body.aggs, false, context, range);
   return body;
 }
 
-function fillContext(value, context) {
-  const clause = { '%dashboard_context-must_clause%': 'must', '%dashboard_context-filter_clause%': 'filter', '%dashboard_context-must_not_clause%': 'must_not' };
-  if (Array.isArray(value)) {
-    return value.flatMap((v) => (typeof v === 'string' && clause[v]) ? (context.bool[clause[v]] || []) : [fillContext(v, context)]);
-  }
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, fillContext(v, context)]));
-  }
-  return value;
+function rangeFilter(range) {
+  return { gte: new Date(range.min).toISOString(), lte: new Date(range.max).toISOString(), format: 'strict_date_optional_time' };
 }
+
+const CLAUSES = { '%dashboard_context-must_clause%': 'must', '%dashboard_context-filter_clause%': 'filter', '%dashboard_context-must_not_clause%': 'must_not' };
+function injectContextVars(value, isQuery, context, range, key) {
+  if (Array.isArray(value)) {
+    return value.flatMap((v) => (isQuery && typeof v === 'string' && CLAUSES[v])
+      ? (context.bool[CLAUSES[v]] || []) : [injectContextVars(v, isQuery, context, range)]);
+  }
+  if (!value || typeof value !== 'object') return value;
+  const out = {};
+  for (const [prop, sub] of Object.entries(value)) {
+    if (prop === 'interval' && key === 'date_histogram') {
+      let interval = sub;
+      if (typeof sub !== 'string') {
+        const size = sub['%autointerval%'] === true ? 50 : sub['%autointerval%'];
+        if (typeof size !== 'number') throw new Error('"%autointerval%" must be either true or a number');
+        interval = roundInterval((range.max - range.min) / size);
+      }
+      Object.assign(out, dateHistogramInterval(interval));
+      continue;
+    }
+    const timefilter = sub && typeof sub === 'object' ? sub['%timefilter%'] : undefined;
+    if (timefilter === 'min' || timefilter === 'max') out[prop] = range[timefilter];
+    else if (timefilter === true) out[prop] = rangeFilter(range);
+    else if (timefilter === undefined) out[prop] = injectContextVars(sub, isQuery, context, range, prop);
+    else throw new Error('"%timefilter%" property must be set to true, "min", or "max"');
+  }
+  return out;
+}
+
+// Kibana's EsQueryParser._roundInterval (ms -> an interval string), and dateHistogramInterval: ms and s
+// are fixed units; m, h and d calendar ones when the value is 1; w, M, q and y calendar only.
+function roundInterval(ms) {
+  const steps = [[500, '100ms'], [5000, '1s'], [7500, '5s'], [15000, '10s'], [45000, '30s'], [180000, '1m'],
+    [450000, '5m'], [1200000, '10m'], [2700000, '30m'], [7200000, '1h'], [21600000, '3h'], [86400000, '12h'],
+    [604800000, '24h'], [1814400000, '1w']];
+  for (const [limit, interval] of steps) if (ms <= limit) return interval;
+  return ms < 3628800000 ? '30d' : '1y';
+}
+function dateHistogramInterval(interval) {
+  const [, value, unit] = /^([1-9][0-9]*)(ms|s|m|h|d|w|M|q|y)$/.exec(interval) || [];
+  if (!unit) throw new Error(`invalid interval ${interval}`);
+  const calendar = ['w', 'M', 'q', 'y'].includes(unit) || (['m', 'h', 'd'].includes(unit) && value === '1');
+  return calendar ? { calendar_interval: interval } : { fixed_interval: interval };
+}
+
+// The time picker's ranges the panels are checked with: the last week (every document) and the last
+// day (not the older version's documents, hashed three days ago).
+function timeRanges() {
+  const now = Date.now();
+  return [['last 7 days', { min: now - 7 * DAY_MS, max: now + 60000 }], ['last day', { min: now - DAY_MS, max: now + 60000 }]];
+}
+
 // What Kibana builds from an empty query bar and no filters, and from a dashboard filtered to one style.
 const EMPTY_DASHBOARD = { bool: { must: [], filter: [], should: [], must_not: [] } };
 const FILTERED_DASHBOARD = { bool: { must: [], filter: [{ match_phrase: { style: 'twitter' } }], should: [], must_not: [{ match_phrase: { group: 'flags' } }] } };
@@ -176,7 +244,7 @@ function distances(hits, bits) { return hits.map((h) => Math.round((1 - h._score
 // bit (bit 0 = the most significant bit of the first hex digit), and how many each model version hashed.
 async function bruteForce(config) {
   const r = await es('POST', `/${config.index}/_search`, { size: 10000, _source: [config.codeField, config.modelInfoField] });
-  const truth = { documents: r.hits.hits.length, coded: 0, perBit: new Array(config.bits).fill(0), versions: {}, days: new Set() };
+  const truth = { documents: r.hits.hits.length, coded: 0, perBit: new Array(config.bits).fill(0), hashed: [] };
   for (const h of r.hits.hits) {
     const code = h._source[config.codeField];
     const info = h._source[config.modelInfoField];
@@ -187,11 +255,14 @@ async function bruteForce(config) {
         for (let b = 0; b < 4; b++) if (v & (8 >> b)) truth.perBit[i * 4 + b]++;
       });
     }
-    if (info) {
-      truth.versions[info.version] = (truth.versions[info.version] || 0) + 1;
-      truth.days.add(info.hashed_at.slice(0, 10));
-    }
+    if (info) truth.hashed.push({ version: info.version, at: Date.parse(info.hashed_at) });
   }
+  // How many documents each model version hashed within a time range.
+  truth.versionsIn = (range) => {
+    const versions = {};
+    for (const d of truth.hashed) if (d.at >= range.min && d.at <= range.max) versions[d.version] = (versions[d.version] || 0) + 1;
+    return versions;
+  };
   return truth;
 }
 
@@ -199,17 +270,21 @@ const sameCounts = (a, b) => JSON.stringify(Object.entries(a).sort()) === JSON.s
 
 // What each panel must show, given the node's answer.
 const EXPECT = {
-  'deep-hash-health-hashed-over-time': (r, c, collection, truth) => {
+  'deep-hash-health-hashed-over-time': (r, c, collection, truth, range) => {
     const versions = {};
     const buckets = r.aggregations.hashed.buckets;
     for (const b of buckets) {
       for (const v of b.versions.buckets) versions[v.key] = (versions[v.key] || 0) + v.doc_count;
     }
-    const days = buckets.map((b) => b.key_as_string.slice(0, 10));
-    return Object.keys(truth.versions).length > 0 && sameCounts(versions, truth.versions)
-      && Object.values(versions).reduce((a, b) => a + b, 0) === collection
-      && days.length === truth.days.size && days.every((d) => truth.days.has(d))
-      ? `${collection} documents over ${days.length} ${c.hashedInterval}(s), by version ${JSON.stringify(versions)}, as the documents' ${c.modelInfoField} say` : false;
+    const expected = truth.versionsIn(range);
+    const keys = buckets.map((b) => b.key);
+    const step = keys.length > 1 ? keys[1] - keys[0] : 0;
+    // One bucket per interval across the whole picked range (extended_bounds), empty ones included.
+    const spans = keys.length > 1 && keys[0] <= range.min && keys[keys.length - 1] + step > range.max
+      && keys.every((k, i) => i === 0 || k > keys[i - 1]);
+    return Object.keys(expected).length > 0 && sameCounts(versions, expected) && spans
+      && r.hits.total.value === Object.values(expected).reduce((a, b) => a + b, 0)
+      ? `${r.hits.total.value} documents hashed in the range, ${keys.length} buckets of ${step / 60000} min across it, by version ${JSON.stringify(versions)}, as the documents' ${c.modelInfoField} say` : false;
   },
   'deep-hash-health-with-code': (r, c, collection, truth) => {
     const [coded, uncoded] = r.aggregations.codes.buckets.map((b) => b.doc_count);
@@ -243,38 +318,45 @@ const EXPECT = {
     return r.hits.hits.length > 1 && d.every((x) => x <= c.maxDistance)
       ? `${r.hits.hits.length} documents within ${c.maxDistance} bits (first ${r.hits.hits[0]._id} at ${d[0]})` : false;
   },
-  'deep-hash-distance-histogram': (r, c, collection) => {
+  'deep-hash-distance-histogram': (r, c, collection, truth) => {
     const d = distances(r.hits.hits, c.bits);
-    return r.hits.hits.length === Math.min(collection, c.histogramSize) && d.every((x) => x >= 0 && x <= c.bits)
-      ? `all ${d.length} documents, distances ${Math.min(...d)}..${Math.max(...d)}` : false;
+    return r.hits.hits.length === Math.min(truth.coded, c.histogramSize) && d.every((x) => x >= 0 && x <= c.bits)
+      ? `all ${d.length} documents with a code, distances ${Math.min(...d)}..${Math.max(...d)}` : false;
   },
 };
 
 async function checkRequests(objects, config, collection, truth) {
   const answers = {};
+  const [week, day] = timeRanges();
   for (const o of objects.filter((x) => x.type === 'visualization')) {
     const spec = Hjson.parse(JSON.parse(o.attributes.visState).params.spec);
     const urls = vegaUrls(spec);
     check(urls.length > 0 && urls.every((d) => d.url.index === config.index), `${o.id}: its requests name index ${config.index}`);
-    for (const [name, context] of [['empty dashboard', EMPTY_DASHBOARD], ['dashboard filtered to twitter, flags left out', FILTERED_DASHBOARD]]) {
-      for (const d of urls) {
-        let body;
-        try { body = kibanaBody(d.url, context); } catch (e) { check(false, `${o.id}: ${e.message}`); continue; }
-        let r;
-        try { r = await es('POST', `/${d.url.index}/_search`, body); } catch (e) { check(false, `${o.id} (${name}): ${e.message}`); continue; }
-        if (context === EMPTY_DASHBOARD) {
-          const shown = EXPECT[o.id](r, config, collection, truth);
-          check(Boolean(shown), `${o.id} (${name}): ${shown || 'unexpected hits ' + JSON.stringify(r.hits.hits.slice(0, 2)).slice(0, 300)}`);
-          answers[o.id] = { spec, response: r };
-        } else if (body.size === 0) {  // an aggregation panel: it counts exactly the filtered documents
-          const filtered = await es('POST', `/${config.index}/_count`, { query: FILTERED_DASHBOARD });
-          check(r.hits.total.value > 0 && r.hits.total.value === filtered.count && r.hits.total.value < collection,
-            `${o.id} (${name}): aggregates over ${r.hits.total.value} documents, those that pass the dashboard's filters (${filtered.count})`);
-        } else {
-          const ids = r.hits.hits.map((h) => h._id);
-          const docs = ids.length ? (await es('POST', `/${config.index}/_mget?_source_includes=style,group`, { ids })).docs : [];
-          check(ids.length > 0 && docs.every((x) => x._source.style === 'twitter' && x._source.group !== 'flags'),
-            `${o.id} (${name}): ${ids.length} hits, all obey the dashboard's filters`);
+    for (const d of urls) {
+      // A panel that follows the time picker is checked over two ranges; the others over one.
+      const timed = d.url['%timefield%'] !== undefined || JSON.stringify(d.url.body).includes('%timefilter%');
+      for (const [rangeName, range] of timed ? [week, day] : [week]) {
+        for (const [name, context] of [['empty dashboard', EMPTY_DASHBOARD], ['dashboard filtered to twitter, flags left out', FILTERED_DASHBOARD]]) {
+          const what = `${o.id} (${name}${timed ? ', ' + rangeName : ''})`;
+          let body;
+          try { body = kibanaBody(d.url, context, range); } catch (e) { check(false, `${o.id}: ${e.message}`); continue; }
+          let r;
+          try { r = await es('POST', `/${d.url.index}/_search`, body); } catch (e) { check(false, `${what}: ${e.message}`); continue; }
+          if (context === EMPTY_DASHBOARD) {
+            const shown = EXPECT[o.id](r, config, collection, truth, range);
+            check(Boolean(shown), `${what}: ${shown || 'unexpected answer ' + JSON.stringify(r.hits.hits.length ? r.hits.hits.slice(0, 2) : r.aggregations).slice(0, 300)}`);
+            if (range === week[1]) answers[o.id] = { spec, response: r };
+          } else if (body.size === 0) {  // an aggregation panel: it counts exactly the filtered documents
+            const filters = { bool: { ...FILTERED_DASHBOARD.bool, must: timed ? [{ range: { [d.url['%timefield%']]: rangeFilter(range) } }] : [] } };
+            const filtered = await es('POST', `/${config.index}/_count`, { query: filters });
+            check(r.hits.total.value > 0 && r.hits.total.value === filtered.count && r.hits.total.value < collection,
+              `${what}: aggregates over ${r.hits.total.value} documents, those that pass the dashboard's filters${timed ? ' and the time range' : ''} (${filtered.count})`);
+          } else {
+            const ids = r.hits.hits.map((h) => h._id);
+            const docs = ids.length ? (await es('POST', `/${config.index}/_mget?_source_includes=style,group`, { ids })).docs : [];
+            check(ids.length > 0 && docs.every((x) => x._source.style === 'twitter' && x._source.group !== 'flags'),
+              `${what}: ${ids.length} hits, all obey the dashboard's filters`);
+          }
         }
       }
     }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Checks the dashboards against a running node (see test.js): installs what the checks need first,
+# Checks the dashboards against a running node (see test.js), and import.sh's request (import-test.js);
+# installs what the checks need first,
 # idempotently: Debian's chromium, and the npm packages package-lock.json pins into node_modules.
 #   dashboards/test.sh http://127.0.0.1:9200
 set -euo pipefail
@@ -22,4 +23,5 @@ if ! node -e '
     echo "dashboards: npm ci (vega, vega-lite, vega-interpreter, vega-embed, hjson)"
     npm ci --no-audit --no-fund --loglevel=error
 fi
+node import-test.js
 exec node test.js "$url"

@@ -97,5 +97,11 @@ search "$q3" | show
 echo
 echo "==> Hashing statistics of the node: $(curl -s "$url/_deep_hash/stats" | python3 -c 'import json,sys; n=list(json.load(sys.stdin)["nodes"].values())[0]; print("documents_hashed=%d queries_hashed=%d fused avg %.1f ms" % (n["documents_hashed"], n["queries_hashed"], n["inference"]["fused"]["avg_time_in_millis"]))')"
 echo
-echo "Kibana 8.19 dashboards for this index: $PWD/dashboards/deep-hash.ndjson (import it on Kibana's Saved Objects page; see dashboards/README.md)"
+echo "Kibana 8.19 dashboards for this index (its data view, the search and the collection-health dashboards): $PWD/dashboards/deep-hash.ndjson"
+if [ -n "${KIBANA_URL:-}" ]; then
+  echo "==> Importing them into the Kibana at $KIBANA_URL (dashboards/import.sh; KIBANA_AUTH=user:password if it asks)"
+  dashboards/import.sh "$KIBANA_URL" || echo "    the import failed (above); the node and its index are up all the same" >&2
+else
+  echo "    import them on Kibana's Saved Objects page, or run KIBANA_URL=http://localhost:5601 scripts/demo.sh (or dashboards/import.sh URL); see dashboards/README.md"
+fi
 echo "The node keeps running at $url. Stop it with: ES_NODE_NAME=demo integ-tests/es-node.sh stop"

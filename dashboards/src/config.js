@@ -18,7 +18,7 @@ const DEFAULTS = Object.freeze({
   maxDistance: 12,           // the near-duplicates radius, in bits
   histogramSize: 1000,       // how many nearest documents the histogram counts
   modelInfoField: 'model_info',  // the deep_hash processor's model_info_field: {name, version, hashed_at}
-  hashedInterval: 'day',     // the hashed-over-time panel's calendar_interval
+  hashedInterval: 'auto',    // the hashed-over-time panel's buckets: auto (Kibana's %autointerval%), or a calendar_interval
 });
 
 function parseArgs(argv) {

@@ -2,46 +2,79 @@
 // "deep-hash: collection health": how many documents were hashed when and by which model version
 // (the processor's model_info_field), how many have a code, and the bit balance of the codes (the
 // share of documents that set each bit, from binary_hash's bits_field). Each panel is one aggregation
-// request that obeys the dashboard's query bar and filters (%context%); like the search panels, they
-// ignore the time picker.
+// request that obeys the dashboard's query bar and filters (%context%). The hashed-over-time panel
+// also obeys the time picker (%timefield% on model_info.hashed_at, buckets sized by %autointerval%);
+// the other two count every document whatever the time picker says: a document without a code was
+// never hashed, so it has no hashed_at to filter on.
 const so = require('./saved-objects');
 const { VEGA_LITE_SCHEMA, hjsonText } = require('./vega');
 
-function aggregationUrl(config, aggs) {
-  return { index: config.index, '%context%': true, body: { size: 0, track_total_hits: true, aggs } };
+function aggregationUrl(config, aggs, timefield) {
+  const url = { index: config.index, '%context%': true };
+  if (timefield) url['%timefield%'] = timefield;
+  return { ...url, body: { size: 0, track_total_hits: true, aggs } };
 }
 
-// (1) documents hashed per day, stacked by model version.
+// (1) documents hashed per interval of the time picker's range, stacked by model version.
 function hashedOverTime(config) {
+  const hashedAt = `${config.modelInfoField}.hashed_at`;
+  const auto = config.hashedInterval === 'auto';
+  // Kibana replaces {"%autointerval%": true} with a fixed_interval or calendar_interval of about a
+  // 50th of the picked range, and {"%timefilter%": "min"/"max"} with the range's bounds (epoch ms),
+  // so every interval of the range has a bucket, empty or not.
+  const interval = auto ? { interval: { '%autointerval%': true } } : { calendar_interval: config.hashedInterval };
   const spec = {
     $schema: VEGA_LITE_SCHEMA,
-    title: `Documents hashed per ${config.hashedInterval}, by model version (${config.modelInfoField})`,
+    title: `Documents hashed ${auto ? 'over the time picker\'s range' : 'per ' + config.hashedInterval}, by model version (${config.modelInfoField})`,
     data: {
       url: aggregationUrl(config, {
         hashed: {
-          date_histogram: { field: `${config.modelInfoField}.hashed_at`, calendar_interval: config.hashedInterval, min_doc_count: 1 },
+          date_histogram: {
+            field: hashedAt, ...interval, min_doc_count: 0,
+            extended_bounds: { min: { '%timefilter%': 'min' }, max: { '%timefilter%': 'max' } },
+          },
           aggs: { versions: { terms: { field: `${config.modelInfoField}.version`, size: 20 } } },
         },
-      }),
+      }, hashedAt),
       format: { property: 'aggregations.hashed.buckets' },
     },
     transform: [
-      { flatten: ['versions.buckets'], as: ['version'] },
-      { calculate: 'datum.version.key', as: 'model version' },
-      { calculate: 'datum.version.doc_count', as: 'documents' },
+      // A bucket spans from its key to the next bucket's key (the last one: as long as the one before).
+      { window: [{ op: 'lead', field: 'key', as: 'next' }, { op: 'lag', field: 'key', as: 'previous' }] },
+      { calculate: 'datum.next != null ? datum.next : datum.previous != null ? 2 * datum.key - datum.previous : datum.key + 86400000', as: 'end' },
       { calculate: 'toDate(datum.key)', as: 'time' },
+      { calculate: 'toDate(datum.end)', as: 'until' },
     ],
-    mark: { type: 'bar', tooltip: true },
-    encoding: {
-      x: { field: 'time', type: 'temporal', timeUnit: 'yearmonthdate', title: `hashed (${config.modelInfoField}.hashed_at)`, scale: { padding: 80 }, axis: { format: '%b %d, %Y', tickCount: 'day' } },
-      y: { field: 'documents', type: 'quantitative', title: 'documents', stack: 'zero' },
-      color: { field: 'model version', type: 'nominal' },
-    },
+    layer: [
+      {  // every bucket of the range, empty ones included, so the axis spans what the time picker picked
+        mark: { type: 'rule', opacity: 0 },
+        encoding: { x: { field: 'time', type: 'temporal', title: `hashed (${hashedAt})` }, x2: { field: 'until' } },
+      },
+      {
+        transform: [
+          { flatten: ['versions.buckets'], as: ['version'] },
+          { filter: 'datum.version != null' },
+          { calculate: 'datum.version.key', as: 'model version' },
+          { calculate: 'datum.version.doc_count', as: 'documents' },
+          { stack: 'documents', groupby: ['time'], sort: [{ field: 'model version' }], as: ['from', 'to'] },
+        ],
+        mark: { type: 'rect', tooltip: true },
+        encoding: {
+          x: { field: 'time', type: 'temporal', title: `hashed (${hashedAt})` },
+          x2: { field: 'until' },
+          y: { field: 'from', type: 'quantitative', title: 'documents', scale: { zero: true } },
+          y2: { field: 'to' },
+          color: { field: 'model version', type: 'nominal' },
+        },
+      },
+    ],
   };
   return so.vegaVisualization('deep-hash-health-hashed-over-time', {
     title: 'deep-hash: documents hashed over time',
-    description: `Documents hashed per ${config.hashedInterval} (${config.modelInfoField}.hashed_at), stacked by the model version that hashed them: after a model update, the old version's documents are the ones to index again.`,
-    spec: hjsonText(spec, { '"calendar_interval"': 'The bucket width: minute, hour, day, week, month...' }),
+    description: `Documents hashed (${hashedAt}) in the time picker's range, stacked by the model version that hashed them: after a model update, the old version's documents are the ones to index again.`,
+    spec: hjsonText(spec, auto
+      ? { '"%autointerval%"': 'The bucket width: about a 50th of the time picker\'s range. A fixed width instead: "calendar_interval": "day" (or hour, week, month...)' }
+      : { '"calendar_interval"': 'The bucket width: minute, hour, day, week, month...' }),
   });
 }
 
