@@ -24,9 +24,19 @@ public record CostModel(double scanNanosPerWord, double bucketNanos, double entr
      */
     static final double PLAN_AT_MOST = 0.05;
     /**
-     * A top-k search through the tables first looks this far (a share of the scan's cost); then it predicts
-     * how far it must go, from how many codes it found so near (or, if none, from a sample of the segment).
+     * A top-k search through the tables first looks this far (a share of the scan's cost). If the buckets it
+     * looked up held more than {@link #NEAR_LOAD} times the codes the tables' average load puts there, or it
+     * found {@link #NEAR_CODES} codes within its radius, it looks on up to {@link #EXPLORE_AT_MOST}; then (or at once, where they did not) it predicts how far it
+     * must go, from how many codes it found so near (or, if none, from a sample of the segment).
      */
+    static final double EXPLORE_FIRST = 0.005;
+    /**
+     * Codes gather near the query when its buckets hold this many times the average load, or when the first
+     * look found {@link #NEAR_CODES} codes within the radius it searched (one may be the query's own source).
+     */
+    static final double NEAR_LOAD = 2.0;
+    static final int NEAR_CODES = 2;
+    /** How far a top-k search looks where codes gather near the query (a share of the scan's cost). */
     static final double EXPLORE_AT_MOST = 0.08;
 
     /** The estimated cost of scanning {@code count} codes of {@code bytesPerCode} bytes. */

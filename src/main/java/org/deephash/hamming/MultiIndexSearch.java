@@ -115,18 +115,37 @@ final class MultiIndexSearch {
         Candidates found = new Candidates();
         long buckets = 0;
         long entries = 0;
-        // First a cheap look (many top-k searches of clustered codes end here); past it, only if the codes found so
-        // far (or a sample of the segment) say that the radius holding k codes is within the tables' reach.
-        double budget = forced ? Double.POSITIVE_INFINITY : CostModel.EXPLORE_AT_MOST * scanCost;
+        // First a short look. Where its buckets held more codes than the tables' average load, or it found codes
+        // within the radius it searched (codes gather near the query: clustered codes), a longer look, which is
+        // where many top-k searches of clustered codes end; where neither (codes spread evenly, whose k nearest
+        // lie far; at most one near code, say the query's own source), no longer look. Past the look, only
+        // if the codes found so far (or a sample of the segment) say that the radius holding k codes is within
+        // the tables' reach.
+        double budget = forced ? Double.POSITIVE_INFINITY : CostModel.EXPLORE_FIRST * scanCost;
+        boolean firstLook = forced == false;
+        double averageEntries = 0;
         boolean predicted = false;
         int r = 0;
         for (; r <= maxDistance; r++) {
             int j = r % m;
             int rho = r / m;
             if (rho <= table.length(j)) {
-                double load = Math.max((double) codes.count() / (1L << table.directoryBits(j)), buckets == 0 ? 0 : (double) entries / buckets);
-                double step = buckets(j, rho, rho) * (cost.bucketNanos() + load * (cost.entryNanos() + cost.verifyNanos()));
-                if (spent + step > budget) {
+                double averageLoad = (double) codes.count() / (1L << table.directoryBits(j));
+                double load = Math.max(averageLoad, buckets == 0 ? 0 : (double) entries / buckets);
+                double visits = buckets(j, rho, rho);
+                double step = visits * (cost.bucketNanos() + load * (cost.entryNanos() + cost.verifyNanos()));
+                // The first look sees at least the query's own bucket in every table (radius 0 in each substring).
+                boolean looking = firstLook && r < m;
+                boolean spread = false;
+                if (firstLook && looking == false && spent + step > budget) {
+                    firstLook = false;
+                    if (entries > CostModel.NEAR_LOAD * averageEntries || found.countWithin(r - 1) >= CostModel.NEAR_CODES) {
+                        budget = Math.max(budget, CostModel.EXPLORE_AT_MOST * scanCost);
+                    } else {
+                        spread = true;
+                    }
+                }
+                if (looking == false && spent + step > budget) {
                     if (predicted) {
                         decision = "scan: top " + k + " not found by radius " + r + " within the tables' budget";
                         return null;
@@ -134,8 +153,11 @@ final class MultiIndexSearch {
                     predicted = true;
                     // Extrapolate from the codes found so far, else ask a sample of the segment. A lone near code (say the
                     // query's own source) predicts too near a radius; the budget below bounds what that costs.
+                    // Where the first look saw the codes spread evenly, as evenly spread codes would lie (a lone near
+                    // code, likely the query's own source, says nothing about the others).
                     int within = found.countWithin(r - 1);
-                    int expected = Math.min(maxDistance, within > 0 ? extrapolatedRadius(k, within, r - 1) : sampleRadius(k));
+                    int expected = Math.min(maxDistance, spread ? uniformRadius(k)
+                        : within > 0 ? extrapolatedRadius(k, within, r - 1) : sampleRadius(k));
                     double remaining = 0;
                     for (int s = r; s <= expected; s++) {
                         int js = s % m;
@@ -149,6 +171,7 @@ final class MultiIndexSearch {
                     budget = spent + Math.min(CostModel.CHOOSE_INDEX_BELOW * scanCost, Math.max(2 * remaining, budget));
                 }
                 Probe probe = plan(j, rho, rho);
+                averageEntries += visits * averageLoad;
                 buckets += probe.size;
                 entries += probe.entries;
                 int from = found.size;
@@ -186,6 +209,22 @@ final class MultiIndexSearch {
         return bits;
     }
 
+    /** The radius within which about {@code k} of the segment's codes would lie if they were spread evenly over all codes. */
+    private int uniformRadius(int k) {
+        int bits = kernel.bits();
+        double volume = 0;
+        double binomial = 1;
+        for (int d = 0; d <= bits; d++) {
+            volume += binomial;
+            // count * volume / 2^bits >= k, in logarithms (2^bits overflows a double's exponent past 1023 bits)
+            if (Math.log(codes.count()) + Math.log(volume) - bits * Math.log(2) >= Math.log(k)) {
+                return d;
+            }
+            binomial = binomial * (bits - d) / (d + 1);
+        }
+        return bits;
+    }
+
     /**
      * The radius within which about {@code k} of the segment's codes lie, from the distances of a sample
      * of its codes (at most 256, and at most one in 256 so that the sample costs about 1% of a scan).
@@ -203,6 +242,11 @@ final class MultiIndexSearch {
         Arrays.sort(distances);
         int index = (int) Math.min(size - 1, Math.max(0, Math.ceil((double) k * size / count) - 1));
         return distances[index];
+    }
+
+    /** The work done so far, in the cost model's nanoseconds. */
+    double spent() {
+        return spent;
     }
 
     /** How the last search went: the tables, or why the scan. */

@@ -289,4 +289,71 @@ public class MultiIndexSearchTests extends ESTestCase {
             assertThat(searcher.explain(topK, top.scoreDocs[0].doc).toString(), containsString("multi_index:"));
         }
     }
+
+    /**
+     * {@code auto} top-k on one segment: where codes spread evenly (the query's 10 nearest lie far beyond the
+     * tables' reach), it gives up after the short first look, having spent only a few percent of a scan,
+     * even when the query's own source code lies near; where codes gather near the query (clusters), it
+     * looks on and answers from the tables. Both answers equal the oracle's.
+     */
+    public void testAutoTopKLooksOnOnlyWhereCodesGather() throws IOException {
+        bits = 64;
+        for (boolean clustered : new boolean[] { false, true }) {
+            try (Directory dir = newDirectory()) {
+                IndexWriterConfig config = new IndexWriterConfig().setMergePolicy(org.apache.lucene.index.NoMergePolicy.INSTANCE)
+                    .setRAMBufferSizeMB(256).setMaxBufferedDocs(1_000_000);
+                FieldSpec spec = new FieldSpec(bits / 8, FieldSpec.AUTO_SUBSTRINGS);
+                config.setCodec(TestUtil.alwaysDocValuesFormat(new FixedBitsDocValuesFormat(f -> f.equals("hash") ? spec : FieldSpec.UNKNOWN)));
+                int docs = 100_000;
+                // java.util.Random: the test framework's random().nextBytes fills 100,000 codes with two values of
+                // some of their bytes, not uniformly.
+                java.util.Random rnd = new java.util.Random(random().nextLong());
+                List<byte[]> all = new ArrayList<>(docs);
+                List<byte[]> centres = new ArrayList<>();
+                for (int c = 0; c < 100; c++) {
+                    centres.add(HammingOracle.randomCode(rnd, bits));
+                }
+                try (org.apache.lucene.index.IndexWriter writer = new org.apache.lucene.index.IndexWriter(dir, config)) {
+                    for (int i = 0; i < docs; i++) {
+                        byte[] code = clustered ? HammingOracle.flip(rnd, centres.get(i % centres.size()), rnd.nextInt(5))
+                            : HammingOracle.randomCode(rnd, bits);
+                        all.add(code);
+                        Document doc = new Document();
+                        doc.add(new BinaryDocValuesField("hash", new BytesRef(code)));
+                        writer.addDocument(doc);
+                    }
+                }
+                try (IndexReader reader = org.apache.lucene.index.DirectoryReader.open(dir)) {
+                    assertThat(reader.leaves().size(), equalTo(1));
+                    LeafReaderContext leaf = reader.leaves().get(0);
+                    FixedBitsCodes fixed = ((FixedBitsValues) leaf.reader().getBinaryDocValues("hash")).fixedBitsCodes();
+                    byte[] query = HammingOracle.flip(random(), all.get(between(0, docs - 1)), 2);
+                    HammingKernel kernel = HammingKernel.forCode(HashCode.ofBytes(query));
+                    MultiIndexSearch search = new MultiIndexSearch(fixed.multiIndex(), fixed, kernel, query, reader.maxDoc(), CostModel.DEFAULT);
+                    double scanCost = CostModel.DEFAULT.scan(fixed.count(), fixed.bytesPerCode());
+                    MultiIndexSearch.Candidates found = search.topK(10, bits, null, scanCost, false);
+                    if (clustered) {
+                        assertThat(search.decision(), found, notNullValue());
+                        assertThat(search.decision(), containsString("multi_index:"));
+                        List<Integer> distances = new ArrayList<>();
+                        for (byte[] code : all) {
+                            distances.add(HammingOracle.distance(query, code));
+                        }
+                        distances.sort(null);
+                        List<Integer> got = new ArrayList<>();
+                        for (int i = 0; i < found.size; i++) {
+                            got.add(found.distances[i]);
+                        }
+                        got.sort(null);
+                        assertThat(got, equalTo(distances.subList(0, 10)));
+                    } else {
+                        assertNull(search.decision(), found);
+                        assertThat(search.decision(), containsString("scan:"));
+                        // The short look and the sample, not the long look: well under the 8% that clustered codes get.
+                        assertTrue("spent " + search.spent() / scanCost + " of a scan: " + search.decision(), search.spent() < 0.05 * scanCost);
+                    }
+                }
+            }
+        }
+    }
 }
