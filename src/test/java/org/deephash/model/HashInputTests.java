@@ -16,12 +16,19 @@ public class HashInputTests extends ESTestCase {
 
     public void testBase64Forms() {
         HashInput.Parser parser = new HashInput.Parser(10 * 1024 * 1024, "limit");
-        byte[] bytes = randomByteArrayOfLength(between(1, 3000));
+        byte[] bytes = randomByteArrayOfLength(between(6, 3000));
         String standard = Base64.getEncoder().encodeToString(bytes);
         assertArrayEquals(bytes, parser.decodeImage(standard, "x"));
         assertArrayEquals(bytes, parser.decodeImage(Base64.getMimeEncoder().encodeToString(bytes), "x"));
         assertArrayEquals(bytes, parser.decodeImage("data:image/png;base64," + standard, "x"));
         assertArrayEquals(bytes, parser.decodeImage(Base64.getUrlEncoder().encodeToString(bytes), "x"));
+        // Every whitespace character the decoder drops (the regular expression class \s), anywhere.
+        for (String space : new String[] { " ", "\t", "\n", "\u000B", "\f", "\r", "\r\n  " }) {
+            String spaced = standard.substring(0, 7) + space + standard.substring(7) + space;
+            assertArrayEquals(space, bytes, parser.decodeImage(spaced, "x"));
+        }
+        // A character below the space that is not whitespace is refused, not dropped.
+        expectThrows(InputException.class, () -> parser.decodeImage(standard.substring(0, 7) + "\u0001" + standard.substring(7), "x"));
     }
 
     public void testBadBase64NamesTheValue() {
