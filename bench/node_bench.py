@@ -11,6 +11,10 @@ checked against it, and hnsw's recall@10 is computed from it.
 Variants:
   hamming-format  binary_hash + hamming query, index.deep_hash.codec: true (the plugin's format)
   hamming-plain   binary_hash + hamming query, Elasticsearch's default doc values
+  hamming-format:k  hamming-format's index, top-10 with "k": 10 (each shard's 10 nearest found first,
+                  a large segment scanned in ranges on every core); radius queries as hamming-format's
+  hamming-mih     the plugin's format with "index_options": {"type": "multi_index"}; top-10 with "k": 10,
+                  radius with max_distance, both with strategy auto (tables or scan per segment)
   bit-flat        dense_vector element_type bit, index_options flat, knn (exact)
   bit-hnsw        dense_vector element_type bit, index_options hnsw, knn num_candidates 100
   bit-hnsw:N      the same index, knn num_candidates N (a variant "base:N" shares base's index)
@@ -65,6 +69,8 @@ class Node:
 def mapping(variant, bits):
     if variant.startswith("hamming"):
         field = {"type": "binary_hash", "bits": bits}
+        if variant == "hamming-mih":  # the plugin's format with multi-index tables (issue 25)
+            field["index_options"] = {"type": "multi_index"}
     else:
         kind = "flat" if variant == "bit-flat" else "hnsw"
         field = {"type": "dense_vector", "element_type": "bit", "dims": bits, "index": True,
@@ -76,7 +82,7 @@ def create(node, index, variant, bits, shards):
     node.request("DELETE", f"/{index}?ignore_unavailable=true")
     settings = {"number_of_shards": shards, "number_of_replicas": 0, "refresh_interval": "-1",
                 "index.codec": "default"}
-    if variant == "hamming-format":
+    if variant in ("hamming-format", "hamming-mih"):
         settings["index.deep_hash.codec"] = True
     node.request("PUT", f"/{index}", {"settings": settings, "mappings": mapping(variant, bits)})
 
@@ -138,6 +144,8 @@ def query_body(variant, hex_code, k, radius):
         q = {"field": "h", "code": hex_code}
         if radius is not None:
             q["max_distance"] = radius
+        elif variant == "hamming-mih" or variant.endswith(":k"):
+            q["k"] = k  # each shard's k nearest first: the tables (hamming-mih) or the parallel scan (hamming-format:k)
         body = {"size": k, "_source": False, "query": {"hamming": q}}
         if radius is not None:
             body["track_total_hits"] = True
