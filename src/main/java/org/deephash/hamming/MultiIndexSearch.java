@@ -139,7 +139,10 @@ final class MultiIndexSearch {
                 boolean spread = false;
                 if (firstLook && looking == false && spent + step > budget) {
                     firstLook = false;
-                    if (entries > CostModel.NEAR_LOAD * averageEntries || found.countWithin(r - 1) >= CostModel.NEAR_CODES) {
+                    // More than the average load by more than chance (three standard deviations of a Poisson count)
+                    // and than the query's own source code (one entry in each table) would explain.
+                    double loaded = CostModel.NEAR_LOAD * averageEntries + 3 * Math.sqrt(averageEntries) + m;
+                    if (entries > loaded || found.countWithin(r - 1) >= CostModel.NEAR_CODES) {
                         budget = Math.max(budget, CostModel.EXPLORE_AT_MOST * scanCost);
                     } else {
                         spread = true;
@@ -151,10 +154,10 @@ final class MultiIndexSearch {
                         return null;
                     }
                     predicted = true;
-                    // Extrapolate from the codes found so far, else ask a sample of the segment. A lone near code (say the
-                    // query's own source) predicts too near a radius; the budget below bounds what that costs.
-                    // Where the first look saw the codes spread evenly, as evenly spread codes would lie (a lone near
-                    // code, likely the query's own source, says nothing about the others).
+                    // Where the first look saw the codes spread evenly: the radius evenly spread codes need (a lone near
+                    // code, likely the query's own source, says nothing about the others). Otherwise extrapolate from
+                    // the codes found so far, else ask a sample of the segment; the budget below bounds what a wrong
+                    // prediction costs.
                     int within = found.countWithin(r - 1);
                     int expected = Math.min(maxDistance, spread ? uniformRadius(k)
                         : within > 0 ? extrapolatedRadius(k, within, r - 1) : sampleRadius(k));
@@ -164,7 +167,8 @@ final class MultiIndexSearch {
                         remaining += buckets(js, s / m, s / m) * (cost.bucketNanos() + load * (cost.entryNanos() + cost.verifyNanos()));
                     }
                     if (spent + remaining > CostModel.CHOOSE_INDEX_BELOW * scanCost) {
-                        decision = "scan: top " + k + " needs about radius " + expected + ", too far for the tables";
+                        decision = "scan: top " + k + " needs about radius " + expected + (spread ? " (the codes look evenly spread)" : "")
+                            + ", too far for the tables";
                         return null;
                     }
                     // Twice the prediction at most: a wrong one costs a bounded share of the scan.

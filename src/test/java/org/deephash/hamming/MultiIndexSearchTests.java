@@ -291,13 +291,17 @@ public class MultiIndexSearchTests extends ESTestCase {
     }
 
     /**
-     * {@code auto} top-k on one segment: where codes spread evenly (the query's 10 nearest lie far beyond the
+     * {@code auto} top-k on one segment: where codes spread evenly (the query's nearest lie far beyond the
      * tables' reach), it gives up after the short first look, having spent only a few percent of a scan,
-     * even when the query's own source code lies near; where codes gather near the query (clusters), it
-     * looks on and answers from the tables. Both answers equal the oracle's.
+     * even though each query's own source code lies near; where codes gather near the query (small
+     * clusters: its nearest are its cluster's other codes), it looks on and answers from the tables, equal
+     * to the oracle. Twenty queries each: every evenly spread one scans; of the clustered ones at least
+     * three quarters are answered by the tables (a query whose cluster's codes fill its buckets may be
+     * cheaper to scan, and the cost model may say so).
      */
     public void testAutoTopKLooksOnOnlyWhereCodesGather() throws IOException {
         bits = 64;
+        int k = 5;
         for (boolean clustered : new boolean[] { false, true }) {
             try (Directory dir = newDirectory()) {
                 IndexWriterConfig config = new IndexWriterConfig().setMergePolicy(org.apache.lucene.index.NoMergePolicy.INSTANCE)
@@ -310,12 +314,12 @@ public class MultiIndexSearchTests extends ESTestCase {
                 java.util.Random rnd = new java.util.Random(random().nextLong());
                 List<byte[]> all = new ArrayList<>(docs);
                 List<byte[]> centres = new ArrayList<>();
-                for (int c = 0; c < 100; c++) {
+                for (int c = 0; c < docs / 20; c++) {
                     centres.add(HammingOracle.randomCode(rnd, bits));
                 }
                 try (org.apache.lucene.index.IndexWriter writer = new org.apache.lucene.index.IndexWriter(dir, config)) {
                     for (int i = 0; i < docs; i++) {
-                        byte[] code = clustered ? HammingOracle.flip(rnd, centres.get(i % centres.size()), rnd.nextInt(5))
+                        byte[] code = clustered ? HammingOracle.flip(rnd, centres.get(i % centres.size()), rnd.nextInt(3))
                             : HammingOracle.randomCode(rnd, bits);
                         all.add(code);
                         Document doc = new Document();
@@ -327,30 +331,38 @@ public class MultiIndexSearchTests extends ESTestCase {
                     assertThat(reader.leaves().size(), equalTo(1));
                     LeafReaderContext leaf = reader.leaves().get(0);
                     FixedBitsCodes fixed = ((FixedBitsValues) leaf.reader().getBinaryDocValues("hash")).fixedBitsCodes();
-                    byte[] query = HammingOracle.flip(random(), all.get(between(0, docs - 1)), 2);
-                    HammingKernel kernel = HammingKernel.forCode(HashCode.ofBytes(query));
-                    MultiIndexSearch search = new MultiIndexSearch(fixed.multiIndex(), fixed, kernel, query, reader.maxDoc(), CostModel.DEFAULT);
                     double scanCost = CostModel.DEFAULT.scan(fixed.count(), fixed.bytesPerCode());
-                    MultiIndexSearch.Candidates found = search.topK(10, bits, null, scanCost, false);
+                    int byTables = 0;
+                    for (int q = 0; q < 20; q++) {
+                        byte[] query = HammingOracle.flip(rnd, all.get(rnd.nextInt(docs)), 1);
+                        HammingKernel kernel = HammingKernel.forCode(HashCode.ofBytes(query));
+                        MultiIndexSearch search = new MultiIndexSearch(fixed.multiIndex(), fixed, kernel, query, reader.maxDoc(), CostModel.DEFAULT);
+                        MultiIndexSearch.Candidates found = search.topK(k, bits, null, scanCost, false);
+                        if (clustered == false) {
+                            assertNull(search.decision(), found);
+                            assertThat(search.decision(), containsString("scan:"));
+                            // The short look (here, in a segment this small, the query's bucket in each of the 4 tables
+                            // is already about 5% of a scan), not a longer one nor a prediction from the lone source code
+                            // (which looked on to a third of a scan before giving up).
+                            assertTrue("spent " + search.spent() / scanCost + " of a scan: " + search.decision(), search.spent() < 0.06 * scanCost);
+                        } else if (found != null) {
+                            byTables++;
+                            assertThat(search.decision(), containsString("multi_index:"));
+                            List<Integer> distances = new ArrayList<>();
+                            for (byte[] code : all) {
+                                distances.add(HammingOracle.distance(query, code));
+                            }
+                            distances.sort(null);
+                            List<Integer> got = new ArrayList<>();
+                            for (int i = 0; i < found.size; i++) {
+                                got.add(found.distances[i]);
+                            }
+                            got.sort(null);
+                            assertThat(got, equalTo(distances.subList(0, k)));
+                        }
+                    }
                     if (clustered) {
-                        assertThat(search.decision(), found, notNullValue());
-                        assertThat(search.decision(), containsString("multi_index:"));
-                        List<Integer> distances = new ArrayList<>();
-                        for (byte[] code : all) {
-                            distances.add(HammingOracle.distance(query, code));
-                        }
-                        distances.sort(null);
-                        List<Integer> got = new ArrayList<>();
-                        for (int i = 0; i < found.size; i++) {
-                            got.add(found.distances[i]);
-                        }
-                        got.sort(null);
-                        assertThat(got, equalTo(distances.subList(0, 10)));
-                    } else {
-                        assertNull(search.decision(), found);
-                        assertThat(search.decision(), containsString("scan:"));
-                        // The short look and the sample, not the long look: well under the 8% that clustered codes get.
-                        assertTrue("spent " + search.spent() / scanCost + " of a scan: " + search.decision(), search.spent() < 0.05 * scanCost);
+                        assertTrue("clustered queries answered by the tables: " + byTables + " of 20", byTables >= 15);
                     }
                 }
             }
