@@ -216,12 +216,13 @@ final class MultiIndexSearch {
     /** The radius within which about {@code k} of the segment's codes would lie if they were spread evenly over all codes. */
     private int uniformRadius(int k) {
         int bits = kernel.bits();
+        // count * volume / 2^bits >= k, in logarithms (2^bits overflows a double's exponent past 1023 bits)
+        double logVolumeNeeded = Math.log(k) - Math.log(codes.count()) + bits * Math.log(2);
         double volume = 0;
         double binomial = 1;
         for (int d = 0; d <= bits; d++) {
             volume += binomial;
-            // count * volume / 2^bits >= k, in logarithms (2^bits overflows a double's exponent past 1023 bits)
-            if (Math.log(codes.count()) + Math.log(volume) - bits * Math.log(2) >= Math.log(k)) {
+            if (Math.log(volume) >= logVolumeNeeded) {
                 return d;
             }
             binomial = binomial * (bits - d) / (d + 1);

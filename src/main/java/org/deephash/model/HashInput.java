@@ -7,7 +7,6 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.regex.Pattern;
 
 /**
  * What one document, query or API request asks a model to hash: a picture's bytes, a caption, or both.
@@ -78,8 +77,6 @@ public record HashInput(byte[] image, String text) {
      * before decoding it; {@code limitName} names that limit in messages (a node setting).
      */
     public record Parser(long maxImageBytes, String limitName) {
-        private static final Pattern WHITESPACE = Pattern.compile("\\s+");
-
         /**
          * The input of an image value and a caption value (null where absent); {@code imageWhat} and
          * {@code textWhat} name them in messages, e.g. {@code field [image]}.
@@ -95,15 +92,24 @@ public record HashInput(byte[] image, String text) {
             return new HashInput(image == null ? null : image(image, imageWhat), caption);
         }
 
-        /** Whether {@code s} holds a character of the regular expression class {@code \\s} (space, tab, line breaks, form feed). */
-        private static boolean hasWhitespace(String s) {
+        /**
+         * {@code s} without its whitespace (space, tab, line breaks, form feed: the regular expression class
+         * {@code \s}), the same string where it has none (base64 from most clients: a regular expression
+         * searching 10-100 KB of it cost 5% of a node's Java time while it hashed pictures;
+         * bench/run-hashing-profile.sh).
+         */
+        private static String withoutWhitespace(String s) {
+            StringBuilder kept = null;
             for (int i = 0; i < s.length(); i++) {
                 char c = s.charAt(i);
-                if (c <= ' ' && (c == ' ' || (c >= '\t' && c <= '\r'))) {
-                    return true;
+                boolean space = c == ' ' || (c >= '\t' && c <= '\r');
+                if (space && kept == null) {
+                    kept = new StringBuilder(s.length()).append(s, 0, i);
+                } else if (space == false && kept != null) {
+                    kept.append(c);
                 }
             }
-            return false;
+            return kept == null ? s : kept.toString();
         }
 
         /** Image bytes from a value that must be a string of base64 ({@link #decodeImage}). */
@@ -136,11 +142,7 @@ public record HashInput(byte[] image, String text) {
             }
             // Line breaks and spaces are dropped; any other character outside the alphabet is an error (the
             // JDK's MIME decoder would skip it silently).
-            // (The regular expression only where there is whitespace: searching 10-100 KB of base64 with it cost
-            // 5% of a node's Java time while it hashed pictures; bench/run-hashing-profile.sh.)
-            if (hasWhitespace(s)) {
-                s = WHITESPACE.matcher(s).replaceAll("");
-            }
+            s = withoutWhitespace(s);
             try {
                 return s.indexOf('-') >= 0 || s.indexOf('_') >= 0 ? Base64.getUrlDecoder().decode(s) : Base64.getDecoder().decode(s);
             } catch (IllegalArgumentException e) {
