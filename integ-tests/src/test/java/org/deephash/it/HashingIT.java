@@ -198,7 +198,7 @@ class HashingIT {
             doc.put("picture", p.get("picture").asInt());
             bulk.append(JSON.writeValueAsString(doc)).append('\n');
         }
-        Raw r = ndjson("/" + INDEX + "/_bulk?pipeline=" + PIPELINE + "&refresh=true", bulk.toString());
+        Raw r = es.ndjson("/" + INDEX + "/_bulk?pipeline=" + PIPELINE + "&refresh=true", bulk.toString());
         assertEquals(200, r.status(), r.describe());
         assertEquals(false, r.json().get("errors").asBoolean(), ItSupport.abbreviate(r.text(), 2000));
         Raw count = es.raw("GET", "/" + INDEX + "/_count?q=_exists_:hash", (String) null);
@@ -241,19 +241,6 @@ class HashingIT {
         assertTrue(batching.get("batches").asLong() < batching.get("documents").asLong(), batching.toString());
         assertEquals(0, batching.get("queued").asInt(), batching.toString());
         assertTrue(batching.get("wait").has("p99_time_in_millis"), batching.toString());
-    }
-
-    private Raw ndjson(String path, String body) throws IOException {
-        org.elasticsearch.client.Request request = new org.elasticsearch.client.Request("POST", path);
-        request.setEntity(new org.apache.http.nio.entity.NStringEntity(body, org.apache.http.entity.ContentType.create("application/x-ndjson", StandardCharsets.UTF_8)));
-        org.elasticsearch.client.Response response;
-        try {
-            response = es.rest.performRequest(request);
-        } catch (org.elasticsearch.client.ResponseException e) {
-            response = e.getResponse();
-        }
-        String text = org.apache.http.util.EntityUtils.toString(response.getEntity());
-        return new Raw("POST " + path, null, response.getStatusLine().getStatusCode(), text, JSON.readTree(text));
     }
 
     /** Queries by text, by image and by both answer exactly as queries by the codes _hash gives for them. */
@@ -327,7 +314,7 @@ class HashingIT {
         bad.put("nothing", "{\"other\": 1}");
         StringBuilder bulk = new StringBuilder("{\"index\": {\"_id\": \"good\"}}\n{\"image\": \"" + good + "\"}\n");
         bad.forEach((id, doc) -> bulk.append("{\"index\": {\"_id\": \"").append(id).append("\"}}\n").append(doc).append('\n'));
-        Raw r = ndjson("/" + INDEX + "-bad/_bulk?pipeline=" + PIPELINE + "&refresh=true", bulk.toString());
+        Raw r = es.ndjson("/" + INDEX + "-bad/_bulk?pipeline=" + PIPELINE + "&refresh=true", bulk.toString());
         assertEquals(200, r.status(), r.describe());
         for (JsonNode item : r.json().get("items")) {
             JsonNode index = item.get("index");

@@ -75,6 +75,7 @@ class HealthFieldsIT {
     }
 
     private String createIndex(boolean codec) throws IOException {
+        org.junit.jupiter.api.Assumptions.assumeTrue(codec == false || ItSupport.codecSettingSupported(es), "codec setting not registered");
         String index = INDEX + (codec ? "-codec" : "-default");
         es.raw("DELETE", "/" + index + "?ignore_unavailable=true", (String) null);
         ObjectNode settings = NODES.objectNode().put("number_of_shards", 2).put("number_of_replicas", 0);
@@ -91,18 +92,28 @@ class HealthFieldsIT {
         return index;
     }
 
-    private Raw bulk(String index, String pipeline, List<ObjectNode> docs, List<String> ids) throws IOException {
+    private void bulk(String index, String pipeline, List<ObjectNode> docs, List<String> ids) throws IOException {
         StringBuilder sb = new StringBuilder();
         for (int i = 0; i < docs.size(); i++) {
             sb.append("{\"index\": {\"_id\": \"").append(ids.get(i)).append("\"}}\n").append(JSON.writeValueAsString(docs.get(i))).append('\n');
         }
-        org.elasticsearch.client.Request request = new org.elasticsearch.client.Request("POST", "/" + index + "/_bulk?refresh=true&pipeline=" + pipeline);
-        request.setEntity(new org.apache.http.nio.entity.NStringEntity(sb.toString(),
-            org.apache.http.entity.ContentType.create("application/x-ndjson", StandardCharsets.UTF_8)));
-        String text = org.apache.http.util.EntityUtils.toString(es.rest.performRequest(request).getEntity());
-        Raw r = new Raw("POST bulk", null, 200, text, JSON.readTree(text));
-        assertEquals(false, r.json().get("errors").asBoolean(), ItSupport.abbreviate(text, 1500));
-        return r;
+        Raw r = es.ndjson("/" + index + "/_bulk?refresh=true&pipeline=" + pipeline, sb.toString());
+        assertEquals(200, r.status(), r.describe());
+        assertEquals(false, r.json().get("errors").asBoolean(), r.describe());
+    }
+
+    /** The first {@code count} demo pictures with their captions, as documents. */
+    private List<ObjectNode> pictures(int count) {
+        List<ObjectNode> docs = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            docs.add(picture(i));
+        }
+        return docs;
+    }
+
+    /** Their ids: p0, p1... */
+    private static List<String> pictureIds(int count) {
+        return java.util.stream.IntStream.range(0, count).mapToObj(i -> "p" + i).toList();
     }
 
     private ObjectNode picture(int i) {
@@ -131,14 +142,9 @@ class HealthFieldsIT {
     @ParameterizedTest(name = "codec {0}")
     @ValueSource(booleans = { false, true })
     void modelInfoSaysWhichVersionHashedADocumentAndWhen(boolean codec) throws IOException {
-        org.junit.jupiter.api.Assumptions.assumeTrue(codec == false || ItSupport.codecSettingSupported(es), "codec setting not registered");
         String index = createIndex(codec);
-        List<ObjectNode> docs = new ArrayList<>();
-        List<String> ids = new ArrayList<>();
-        for (int i = 0; i < DOCS - OLD; i++) {
-            docs.add(picture(i));
-            ids.add("p" + i);
-        }
+        List<ObjectNode> docs = pictures(DOCS - OLD);
+        List<String> ids = pictureIds(DOCS - OLD);
         Instant before = Instant.now().minusSeconds(1);
         bulk(index, PIPELINE, docs, ids);
         Instant after = Instant.now().plusSeconds(1);
@@ -220,15 +226,8 @@ class HealthFieldsIT {
     @ParameterizedTest(name = "codec {0}")
     @ValueSource(booleans = { false, true })
     void bitsFieldCountsWhatTheCodesSay(boolean codec) throws IOException {
-        org.junit.jupiter.api.Assumptions.assumeTrue(codec == false || ItSupport.codecSettingSupported(es), "codec setting not registered");
         String index = createIndex(codec);
-        List<ObjectNode> docs = new ArrayList<>();
-        List<String> ids = new ArrayList<>();
-        for (int i = 0; i < DOCS; i++) {
-            docs.add(picture(i));
-            ids.add("p" + i);
-        }
-        bulk(index, PIPELINE, docs, ids);
+        bulk(index, PIPELINE, pictures(DOCS), pictureIds(DOCS));
         ObjectNode zero = NODES.objectNode().put("label", "all zero").put("image_hash", "0000000000000000");
         ObjectNode none = NODES.objectNode().put("label", "no code");
         ObjectNode array = NODES.objectNode().put("label", "bits as an array");

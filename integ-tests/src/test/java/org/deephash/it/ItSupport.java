@@ -164,6 +164,21 @@ final class ItSupport {
             return raw(method, path, body == null ? null : JSON.writeValueAsString(body));
         }
 
+        /** POSTs newline-delimited JSON (a bulk body); 4xx/5xx come back as a response, not an exception. */
+        Raw ndjson(String path, String body) throws IOException {
+            Request request = new Request("POST", path);
+            request.setEntity(new org.apache.http.nio.entity.NStringEntity(body,
+                org.apache.http.entity.ContentType.create("application/x-ndjson", java.nio.charset.StandardCharsets.UTF_8)));
+            Response response;
+            try {
+                response = rest.performRequest(request);
+            } catch (ResponseException e) {
+                response = e.getResponse();
+            }
+            String text = EntityUtils.toString(response.getEntity());
+            return new Raw("POST " + path, null, response.getStatusLine().getStatusCode(), text, JSON.readTree(text));
+        }
+
         @Override
         public void close() throws IOException {
             rest.close();
