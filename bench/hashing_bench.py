@@ -8,7 +8,9 @@ Run by bench/run-hashing-bench.sh, which starts the node; this script only talks
 
 Ingest: the same bulk requests (500 pictures each, the whole test split) are sent to an index without a
 pipeline and to indices with a `deep_hash` pipeline (image only, caption only, fused, fused + per-modality
-codes + embedding), alternating variants within each run, one client.
+codes + embedding), alternating variants within each run (every other run in reverse order), one client.
+With `--models a,b`, each pipeline runs once per model (the variant `full@b` is the full pipeline with
+model b), alternating with the rest.
 
 Batching (issue 23): each pipeline at bulk sizes 1, 50 and 500, from one and from four concurrent clients,
 with the node's batching off (`deep_hash.batch.max_size: 1`) and on (its default), the two alternating
@@ -214,6 +216,9 @@ def main():
     parser.add_argument("--bulk-sizes", default="1,50,500", help="the batching phase's bulk sizes")
     parser.add_argument("--no-query-latency", action="store_true", help="leave out the batching phase's query-time latency")
     parser.add_argument("--label", default="default", help="names this ingest run in the output (e.g. the node's cache setting)")
+    parser.add_argument("--models", default="default",
+                        help="the ingest phase's models, comma-separated: each pipeline runs with each (side by side)")
+    parser.add_argument("--pipelines", default=",".join(PIPELINES), help="the ingest phase's pipelines, comma-separated")
     args = parser.parse_args()
     node = Node(args.url)
     docs = read(args.docs)
@@ -227,15 +232,21 @@ def main():
     bodies = bulk_bodies(docs)
 
     if args.phase in ("ingest", "all"):
-        for name, processor in PIPELINES.items():
-            node.request("PUT", f"/_ingest/pipeline/bench-{name}", {"processors": [{"deep_hash": processor}]})
-        variants = ["none"] + list(PIPELINES)
+        models = args.models.split(",")
+        variants = ["none"]
+        for name in args.pipelines.split(","):
+            for model in models:
+                variant = name if model == "default" else f"{name}@{model}"
+                node.request("PUT", f"/_ingest/pipeline/bench-{variant}", {"processors": [{"deep_hash": {**PIPELINES[name], "model": model}}]})
+                variants.append(variant)
         seconds = {v: [] for v in variants}
         for run in range(args.runs):
-            for v in variants:
-                create(node, f"ingest-{v}", None if v == "none" else f"bench-{v}")
-                seconds[v].append(ingest(node, f"ingest-{v}", bodies))
-                node.request("DELETE", f"/ingest-{v}")
+            # The node is still warming up over the first runs: every other run takes the variants backwards.
+            for v in variants if run % 2 == 0 else variants[::-1]:
+                index = "ingest-" + v.replace("@", "-at-")
+                create(node, index, None if v == "none" else f"bench-{v}")
+                seconds[v].append(ingest(node, index, bodies))
+                node.request("DELETE", f"/{index}")
                 print(f"run {run + 1} {v}: {len(docs) / seconds[v][-1]:.0f} docs/s", file=sys.stderr)
         stats = node.request("GET", "/_deep_hash/stats")
         out.setdefault("ingest", {})[args.label] = {

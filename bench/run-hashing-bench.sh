@@ -5,8 +5,12 @@
 # search. Starts its own node (ES_NODE_NAME=bench-hashing) on Temurin 25, writes
 # bench/results/hashing.json, stops the node. With `batching`, the batching comparison instead (issue 23:
 # batching off and on side by side, bulk sizes 1/50/500, one and four clients, query-time hashing
-# latency), the caption cache off then on, into bench/results/batching.json.
-#   bench/run-hashing-bench.sh [runs] [batching]
+# latency), the caption cache off then on, into bench/results/batching.json. With `trunk`, the shipped
+# model (its picture trunk exported once, shared by the image and fused heads) against the same run
+# exported with a whole backbone in each picture graph (export.py --no-trunk, installed beside it as the
+# user model `no-trunk`): the image, fused and full pipelines with each, side by side, the caption cache
+# off, into bench/results/trunk.json.
+#   bench/run-hashing-bench.sh [runs] [batching|trunk]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 runs="${1:-3}"
@@ -24,18 +28,28 @@ export ES_NODE_NAME=bench-hashing ES_HEAP="${ES_HEAP:-2g}"
 export ES_JAVA_HOME="${ES_JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
 integ-tests/es-node.sh stop >/dev/null 2>&1 || true
 integ-tests/es-node.sh setup
+if [ "$mode" = trunk ]; then
+  version=$(/usr/bin/python3 -c 'import json; print(json.load(open("model/export/model.json"))["version"])')
+  /usr/bin/python3 model/export.py --run "$version" --no-trunk --out bench/work/no-trunk 2>&1 | grep -v -i warn | tail -1
+  models="$(integ-tests/es-node.sh home)/config/deep-hash/models"
+  rm -rf "$models/no-trunk" && mkdir -p "$models" && cp -r bench/work/no-trunk "$models/no-trunk"
+  sed -i 's/"name": "default"/"name": "no-trunk"/' "$models/no-trunk/model.json"
+fi
 trap 'integ-tests/es-node.sh stop' EXIT INT TERM
 out=bench/results/hashing.json
 [ "$mode" = batching ] && out=bench/results/batching.json
+[ "$mode" = trunk ] && out=bench/results/trunk.json
 rm -f "$out"
 run() {  # label, extra config, phase
   integ-tests/es-node.sh stop >/dev/null 2>&1 || true
   local url
   url=$(ES_EXTRA_CONFIG="$2" integ-tests/es-node.sh start)
   /usr/bin/python3 bench/hashing_bench.py --url "$url" --docs bench/work/test-docs.ndjson \
-    --offline model/results/results.json --out "$out" --runs "$runs" --phase "$3" --label "$1"
+    --offline model/results/results.json --out "$out" --runs "$runs" --phase $3 --label "$1"
 }
-if [ "$mode" = batching ]; then
+if [ "$mode" = trunk ]; then
+  run no-caption-cache "deep_hash.text.cache_size: 0" "ingest --models default,no-trunk --pipelines image,fused,full"
+elif [ "$mode" = batching ]; then
   run no-caption-cache "deep_hash.text.cache_size: 0" batching
   run caption-cache "" batching
 else

@@ -445,15 +445,25 @@ class BackboneFeatures(nn.Module):
             names = [name for name, _, _ in self.graph.order]
             if finetune not in names:
                 raise ValueError(f"no {spec.title} layer named {finetune!r} before {self.graph.last}")
-            after = set(names[names.index(finetune) + 1:])
             # The outputs up to the cut are cached; those after it are recomputed from the cut each step.
-            self.frozen_outputs = [o for o in self.graph.outputs if o not in after]
+            self.frozen_outputs = self.outputs_up_to(finetune)
             if len(self.frozen_outputs) == len(self.graph.outputs):
                 raise ValueError(f"every feature layer comes before {finetune!r}: nothing would train")
+            after = self.layers_after(finetune)
             for name, module in self.graph.mods.items():
                 if name in after:
                     for p in module.parameters():
                         p.requires_grad = True
+
+    def layers_after(self, cut):
+        """The names of the graph's layers after the layer `cut`."""
+        names = [name for name, _, _ in self.graph.order]
+        return set(names[names.index(cut) + 1:])
+
+    def outputs_up_to(self, cut):
+        """The feature layers computed by the time the layer `cut` has run."""
+        after = self.layers_after(cut)
+        return [o for o in self.graph.outputs if o not in after]
 
     def train(self, mode=True):
         super().train(mode)
@@ -478,9 +488,15 @@ class BackboneFeatures(nn.Module):
 
     def pooled_from(self, frozen, cut):
         """`forward`'s features from `cached`'s answer; the layers after the cut run with gradients."""
-        values = self.graph(cut, start=self.finetune, given={o: None for o in self.frozen_outputs})
-        frozen_parts = iter(torch.split(frozen, [self.widths[o] for o in self.frozen_outputs], dim=1))
-        return torch.cat([next(frozen_parts) if o in self.frozen_outputs else v.mean(dim=(2, 3))
+        return self.pooled_after(self.finetune, frozen, cut)
+
+    def pooled_after(self, at, frozen, cut):
+        """`forward`'s features from the output `cut` of the layer `at` and the pooled features of the
+        layers up to it side by side (`frozen`, [N, F]): the layers after `at` run."""
+        before = self.outputs_up_to(at)
+        values = self.graph(cut, start=at, given={o: None for o in before})
+        frozen_parts = iter(torch.split(frozen, [self.widths[o] for o in before], dim=1))
+        return torch.cat([next(frozen_parts) if o in before else v.mean(dim=(2, 3))
                           for o, v in zip(self.graph.outputs, values)], dim=1)
 
     def forward(self, x):

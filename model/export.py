@@ -13,6 +13,7 @@ import numpy as np
 import onnx
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 import deephash as dh
 import emojiset
@@ -29,21 +30,104 @@ ROOT = os.path.dirname(HERE)
 MARGIN = 1e-3
 
 
+TRUNK_FILE = "image-trunk.onnx"
+
+
+class Trunk(nn.Module):
+    """The part of the picture backbone that the image tower and the fused tower's frozen copy share: the
+    layers up to the image tower's fine-tuning cut, which neither trains. Its one output row a picture is
+    the pooled features of the feature layers before the cut, then the cut layer's output flattened; the
+    plugin runs it once a picture as the model's `image_encoder` and feeds the row to both heads, so that a
+    document hashed to its image and fused codes runs the trunk once, not twice."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.backbone = model.image.pretrained
+
+    def forward(self, image):
+        frozen, cut = self.backbone.cached(image)
+        return torch.cat([frozen, cut.flatten(1)], dim=1)
+
+
+class TrunkHead(nn.Module):
+    """An image or fused entry point over the trunk's rows: the layers after the cut (fine-tuned for the
+    image tower, the frozen copy's own for the fused one), then the tower as in `dh.EntryPoint`."""
+
+    def __init__(self, model, kind, frozen_width, cut_shape):
+        super().__init__()
+        self.model, self.kind = model, kind
+        self.frozen_width, self.cut_shape = frozen_width, cut_shape
+
+    def forward(self, features, text=None):
+        frozen = features[:, :self.frozen_width]
+        cut = features[:, self.frozen_width:].reshape(-1, *self.cut_shape)
+        tower = self.model.image
+        if self.kind == "image":
+            # ImageTower.forward without the small CNN, whose absence a trunk requires.
+            return self.model.head(self.model.image_proj(tower.norm(tower.pretrained.pooled_from(frozen, cut))))
+        fi = tower.frozen_features(None, tower.frozen.pooled_after(tower.pretrained.finetune, frozen, cut))
+        return self.model.head(self.model.fused_latent(fi, self.model.text(text)))
+
+
+def shared_trunk(model):
+    """Whether the image and fused towers read the same frozen layers up to the fine-tuning cut: the
+    backbone alone (no small CNN), fine-tuned after a cut, with a frozen copy for the fused tower at the
+    same size, whose weights up to the cut equal the tuned copy's (neither trains them)."""
+    tower = getattr(model, "image", None)
+    if tower is None or tower.features is not None or tower.pretrained is None or tower.frozen is None:
+        return False
+    tuned, frozen = tower.pretrained, tower.frozen
+    if not tuned.finetune or tuned.size != frozen.size or tuned.backbone != frozen.backbone:
+        return False
+    after = tuned.layers_after(tuned.finetune)
+    mine, theirs = tuned.graph.state_dict(), frozen.graph.state_dict()
+    # The state's keys read "mods.<layer>.<tensor>".
+    return all(torch.equal(v, theirs[k]) for k, v in mine.items() if k.split(".")[1] not in after)
+
+
+def text_example(model):
+    if model.text_encoder == "lstm":
+        return torch.ones(2, inputs.MAX_TOKENS, dtype=torch.long), "tokens"
+    return F.normalize(torch.ones(2, 384), dim=1), "sentence_embedding"
+
+
+def onnx_export(module, arguments, path, names, outputs):
+    torch.onnx.export(
+        module, arguments, path, input_names=names, output_names=outputs, opset_version=OPSET,
+        dynamic_axes={n: {0: "batch"} for n in names + outputs},
+    )
+    onnx.checker.check_model(onnx.load(path))
+
+
 def export_entry(model, kind, path):
     entry = dh.EntryPoint(model, kind).eval()
     image = torch.zeros(2, 3, inputs.IMAGE_SIZE, inputs.IMAGE_SIZE)
-    if model.text_encoder == "lstm":
-        text, text_name = torch.ones(2, inputs.MAX_TOKENS, dtype=torch.long), "tokens"
-    else:
-        text, text_name = F.normalize(torch.ones(2, 384), dim=1), "sentence_embedding"
+    text, text_name = text_example(model)
     arguments = {"image": (image,), "text": (text,), "fused": (image, text)}[kind]
     names = {"image": ["image"], "text": [text_name], "fused": ["image", text_name]}[kind]
-    torch.onnx.export(
-        entry, arguments, path, input_names=names, output_names=["probs", "embedding"], opset_version=OPSET,
-        dynamic_axes={**{n: {0: "batch"} for n in names}, "probs": {0: "batch"}, "embedding": {0: "batch"}},
-    )
-    onnx.checker.check_model(onnx.load(path))
+    onnx_export(entry, arguments, path, names, ["probs", "embedding"])
     return names
+
+
+def export_with_trunk(model, out):
+    """The trunk and the image and fused heads over its rows; returns the image_encoder block and the
+    image and fused entry points."""
+    trunk = Trunk(model).eval()
+    image = torch.zeros(2, 3, inputs.IMAGE_SIZE, inputs.IMAGE_SIZE)
+    with torch.no_grad():
+        frozen, cut = trunk.backbone.cached(image)
+    onnx_export(trunk, (image,), os.path.join(out, TRUNK_FILE), ["image"], ["features"])
+    rows = torch.cat([frozen, cut.flatten(1)], dim=1)
+    text, text_name = text_example(model)
+    entry_points = {}
+    for kind in ("image", "fused"):
+        head = TrunkHead(model, kind, frozen.shape[1], tuple(cut.shape[1:])).eval()
+        names = ["image_features"] + ([text_name] if kind == "fused" else [])
+        onnx_export(head, (rows,) if kind == "image" else (rows, text), os.path.join(out, f"{kind}.onnx"), names,
+                    ["probs", "embedding"])
+        entry_points[kind] = {"file": f"{kind}.onnx", "inputs": names}
+    encoder = {"file": TRUNK_FILE, "input": "image", "output": "features", "dimensions": int(rows.shape[1])}
+    return encoder, entry_points
 
 
 @torch.no_grad()
@@ -116,15 +200,26 @@ def main():
     parser.add_argument("--data", default=os.path.join(HERE, "work/data"))
     parser.add_argument("--margin", type=float, default=MARGIN,
                         help="skip golden inputs with an activation this close to 0.5 (a barely trained quick model needs less)")
+    parser.add_argument("--no-trunk", action="store_true",
+                        help="each picture entry point holds its whole backbone, even where the image and fused towers "
+                             "share the layers up to the fine-tuning cut (by default those are exported once, as the "
+                             "model's image_encoder, " + TRUNK_FILE + ")")
     args = parser.parse_args()
     torch.set_num_threads(2)
     os.makedirs(args.out, exist_ok=True)
 
     model, vocab, config = load_run(args.run)
-    entry_points = {}
+    encoder, entry_points = None, {}
+    trunk = shared_trunk(model) and not args.no_trunk
+    if trunk:
+        encoder, entry_points = export_with_trunk(model, args.out)
+    elif os.path.exists(os.path.join(args.out, TRUNK_FILE)):
+        os.remove(os.path.join(args.out, TRUNK_FILE))
     for kind in ("image", "text", "fused"):
         file = f"{kind}.onnx"
-        entry_points[kind] = {"file": file, "inputs": export_entry(model, kind, os.path.join(args.out, file))}
+        if kind not in entry_points:
+            entry_points[kind] = {"file": file, "inputs": export_entry(model, kind, os.path.join(args.out, file))}
+    entry_points = {kind: entry_points[kind] for kind in ("image", "text", "fused")}
     if vocab:
         with open(os.path.join(args.out, "vocab.txt"), "w", encoding="utf-8") as f:
             f.write("\n".join(vocab.tokens) + "\n")
@@ -136,7 +231,7 @@ def main():
     with open(os.path.join(args.out, "golden.json"), "w", encoding="utf-8") as f:
         f.write("[\n" + ",\n".join(json.dumps(c, ensure_ascii=False) for c in cases) + "\n]\n")
 
-    files = [e["file"] for e in entry_points.values()] + (["vocab.txt"] if vocab else [])
+    files = ([encoder["file"]] if encoder else []) + [e["file"] for e in entry_points.values()] + (["vocab.txt"] if vocab else [])
     if minilm:
         text_encoder = {"type": "minilm", "artifact": MINILM_ARTIFACT, "model_resource": MINILM_MODEL,
                         "model_sha256": minilm.model_sha256, "dimensions": 384, "pooling": "mean", "normalize": True}
@@ -151,6 +246,7 @@ def main():
         "threshold": 0.5,
         "embedding_dim": dh.LATENT,
         "image": {"size": inputs.IMAGE_SIZE, "mean": inputs.MEAN, "std": inputs.STD},
+        **({"image_encoder": encoder} if encoder else {}),
         "text_encoder": text_encoder,
         "tokenizer": tokenizer,
         "entry_points": entry_points,

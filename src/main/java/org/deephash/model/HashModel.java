@@ -359,8 +359,9 @@ public final class HashModel implements AutoCloseable {
      */
     public float[][] imageFeatures(List<byte[]> imageBytes) {
         if (imageEncoder == null) {
+            boolean takesImages = config.entryPoints().keySet().stream().anyMatch(EntryPoint::takesImage);
             throw new IllegalArgumentException(
-                config.imageEncoder() == null
+                takesImages
                     ? "model [" + config.name() + "] has no image encoder: its image and fused entry points take the pictures themselves"
                     : "model [" + config.name() + "] takes no images: it has no image or fused entry point"
             );

@@ -17,11 +17,13 @@ import java.util.TreeSet;
 
 /**
  * A frozen picture encoder that a model names in {@code image_encoder} (an exported CLIP or ResNet image
- * tower, say): one ONNX Runtime session from the pictures {@link ImagePreprocessor} makes, float32
- * [N, 3, size, size], to one feature row of {@code dimensions} floats a picture. The model's trainable
- * head is a second graph that takes these rows; the training side never runs this graph itself (Debian
- * has no Python ONNX Runtime), it reads the rows that {@link Features} writes with this same class, so
- * training and ingest see the same numbers.
+ * tower, say, or the bundled model's shared trunk): one ONNX Runtime session from the pictures
+ * {@link ImagePreprocessor} makes, float32 [N, 3, size, size], to one feature row of {@code dimensions}
+ * floats a picture. The model's heads are other graphs that take these rows. For a user's collection the
+ * training side never runs this graph itself (Debian has no Python ONNX Runtime), it reads the rows that
+ * {@link Features} writes with this same class, so training and ingest see the same numbers; the bundled
+ * model's trunk is cut from its PyTorch towers by {@code model/export.py}, and its golden vectors check
+ * trunk and heads together.
  *
  * <p>The encoder's output may be
  * <ul>

@@ -65,8 +65,9 @@ import java.util.Map;
  *   "sha256": {..., "vocab.txt": "..."}
  * </pre>
  *
- * A model may also name a frozen picture encoder, an ONNX file in its directory, run before its image
- * and fused heads (see {@link ImageEncoder}):
+ * A model may also name a frozen picture encoder, an ONNX file in its directory, run once a picture before
+ * its image and fused heads (see {@link ImageEncoder}): a user's CLIP or ResNet tower, or the bundled model's
+ * trunk (the backbone layers its image and fused towers share, {@code image-trunk.onnx}):
  *
  * <pre>
  *   "image_encoder": {"file": "image-encoder.onnx", "input": "pixels", "output": "features", "dimensions": 1632},

@@ -76,14 +76,21 @@ public class HashModelTests extends ESTestCase {
         }
     }
 
-    /** The bundled model has no image encoder: its heads take the pictures, as before image_encoder existed (GoldenVectorsTests checks its codes). */
-    public void testBundledModelTakesThePictures() throws IOException {
+    /**
+     * The bundled model's image and fused towers share the backbone up to where the image tower's tuning
+     * starts: export.py writes that part once, as the model's image encoder, and both picture heads read its
+     * rows (GoldenVectorsTests checks their codes against PyTorch's, which ran each tower whole).
+     */
+    public void testBundledModelSharesItsPictureTrunk() throws IOException {
         try (HashModel model = HashModel.load(GoldenVectorsTests.modelDir())) {
-            assertNull(model.config().imageEncoder());
-            assertNull(model.imageEncoder());
-            assertThat(model.config().imageInput(), equalTo("image"));
+            ImageEncoderSpec trunk = model.config().imageEncoder();
+            assertNotNull(trunk);
+            assertEquals("image-trunk.onnx", trunk.file());
+            assertEquals("image", trunk.input());
+            assertNotNull(model.imageEncoder());
+            assertThat(model.config().imageInput(), equalTo(ModelConfig.IMAGE_FEATURES_INPUT));
             for (EntryPoint entry : model.config().entryPoints().keySet()) {
-                assertEquals(entry.takesImage(), model.config().inputs(entry).contains("image"));
+                assertEquals(entry.takesImage(), model.config().inputs(entry).contains(ModelConfig.IMAGE_FEATURES_INPUT));
             }
         }
     }

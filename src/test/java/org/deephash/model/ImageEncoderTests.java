@@ -312,14 +312,23 @@ public class ImageEncoderTests extends ESTestCase {
         assertThat(e.getMessage(), equalTo("[text.onnx] of model [chained] takes the inputs [tokens] but the image entry point needs [image_features]"));
     }
 
-    public void testImageFeaturesNeedAnEncoder() throws IOException {
-        try (HashModel model = HashModel.load(GoldenVectorsTests.modelDir())) {
-            assertNull(model.imageEncoder());
-            IllegalArgumentException e = expectThrows(IllegalArgumentException.class, () -> model.imageFeatures(List.of(new byte[1])));
-            assertThat(
-                e.getMessage(),
-                equalTo("model [" + model.name() + "] has no image encoder: its image and fused entry points take the pictures themselves")
-            );
+    /** A model that takes no pictures has no features to give, with its encoder named in model.json or not. */
+    public void testImageFeaturesNeedAPictureEntryPoint() throws IOException {
+        for (boolean withEncoder : new boolean[] { true, false }) {
+            Path dir = copy(root -> {
+                ((ObjectNode) root.get("entry_points")).remove(List.of("image", "fused"));
+                ((ObjectNode) root.get("sha256")).remove(List.of("image.onnx", "fused.onnx"));
+                if (withEncoder == false) {
+                    root.remove("image_encoder");
+                    ((ObjectNode) root.get("sha256")).remove("image-encoder.onnx");
+                }
+            });
+            try (HashModel model = HashModel.load(dir)) {
+                assertNull(model.imageEncoder());
+                assertEquals(withEncoder, model.config().imageEncoder() != null);
+                IllegalArgumentException e = expectThrows(IllegalArgumentException.class, () -> model.imageFeatures(List.of(new byte[1])));
+                assertThat(e.getMessage(), equalTo("model [chained] takes no images: it has no image or fused entry point"));
+            }
         }
     }
 

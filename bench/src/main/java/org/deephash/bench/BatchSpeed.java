@@ -20,16 +20,16 @@ import java.util.Set;
  * What batching buys inside the model, without a node: documents hashed a second on one thread (one
  * intra-op thread, no caption cache) by {@link HashModel#hashBatch} for each pipeline (picture, caption,
  * fused, fused + both per-modality codes) at each batch size, over the quick start's 400 test-split
- * pictures and their captions. Batch sizes alternate within each of 3 rounds; each measurement is the
- * second of two passes (the first is warm-up).
+ * pictures and their captions. Batch sizes, and models where several are named, alternate within each
+ * of 3 rounds; each measurement is the second of two passes (the first is warm-up).
  *
- * <pre>java -cp bench/target/benchmarks.jar org.deephash.bench.BatchSpeed [model dir] [batch sizes, e.g. 1,8,32]</pre>
+ * <pre>java -cp bench/target/benchmarks.jar org.deephash.bench.BatchSpeed [model dirs, comma-separated] [batch sizes, e.g. 1,8,32]</pre>
  */
 public final class BatchSpeed {
     private BatchSpeed() {}
 
     public static void main(String[] args) throws Exception {
-        Path dir = Path.of(args.length > 0 ? args[0] : "target/models/default");
+        List<Path> dirs = java.util.Arrays.stream((args.length > 0 ? args[0] : "target/models/default").split(",")).map(Path::of).toList();
         int[] sizes = java.util.Arrays.stream((args.length > 1 ? args[1] : "1,4,16,32,64").split(",")).mapToInt(Integer::parseInt).toArray();
         ObjectMapper json = new ObjectMapper();
         List<byte[]> pictures = new ArrayList<>();
@@ -47,28 +47,46 @@ public final class BatchSpeed {
             EnumSet.of(EntryPoint.FUSED),
             EnumSet.of(EntryPoint.FUSED, EntryPoint.IMAGE, EntryPoint.TEXT)
         );
-        try (HashModel model = new HashModel(ModelConfig.load(dir), 1, 10 << 20, 4096L * 4096)) {
+        List<HashModel> models = new ArrayList<>();
+        try {
+            for (Path dir : dirs) {
+                models.add(new HashModel(ModelConfig.load(dir), 1, 10 << 20, 4096L * 4096));
+            }
             for (int round = 1; round <= 3; round++) {
                 for (Set<EntryPoint> pipeline : pipelines) {
-                    boolean image = pipeline.stream().anyMatch(EntryPoint::takesImage);
-                    boolean text = pipeline.stream().anyMatch(EntryPoint::takesText);
-                    StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "round %d  %-22s", round, names(pipeline)));
-                    for (int size : sizes) {
-                        double perSecond = 0;
-                        for (int pass = 0; pass < 2; pass++) {
-                            long start = System.nanoTime();
-                            for (int from = 0; from < pictures.size(); from += size) {
-                                int to = Math.min(pictures.size(), from + size);
-                                model.hashBatch(image ? pictures.subList(from, to) : null, text ? captions.subList(from, to) : null, pipeline);
-                            }
-                            perSecond = pictures.size() / ((System.nanoTime() - start) / 1e9);
+                    for (int m = 0; m < models.size(); m++) {
+                        StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "round %d  %-22s", round, names(pipeline)));
+                        if (models.size() > 1) {
+                            line.append(String.format(Locale.ROOT, " %-24s", dirs.get(m)));
                         }
-                        line.append(String.format(Locale.ROOT, "  b%-3d %6.0f/s", size, perSecond));
+                        for (int size : sizes) {
+                            line.append(String.format(Locale.ROOT, "  b%-3d %6.0f/s", size, perSecond(models.get(m), pipeline, size, pictures, captions)));
+                        }
+                        System.out.println(line);
                     }
-                    System.out.println(line);
                 }
             }
+        } finally {
+            for (HashModel model : models) {
+                model.close();
+            }
         }
+    }
+
+    /** Documents a second over every picture and caption in batches of {@code size}: the second of two passes. */
+    private static double perSecond(HashModel model, Set<EntryPoint> pipeline, int size, List<byte[]> pictures, List<String> captions) {
+        boolean image = pipeline.stream().anyMatch(EntryPoint::takesImage);
+        boolean text = pipeline.stream().anyMatch(EntryPoint::takesText);
+        double perSecond = 0;
+        for (int pass = 0; pass < 2; pass++) {
+            long start = System.nanoTime();
+            for (int from = 0; from < pictures.size(); from += size) {
+                int to = Math.min(pictures.size(), from + size);
+                model.hashBatch(image ? pictures.subList(from, to) : null, text ? captions.subList(from, to) : null, pipeline);
+            }
+            perSecond = pictures.size() / ((System.nanoTime() - start) / 1e9);
+        }
+        return perSecond;
     }
 
     private static String names(Set<EntryPoint> pipeline) {
