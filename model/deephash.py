@@ -46,6 +46,10 @@ class ImageTower(nn.Module):
         fused_frozen = options.pop("fused_frozen", False)
         # "fused_size": with "fused_frozen", the side the frozen copy reads the pictures at (default: "size").
         fused_size = options.pop("fused_size", None)
+        # "fused_backbone", "fused_layer": with "fused_frozen", another backbone and its feature layers for
+        # the frozen copy (default: the image tower's).
+        fused_backbone = options.pop("fused_backbone", None)
+        fused_layer = options.pop("fused_layer", None)
         # Dropout on the frozen features while training (they are many and the pictures few).
         self.dropout = nn.Dropout(options.pop("dropout", 0.0))
         self.features = nn.Sequential(
@@ -71,6 +75,10 @@ class ImageTower(nn.Module):
             frozen_options = {k: v for k, v in options.items() if k != "finetune"}
             if fused_size:
                 frozen_options["size"] = fused_size
+            if fused_backbone:
+                frozen_options["backbone"] = fused_backbone
+            if fused_layer:
+                frozen_options["layer"] = fused_layer
             self.frozen = BackboneFeatures(**frozen_options)
             self.frozen_norm = nn.BatchNorm1d(self.frozen.out_dim, affine=False)
 

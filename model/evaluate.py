@@ -126,6 +126,9 @@ def main():
     parser.add_argument("--split", choices=["test", "val"], default="test",
                         help="test: the held-out emoji, read once per shipped model; val: the validation emoji, "
                              "which choose epochs, variants and the shipped model")
+    parser.add_argument("--no-baselines", action="store_true",
+                        help="the runs alone: no LSH or ITQ over their latents, no CCA over the backbone's features "
+                             "(a quick comparison of variants on the validation split)")
     parser.add_argument("--out", default=os.path.join(HERE, "results"))
     parser.add_argument("--data", default=os.path.join(HERE, "work/data"))
     args = parser.parse_args()
@@ -181,7 +184,7 @@ def main():
         results["runs"][name] = run
         report(name, run)
 
-        if config["text_encoder"] != "minilm":
+        if config["text_encoder"] != "minilm" or args.no_baselines:
             continue
         k = config["bits"]
         latent = latent_baselines(model, train, test_x, k)

@@ -99,6 +99,11 @@ def main():
     parser.add_argument("--pretrained-fused-size", type=int, default=0,
                         help="with --pretrained-fused-frozen 1: the side the fused tower's frozen copy reads the "
                              "pictures at (default: --pretrained-size, the fine-tuned tower's)")
+    parser.add_argument("--pretrained-fused-backbone", choices=list(BACKBONES), default=None,
+                        help="with --pretrained-fused-frozen 1: another backbone for the fused tower's frozen copy "
+                             "(default: --pretrained-backbone)")
+    parser.add_argument("--pretrained-fused-layer", default="",
+                        help="with --pretrained-fused-backbone: its feature layers, comma-separated (default: its last)")
     parser.add_argument("--pretrained-views", type=int, default=2,
                         help="with --pretrained-image 1: cached backbone views per picture: the picture, its mirror, "
                              "and the rest random crops/colour changes (train.distort); each step draws one")
@@ -149,6 +154,11 @@ def main():
                 pretrained_image["fused_frozen"] = True
                 if args.pretrained_fused_size:
                     pretrained_image["fused_size"] = args.pretrained_fused_size
+                if args.pretrained_fused_backbone and args.pretrained_fused_backbone != args.pretrained_backbone:
+                    fused_spec = BACKBONES[args.pretrained_fused_backbone]
+                    fused_layers = (args.pretrained_fused_layer or fused_spec.last).split(",")
+                    pretrained_image["fused_backbone"] = args.pretrained_fused_backbone
+                    pretrained_image["fused_layer"] = fused_layers[0] if len(fused_layers) == 1 else fused_layers
     model = dh.DeepHash(vocab_size, args.bits, len(subgroups), modalities, args.text_encoder, pretrained_image, args.fusion)
     steps_per_epoch = (len(train) + args.batch - 1) // args.batch
     epochs = 1 if args.quick else args.epochs
