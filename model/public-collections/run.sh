@@ -19,7 +19,8 @@ if ! node -e '
     npm ci --no-audit --no-fund --loglevel=error
 fi
 work=../work/collections
-# The collection path's library modules first (reading, splitting, relevance, the ITQ head).
+# The model's Python unit tests first (model/tests: the collection path's reading, splitting, relevance
+# and ITQ head; the backbones' conversion; the export's shared trunk; the evaluation protocol).
 [ -n "$quick" ] && /usr/bin/python3 -m unittest discover -s ../tests
 /usr/bin/python3 prepare.py mdi --out "$work/mdi-data$suffix" "${limit[@]}"
 /usr/bin/python3 prepare.py fontawesome --out "$work/fontawesome-data$suffix" "${limit[@]}"
