@@ -40,15 +40,15 @@ out=bench/results/hashing.json
 [ "$mode" = batching ] && out=bench/results/batching.json
 [ "$mode" = trunk ] && out=bench/results/trunk.json
 rm -f "$out"
-run() {  # label, extra config, phase
+run() {  # label, extra config, phase, then any further options of hashing_bench.py
   integ-tests/es-node.sh stop >/dev/null 2>&1 || true
   local url
   url=$(ES_EXTRA_CONFIG="$2" integ-tests/es-node.sh start)
   /usr/bin/python3 bench/hashing_bench.py --url "$url" --docs bench/work/test-docs.ndjson \
-    --offline model/results/results.json --out "$out" --runs "$runs" --phase $3 --label "$1"
+    --offline model/results/results.json --out "$out" --runs "$runs" --phase "$3" --label "$1" "${@:4}"
 }
 if [ "$mode" = trunk ]; then
-  run no-caption-cache "deep_hash.text.cache_size: 0" "ingest --models default,no-trunk --pipelines image,fused,full"
+  run no-caption-cache "deep_hash.text.cache_size: 0" ingest --models default,no-trunk --pipelines image,fused,full
 elif [ "$mode" = batching ]; then
   run no-caption-cache "deep_hash.text.cache_size: 0" batching
   run caption-cache "" batching

@@ -45,7 +45,11 @@ class Trunk(nn.Module):
         self.backbone = model.image.pretrained
 
     def forward(self, image):
-        frozen, cut = self.backbone.cached(image)
+        return self.row(*self.backbone.cached(image))
+
+    @staticmethod
+    def row(frozen, cut):
+        """A picture's row from `BackboneFeatures.cached`'s answer: the pooled features, then the cut flattened."""
         return torch.cat([frozen, cut.flatten(1)], dim=1)
 
 
@@ -117,7 +121,7 @@ def export_with_trunk(model, out):
     with torch.no_grad():
         frozen, cut = trunk.backbone.cached(image)
     onnx_export(trunk, (image,), os.path.join(out, TRUNK_FILE), ["image"], ["features"])
-    rows = torch.cat([frozen, cut.flatten(1)], dim=1)
+    rows = Trunk.row(frozen, cut)
     text, text_name = text_example(model)
     entry_points = {}
     for kind in ("image", "fused"):

@@ -60,6 +60,13 @@ def semantic_centres(captions, table, subgroups, bits):
     return torch.cat([first, second], 1)
 
 
+def layer_option(names, spec):
+    """A --pretrained-layer style option as the model's options hold it: one layer name, or a list of them
+    side by side (comma-separated); empty, the backbone's last feature layer."""
+    layers = (names or spec.last).split(",")
+    return layers[0] if len(layers) == 1 else layers
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bits", type=int, default=64)
@@ -143,8 +150,7 @@ def main():
     pretrained_image = False
     if args.pretrained_image:
         spec = BACKBONES[args.pretrained_backbone]
-        layers = (args.pretrained_layer or spec.last).split(",")
-        pretrained_image = {"layer": layers[0] if len(layers) == 1 else layers, "size": args.pretrained_size or spec.size,
+        pretrained_image = {"layer": layer_option(args.pretrained_layer, spec), "size": args.pretrained_size or spec.size,
                             "cnn": bool(args.pretrained_cnn), "dropout": args.pretrained_dropout}
         if args.pretrained_backbone != "mobilenet_v2":  # older runs' configs, all MobileNetV2, have no "backbone"
             pretrained_image["backbone"] = args.pretrained_backbone
@@ -155,10 +161,8 @@ def main():
                 if args.pretrained_fused_size:
                     pretrained_image["fused_size"] = args.pretrained_fused_size
                 if args.pretrained_fused_backbone and args.pretrained_fused_backbone != args.pretrained_backbone:
-                    fused_spec = BACKBONES[args.pretrained_fused_backbone]
-                    fused_layers = (args.pretrained_fused_layer or fused_spec.last).split(",")
                     pretrained_image["fused_backbone"] = args.pretrained_fused_backbone
-                    pretrained_image["fused_layer"] = fused_layers[0] if len(fused_layers) == 1 else fused_layers
+                    pretrained_image["fused_layer"] = layer_option(args.pretrained_fused_layer, BACKBONES[args.pretrained_fused_backbone])
     model = dh.DeepHash(vocab_size, args.bits, len(subgroups), modalities, args.text_encoder, pretrained_image, args.fusion)
     steps_per_epoch = (len(train) + args.batch - 1) // args.batch
     epochs = 1 if args.quick else args.epochs
