@@ -129,11 +129,9 @@ public final class HashModel implements AutoCloseable {
         this.outputNames = Set.of(config.probsOutput(), config.embeddingOutput());
         this.env = environment();
         try (OrtSession.SessionOptions options = sessionOptions(intraOpThreads)) {
-            boolean takesText = config.entryPoints().keySet().stream().anyMatch(EntryPoint::takesText);
-            sentenceEncoder = takesText ? createSentenceEncoder(options) : null;
-            boolean takesImage = config.entryPoints().keySet().stream().anyMatch(EntryPoint::takesImage);
+            sentenceEncoder = config.takesText() ? createSentenceEncoder(options) : null;
             ImageEncoderSpec encoder = config.imageEncoder();
-            imageEncoder = encoder != null && takesImage
+            imageEncoder = encoder != null && config.takesImages()
                 ? new ImageEncoder(env, readChecked(encoder.file()), fileLabel(encoder.file()), encoder, config.image().size(), options)
                 : null;
             for (Map.Entry<EntryPoint, String> e : config.entryPoints().entrySet()) {
@@ -359,9 +357,8 @@ public final class HashModel implements AutoCloseable {
      */
     public float[][] imageFeatures(List<byte[]> imageBytes) {
         if (imageEncoder == null) {
-            boolean takesImages = config.entryPoints().keySet().stream().anyMatch(EntryPoint::takesImage);
             throw new IllegalArgumentException(
-                takesImages
+                config.takesImages()
                     ? "model [" + config.name() + "] has no image encoder: its image and fused entry points take the pictures themselves"
                     : "model [" + config.name() + "] takes no images: it has no image or fused entry point"
             );

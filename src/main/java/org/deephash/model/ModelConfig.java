@@ -288,6 +288,16 @@ public final class ModelConfig {
         return entryPointFiles.containsKey(entryPoint);
     }
 
+    /** Whether an entry point takes pictures (image or fused). */
+    public boolean takesImages() {
+        return entryPointFiles.keySet().stream().anyMatch(EntryPoint::takesImage);
+    }
+
+    /** Whether an entry point takes text (text or fused). */
+    public boolean takesText() {
+        return entryPointFiles.keySet().stream().anyMatch(EntryPoint::takesText);
+    }
+
     public String probsOutput() {
         return probsOutput;
     }
