@@ -166,9 +166,29 @@ def load_data(data_dir):
     return images, records, table, subgroups
 
 
+def int8_captions(data_dir, texts):
+    """captions-minilm-int8.f32 in data_dir: every caption through the int8 MiniLM as the node runs it
+    (javabridge.MiniLmInt8), written once for the captions.jsonl it was computed from."""
+    import hashlib
+    import javabridge
+
+    path = os.path.join(data_dir, "captions-minilm-int8.f32")
+    with open(os.path.join(data_dir, "captions.jsonl"), "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()
+    stamp = path + ".sha256"
+    if not os.path.exists(path) or not os.path.exists(stamp) or open(stamp).read().strip() != digest:
+        rows = javabridge.MiniLmInt8(os.path.join(data_dir, "minilm-int8")).embed(texts).numpy()
+        rows.astype("<f4").tofile(path)
+        with open(stamp, "w") as f:
+            f.write(digest + "\n")
+    return path
+
+
 class Captions:
     """The caption pool (data.py) and each caption's text-tower input: LSTM token ids over a vocabulary
-    built from training emoji only, or the frozen MiniLM embedding the Java encoder wrote."""
+    built from training emoji only, or the frozen MiniLM embedding the Java encoder wrote (text_encoder
+    "minilm"; "minilm-int8": the same through langchain4j's int8 twin, one caption at a time, computed
+    here at first use)."""
 
     def __init__(self, data_dir, table, text_encoder, vocab=None):
         with open(os.path.join(data_dir, "captions.jsonl"), encoding="utf-8") as f:
@@ -185,6 +205,8 @@ class Captions:
             self.inputs = vocab.encode_all(self.texts)
         else:
             path = os.path.join(data_dir, "captions-minilm.f32")
+            if text_encoder == "minilm-int8":
+                path = int8_captions(data_dir, self.texts)
             self.vocab = None
             self.inputs = torch.from_numpy(np.fromfile(path, dtype="<f4").reshape(len(self.texts), 384).copy())
 

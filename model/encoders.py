@@ -102,8 +102,16 @@ def text_encoder(choice, out_dir, tokenizer=None, pooling="mean", normalize=True
         sys.exit(f"train_collection: {choice}'s output {hidden.name} should be [N, L, D] with a fixed D but is {[d.dim_value or d.dim_param for d in dims]}")
     shutil.copyfile(choice, os.path.join(out_dir, "text-encoder.onnx"))
     shutil.copyfile(tokenizer, os.path.join(out_dir, "tokenizer.json"))
-    return ({"type": "onnx", "file": "text-encoder.onnx", "dimensions": int(dims[2].dim_value), "pooling": pooling, "normalize": normalize},
-            {"type": "wordpiece", "file": "tokenizer.json", "max_tokens": max_tokens})
+    block = {"type": "onnx", "file": "text-encoder.onnx", "dimensions": int(dims[2].dim_value), "pooling": pooling, "normalize": normalize}
+    if quantized_per_batch(graph):
+        block["embed_alone"] = True
+    return block, {"type": "wordpiece", "file": "tokenizer.json", "max_tokens": max_tokens}
+
+
+def quantized_per_batch(graph):
+    """Whether a graph quantizes its activations with a scale computed from the whole batch (ONNX
+    Runtime's dynamic quantization, as in langchain4j's int8 MiniLM): the node then embeds each text alone."""
+    return any(node.op_type in ("DynamicQuantizeLinear", "DynamicQuantizeMatMul") for node in graph.graph.node)
 
 
 def encoder_files(spec):

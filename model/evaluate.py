@@ -184,7 +184,7 @@ def main():
         results["runs"][name] = run
         report(name, run)
 
-        if config["text_encoder"] != "minilm" or args.no_baselines:
+        if config["text_encoder"] == "lstm" or args.no_baselines:
             continue
         k = config["bits"]
         latent = latent_baselines(model, train, test_x, k)

@@ -7,7 +7,10 @@ import argparse
 import json
 import os
 import random
+import re
+import shutil
 import sys
+import tempfile
 
 import numpy as np
 import onnx
@@ -19,7 +22,8 @@ import deephash as dh
 import emojiset
 import inputs
 from emojiset import load_data
-from javabridge import MINILM_ARTIFACT, MINILM_MAX_TOKENS, MINILM_MODEL, MINILM_TOKENIZER, MiniLm
+from javabridge import (MINILM_ARTIFACT, MINILM_INT8_TEXT_ENCODER, MINILM_INT8_TOKENIZER_BLOCK, MINILM_MAX_TOKENS, MINILM_MODEL,
+                        MINILM_TOKENIZER, MiniLm, MiniLmInt8)
 from runs import load_run
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -135,9 +139,10 @@ def export_with_trunk(model, out):
 
 
 @torch.no_grad()
-def golden(model, vocab, images, records, table, count=20, margin=MARGIN):
+def golden(model, vocab, minilm, images, records, table, count=20, margin=MARGIN):
     """About `count` test-split inputs (pictures of every style, captions in several languages, odd
-    text) with their tokens, codes, activations and embeddings from PyTorch."""
+    text) with their tokens, codes, activations and embeddings from PyTorch; `minilm` is the frozen
+    sentence encoder the text tower reads (MiniLm or MiniLmInt8), None for an LSTM tower."""
     rng = random.Random(1)
     test = [i for i, r in enumerate(records) if table[r["emoji"]]["split"] == "test"]
     rng.shuffle(test)
@@ -152,7 +157,6 @@ def golden(model, vocab, images, records, table, count=20, margin=MARGIN):
                       "rgba": images[i], "text": emojiset.caption(e, language=language)})
     cases = [{"name": f"text {t!r}", "entry": "text", "text": t} for t in texts] + cases
 
-    minilm = MiniLm() if model.text_encoder == "minilm" else None
     if minilm:
         embedded = minilm.embed([c["text"] for c in cases])
     # Every entry point gets its share of the golden cases, however many candidates sit too close to
@@ -194,13 +198,23 @@ def golden(model, vocab, images, records, table, count=20, margin=MARGIN):
         item["embedding"] = [float(v) for v in embedding]
         out.append(item)
         quota[case["entry"]] -= 1
-    return out, minilm
+    return out
+
+
+def model_name(name):
+    """A name the plugin takes for a model directory (ModelRegistry's rule)."""
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,63}", name):
+        raise argparse.ArgumentTypeError(f"[{name}] is not a model name: lower-case letters, digits, '_' and '-', "
+                                         "starting with a letter or digit, at most 64 characters")
+    return name
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", default="fused-64")
     parser.add_argument("--out", default=os.path.join(HERE, "export"))
+    parser.add_argument("--name", default="default", type=model_name,
+                        help="the model's name in model.json: the directory name it is bundled or installed under")
     parser.add_argument("--data", default=os.path.join(HERE, "work/data"))
     parser.add_argument("--margin", type=float, default=MARGIN,
                         help="skip golden inputs with an activation this close to 0.5 (a barely trained quick model needs less)")
@@ -231,12 +245,27 @@ def main():
         os.remove(os.path.join(args.out, "vocab.txt"))
 
     images, records, table, _ = load_data(args.data)
-    cases, minilm = golden(model, vocab, images, records, table, margin=args.margin)
+    minilm = None
+    for file in (MINILM_INT8_TEXT_ENCODER["file"], MINILM_INT8_TOKENIZER_BLOCK["file"]):
+        if os.path.exists(os.path.join(args.out, file)):
+            os.remove(os.path.join(args.out, file))
+    if model.text_encoder == "minilm":
+        minilm = MiniLm()
+    elif model.text_encoder == "minilm-int8":
+        # The int8 graph and its tokenizer.json go into the model directory; Features runs them from a copy.
+        work = tempfile.mkdtemp()
+        minilm = MiniLmInt8(work)
+        for file in (MINILM_INT8_TEXT_ENCODER["file"], MINILM_INT8_TOKENIZER_BLOCK["file"]):
+            shutil.copyfile(os.path.join(work, file), os.path.join(args.out, file))
+    cases = golden(model, vocab, minilm, images, records, table, margin=args.margin)
     with open(os.path.join(args.out, "golden.json"), "w", encoding="utf-8") as f:
         f.write("[\n" + ",\n".join(json.dumps(c, ensure_ascii=False) for c in cases) + "\n]\n")
 
     files = ([encoder["file"]] if encoder else []) + [e["file"] for e in entry_points.values()] + (["vocab.txt"] if vocab else [])
-    if minilm:
+    if model.text_encoder == "minilm-int8":
+        text_encoder, tokenizer = dict(MINILM_INT8_TEXT_ENCODER), dict(MINILM_INT8_TOKENIZER_BLOCK)
+        files += [text_encoder["file"], tokenizer["file"]]
+    elif minilm:
         text_encoder = {"type": "minilm", "artifact": MINILM_ARTIFACT, "model_resource": MINILM_MODEL,
                         "model_sha256": minilm.model_sha256, "dimensions": 384, "pooling": "mean", "normalize": True}
         tokenizer = {"type": "wordpiece", "resource": MINILM_TOKENIZER, "max_tokens": MINILM_MAX_TOKENS}
@@ -244,7 +273,7 @@ def main():
         text_encoder = {"type": "lstm"}
         tokenizer = {"type": "word", "max_tokens": inputs.MAX_TOKENS, "pad_id": inputs.PAD, "unk_id": inputs.UNK, "vocab_file": "vocab.txt"}
     spec = {
-        "name": "default",
+        "name": args.name,
         "version": config["args"]["name"],
         "bits": config["bits"],
         "threshold": 0.5,

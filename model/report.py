@@ -74,7 +74,7 @@ def main():
     with open(os.path.join(args.results, "results.json")) as f:
         results = json.load(f)
     runs, baselines = results["runs"], results["baselines"]
-    fused = {r["bits"]: (name, r) for name, r in runs.items() if "role" not in r and r["text_encoder"] == "minilm"}
+    fused = {r["bits"]: (name, r) for name, r in runs.items() if "role" not in r and r["text_encoder"] != "lstm"}
     split = results["test"]
     which = "held-out test" if results.get("split", "test") == "test" else "validation"
     out = [f"{which.capitalize()} split: {split['emoji']} emoji, {split['pictures']} pictures; relevance = same subgroup. "

@@ -71,8 +71,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bits", type=int, default=64)
     parser.add_argument("--modalities", default="image,text,fused")
-    parser.add_argument("--text-encoder", choices=["lstm", "minilm"], default="minilm",
-                        help="LSTM over word embeddings (the seed's) or a head over the frozen MiniLM sentence encoder")
+    parser.add_argument("--text-encoder", choices=["lstm", "minilm", "minilm-int8"], default="minilm",
+                        help="LSTM over word embeddings (the seed's), a head over the frozen MiniLM sentence encoder, or "
+                             "over its int8-quantized twin (langchain4j's; a cheaper caption encoder, exported as the model's own)")
     parser.add_argument("--name", required=True)
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--batch", type=int, default=128)

@@ -165,6 +165,7 @@ public final class Features {
             onnx.dimensions(),
             onnx.pooling(),
             onnx.normalize(),
+            onnx.embedAlone(),
             options
         );
     }

@@ -247,6 +247,7 @@ public final class HashModel implements AutoCloseable {
             spec.dimensions(),
             spec.pooling(),
             spec.normalize(),
+            spec.embedAlone(),
             options
         );
     }

@@ -60,6 +60,7 @@ public final class MiniLmEncoder {
             DIMENSIONS,
             SentenceEncoder.Pooling.MEAN,
             true,
+            false,
             options
         );
     }

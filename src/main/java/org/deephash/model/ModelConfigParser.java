@@ -339,7 +339,15 @@ final class ModelConfigParser {
                     + SentenceEncoder.MAX_POSITIONS + " positions) but was [" + maxTokens + "]"
             );
         }
-        return new OnnxTextEncoderSpec(file, tokenizerFile, dimensions, pooling, normalize.asBoolean(), maxTokens);
+        JsonNode embedAlone = encoder.get("embed_alone");
+        if (embedAlone != null && embedAlone.isNull() == false && embedAlone.isBoolean() == false) {
+            throw error(
+                "[text_encoder.embed_alone] must be a boolean (true: each text goes through the encoder alone, for a graph whose activations "
+                    + "are quantized per batch) but got " + describe(embedAlone)
+            );
+        }
+        boolean alone = embedAlone != null && embedAlone.asBoolean();
+        return new OnnxTextEncoderSpec(file, tokenizerFile, dimensions, pooling, normalize.asBoolean(), maxTokens, alone);
     }
 
     private Map<EntryPoint, String> parseEntryPoints(JsonNode node, TextEncoder textEncoder, boolean imageEncoder) {

@@ -11,5 +11,16 @@ package org.deephash.model;
  * @param pooling       how a text's hidden states become one row
  * @param normalize     whether the row is L2-normalised
  * @param maxTokens     texts are cut to this many ids, [CLS] and [SEP] included
+ * @param embedAlone    each text goes through the graph alone ({@code text_encoder.embed_alone}): for a graph whose
+ *                      activations are quantized with one scale per batch (langchain4j's int8 MiniLM), where a
+ *                      text's embedding would otherwise depend on the other texts of its batch
  */
-public record OnnxTextEncoderSpec(String file, String tokenizerFile, int dimensions, SentenceEncoder.Pooling pooling, boolean normalize, int maxTokens) {}
+public record OnnxTextEncoderSpec(
+    String file,
+    String tokenizerFile,
+    int dimensions,
+    SentenceEncoder.Pooling pooling,
+    boolean normalize,
+    int maxTokens,
+    boolean embedAlone
+) {}

@@ -29,8 +29,10 @@ import java.util.TreeSet;
  * {@code token_type_ids} (all 0 for one sentence); no other input. Its hidden states are the output named
  * {@code last_hidden_state} or, if none is, its first output; float32 of rank 3 with D = {@code dimensions}.
  * Both are checked when the session is created. Shorter texts of a batch are padded with id 0 and masked
- * out, so for a float (not quantized) graph a text's embedding is the same alone as in any batch. Thread-safe;
- * the session is created once.
+ * out, so for a float (not quantized) graph a text's embedding is the same alone as in any batch. A graph
+ * whose activations are quantized with one scale per batch (langchain4j's int8 MiniLM: a caption moves by up
+ * to 0.03 with its batch) is run with {@code embedAlone}: one text per call, so that a text's embedding never
+ * depends on what else was hashed with it. Thread-safe; the session is created once.
  */
 public final class SentenceEncoder implements AutoCloseable {
     /** BERT's position embeddings: no input may be longer. */
@@ -69,12 +71,14 @@ public final class SentenceEncoder implements AutoCloseable {
     private final int dimensions;
     private final Pooling pooling;
     private final boolean normalize;
+    private final boolean embedAlone;
 
     /**
      * A session over {@code onnxModel} with the caller's options; texts are cut to {@code maxTokens}
      * WordPiece ids, [CLS] and [SEP] included.
      *
      * @param label how messages name the graph, e.g. {@code [text-encoder.onnx] of model [name]}
+     * @param embedAlone each text through the graph in a call of its own (a graph quantized per batch)
      * @throws IllegalArgumentException when the graph's inputs or output are not those of a BERT-style encoder of {@code dimensions}
      */
     public SentenceEncoder(
@@ -86,6 +90,7 @@ public final class SentenceEncoder implements AutoCloseable {
         int dimensions,
         Pooling pooling,
         boolean normalize,
+        boolean embedAlone,
         OrtSession.SessionOptions options
     ) throws OrtException {
         if (maxTokens < 2 || maxTokens > MAX_POSITIONS) {
@@ -97,6 +102,7 @@ public final class SentenceEncoder implements AutoCloseable {
         this.dimensions = dimensions;
         this.pooling = pooling;
         this.normalize = normalize;
+        this.embedAlone = embedAlone;
         try {
             this.session = env.createSession(onnxModel, options);
         } catch (OrtException e) {
@@ -163,6 +169,11 @@ public final class SentenceEncoder implements AutoCloseable {
         return normalize;
     }
 
+    /** Whether each text goes through the graph in a call of its own. */
+    public boolean embedAlone() {
+        return embedAlone;
+    }
+
     /** The WordPiece ids the encoder takes for {@code text}: [CLS], at most {@code maxTokens - 2} pieces, [SEP]. */
     public int[] tokenIds(String text) {
         return tokenizer.encode(text, maxTokens);
@@ -173,6 +184,13 @@ public final class SentenceEncoder implements AutoCloseable {
         int n = texts.size();
         if (n == 0) {
             return new float[0][];
+        }
+        if (embedAlone && n > 1) {
+            float[][] out = new float[n][];
+            for (int i = 0; i < n; i++) {
+                out[i] = embed(List.of(texts.get(i)))[0];
+            }
+            return out;
         }
         int[][] ids = new int[n][];
         int length = 0;

@@ -556,7 +556,7 @@ public class ModelConfigTests extends ESTestCase {
         writeConfig(validOnnxTextConfig());
         ModelConfig config = ModelConfig.load(dir);
         assertThat(config.textEncoder(), equalTo(TextEncoder.ONNX));
-        assertThat(config.onnxTextEncoder(), equalTo(new OnnxTextEncoderSpec("text-encoder.onnx", "tokenizer.json", 384, SentenceEncoder.Pooling.CLS, true, 128)));
+        assertThat(config.onnxTextEncoder(), equalTo(new OnnxTextEncoderSpec("text-encoder.onnx", "tokenizer.json", 384, SentenceEncoder.Pooling.CLS, true, 128, false)));
         assertNull(config.miniLm());
         assertNull(config.tokenizer());
         assertThat(config.inputs(EntryPoint.FUSED), equalTo(List.of("image", "sentence_embedding")));
@@ -566,6 +566,14 @@ public class ModelConfigTests extends ESTestCase {
         writeConfig(mean);
         assertThat(ModelConfig.load(dir).onnxTextEncoder().pooling(), equalTo(SentenceEncoder.Pooling.MEAN));
         assertFalse(ModelConfig.load(dir).onnxTextEncoder().normalize());
+
+        ObjectNode alone = validOnnxTextConfig();
+        encoder(alone).put("embed_alone", true);
+        writeConfig(alone);
+        assertTrue(ModelConfig.load(dir).onnxTextEncoder().embedAlone());
+        encoder(alone).putNull("embed_alone");
+        writeConfig(alone);
+        assertFalse(ModelConfig.load(dir).onnxTextEncoder().embedAlone());
     }
 
     public void testOnnxTextEncoderMissingFieldIsNamed() throws IOException {
@@ -588,6 +596,11 @@ public class ModelConfigTests extends ESTestCase {
                 + "token's, as bge) but was [max]")
         );
         assertThat(onnxTextLoadError(root -> encoder(root).put("normalize", "yes")), containsString("[text_encoder.normalize] must be a boolean but got string [\"yes\"]"));
+        assertThat(
+            onnxTextLoadError(root -> encoder(root).put("embed_alone", 1)),
+            containsString("[text_encoder.embed_alone] must be a boolean (true: each text goes through the encoder alone, for a graph whose "
+                + "activations are quantized per batch) but got number [1]")
+        );
         assertThat(onnxTextLoadError(root -> encoder(root).put("dimensions", 0)), containsString("[text_encoder.dimensions] must be from 1 to 65536 but was [0]"));
         assertThat(
             onnxTextLoadError(root -> tokenizer(root).put("max_tokens", 513)),

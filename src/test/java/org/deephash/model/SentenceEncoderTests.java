@@ -28,6 +28,7 @@ import java.util.function.Consumer;
 
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.greaterThan;
 
 /**
  * A model's own frozen sentence encoder ({@code text_encoder} of type {@code onnx}), on the fixture that
@@ -112,7 +113,7 @@ public class SentenceEncoderTests extends ESTestCase {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         try (
             OrtSession.SessionOptions options = new OrtSession.SessionOptions();
-            SentenceEncoder encoder = new SentenceEncoder(env, graph, "[text-encoder.onnx]", tokenizer, maxTokens, 8, pooling, normalize, options);
+            SentenceEncoder encoder = new SentenceEncoder(env, graph, "[text-encoder.onnx]", tokenizer, maxTokens, 8, pooling, normalize, false, options);
             OrtSession session = env.createSession(graph, options)
         ) {
             float[][] embeddings = encoder.embed(texts);
@@ -148,6 +149,44 @@ public class SentenceEncoderTests extends ESTestCase {
                 // Alone in ONNX Runtime against padded in a batch of four: masked, so the same to float rounding.
                 assertArrayEquals("[" + texts.get(t) + "] " + pooling + " normalize " + normalize, expected, embeddings[t], 1e-6f);
             }
+        }
+    }
+
+    /**
+     * langchain4j's int8 MiniLM quantizes its activations with one scale per batch: in a batch a caption's
+     * embedding moves with the other captions. With {@code embedAlone} every text gets its embedding alone, to
+     * the bit, whatever its batch.
+     */
+    public void testAQuantizedGraphRunsEachTextAlone() throws Exception {
+        byte[] graph;
+        WordPieceTokenizer tokenizer;
+        try (
+            InputStream model = getClass().getClassLoader().getResourceAsStream("all-minilm-l6-v2-q.onnx");
+            InputStream vocabulary = getClass().getClassLoader().getResourceAsStream("all-minilm-l6-v2-q-tokenizer.json")
+        ) {
+            assertNotNull("the int8 MiniLM is a test dependency (pom.xml)", model);
+            graph = model.readAllBytes();
+            tokenizer = WordPieceTokenizer.load(vocabulary);
+        }
+        List<String> texts = List.of("grinning face with big eyes", "hot beverage", "a red apple on a white table, seen from above", "flag");
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        try (
+            OrtSession.SessionOptions options = new OrtSession.SessionOptions();
+            SentenceEncoder batched = new SentenceEncoder(env, graph, "[int8]", tokenizer, 128, 384, SentenceEncoder.Pooling.MEAN, true, false, options);
+            SentenceEncoder alone = new SentenceEncoder(env, graph, "[int8]", tokenizer, 128, 384, SentenceEncoder.Pooling.MEAN, true, true, options)
+        ) {
+            assertTrue(alone.embedAlone());
+            float[][] inBatch = batched.embed(texts);
+            float[][] aloneInBatch = alone.embed(texts);
+            double moved = 0;
+            for (int i = 0; i < texts.size(); i++) {
+                float[] single = batched.embed(List.of(texts.get(i)))[0];
+                assertArrayEquals(texts.get(i) + ": alone, whatever its batch", single, aloneInBatch[i], 0f);
+                for (int d = 0; d < 384; d++) {
+                    moved = Math.max(moved, Math.abs(single[d] - inBatch[i][d]));
+                }
+            }
+            assertThat("the int8 graph's embeddings move with the batch (why it runs alone)", moved, greaterThan(1e-4));
         }
     }
 

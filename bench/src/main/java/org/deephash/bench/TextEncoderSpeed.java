@@ -58,7 +58,7 @@ public final class TextEncoderSpeed {
             options.setInterOpNumThreads(1);
             options.setOptimizationLevel(level);
             options.addConfigEntry("session.intra_op.allow_spinning", "0");
-            return new SentenceEncoder(env, e.onnx(), e.name(), e.tokenizer(), 128, 384, SentenceEncoder.Pooling.MEAN, true, options);
+            return new SentenceEncoder(env, e.onnx(), e.name(), e.tokenizer(), 128, 384, SentenceEncoder.Pooling.MEAN, true, false, options);
         }
     }
 
