@@ -9,8 +9,13 @@
 # model (its picture trunk exported once, shared by the image and fused heads) against the same run
 # exported with a whole backbone in each picture graph (export.py --no-trunk, installed beside it as the
 # user model `no-trunk`): the image, fused and full pipelines with each, side by side, the caption cache
-# off, into bench/results/trunk.json.
-#   bench/run-hashing-bench.sh [runs] [batching|trunk]
+# off, into bench/results/trunk.json. With `accurate`, the two bundled models side by side (`default` and
+# `accurate`, whose image tower runs the 1.4x MobileNetV2 and whose fused tower a second, 1.0x backbone):
+# the same pipelines, the caption cache off, into bench/results/accurate.json. With `int8`, the shipped model
+# against heads trained over langchain4j's int8 MiniLM (the run INT8_RUN, by default int8-64-seed8,
+# exported and installed as the user model `int8`): captions, fused and full pipelines, the caption
+# cache off, into bench/results/int8.json.
+#   bench/run-hashing-bench.sh [runs] [batching|trunk|accurate|int8]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 runs="${1:-3}"
@@ -28,17 +33,23 @@ export ES_NODE_NAME=bench-hashing ES_HEAP="${ES_HEAP:-2g}"
 export ES_JAVA_HOME="${ES_JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
 integ-tests/es-node.sh stop >/dev/null 2>&1 || true
 integ-tests/es-node.sh setup
-if [ "$mode" = trunk ]; then
-  version=$(/usr/bin/python3 -c 'import json; print(json.load(open("model/export/model.json"))["version"])')
-  /usr/bin/python3 model/export.py --run "$version" --no-trunk --out bench/work/no-trunk 2>&1 | grep -v -i warn | tail -1
+user_model() {  # name, then export.py's options: exported to bench/work/<name>, installed as a user model of the node
+  /usr/bin/python3 model/export.py --name "$1" --out "bench/work/$1" "${@:2}" 2>&1 | grep -v -i warn | tail -1
+  local models
   models="$(integ-tests/es-node.sh home)/config/deep-hash/models"
-  rm -rf "$models/no-trunk" && mkdir -p "$models" && cp -r bench/work/no-trunk "$models/no-trunk"
-  sed -i 's/"name": "default"/"name": "no-trunk"/' "$models/no-trunk/model.json"
+  rm -rf "${models:?}/$1" && mkdir -p "$models" && cp -r "bench/work/$1" "$models/$1"
+}
+if [ "$mode" = trunk ]; then
+  user_model no-trunk --run "$(/usr/bin/python3 -c 'import json; print(json.load(open("model/export/model.json"))["version"])')" --no-trunk
+elif [ "$mode" = int8 ]; then
+  user_model int8 --run "${INT8_RUN:-int8-64-seed8}"
 fi
 trap 'integ-tests/es-node.sh stop' EXIT INT TERM
 out=bench/results/hashing.json
 [ "$mode" = batching ] && out=bench/results/batching.json
 [ "$mode" = trunk ] && out=bench/results/trunk.json
+[ "$mode" = accurate ] && out=bench/results/accurate.json
+[ "$mode" = int8 ] && out=bench/results/int8.json
 rm -f "$out"
 run() {  # label, extra config, phase, then any further options of hashing_bench.py
   integ-tests/es-node.sh stop >/dev/null 2>&1 || true
@@ -49,6 +60,10 @@ run() {  # label, extra config, phase, then any further options of hashing_bench
 }
 if [ "$mode" = trunk ]; then
   run no-caption-cache "deep_hash.text.cache_size: 0" ingest --models default,no-trunk --pipelines image,fused,full
+elif [ "$mode" = accurate ]; then
+  run no-caption-cache "deep_hash.text.cache_size: 0" ingest --models default,accurate --pipelines image,fused,full
+elif [ "$mode" = int8 ]; then
+  run no-caption-cache "deep_hash.text.cache_size: 0" ingest --models default,int8 --pipelines text,fused,full
 elif [ "$mode" = batching ]; then
   run no-caption-cache "deep_hash.text.cache_size: 0" batching
   run caption-cache "" batching

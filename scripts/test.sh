@@ -19,6 +19,9 @@ scripts/build-plugin.sh 9.1.10 -B
 echo "==> Model pipeline, quick mode (model/run.sh --quick)"
 model/run.sh --quick
 
+echo "==> The second bundled model's pipeline, quick mode (model/run-accurate.sh --quick: two backbones, no shared trunk)"
+model/run-accurate.sh --quick
+
 echo "==> Your own collection, quick mode: two public icon collections (model/public-collections/run.sh --quick)"
 model/public-collections/run.sh --quick
 

@@ -1,12 +1,14 @@
 package org.deephash.model;
 
+import com.carrotsearch.randomizedtesting.annotations.Name;
+import com.carrotsearch.randomizedtesting.annotations.ParametersFactory;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 
 import org.deephash.model.ModelConfig.EntryPoint;
 import org.elasticsearch.test.ESTestCase;
 import org.junit.AfterClass;
-import org.junit.BeforeClass;
+import org.junit.Before;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -15,7 +17,9 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicReference;
@@ -33,17 +37,26 @@ import static org.hamcrest.Matchers.greaterThan;
  * bytes to ImagePreprocessor to the encoder to the head; where an item records {@code image_features}
  * (the encoder's row as the training side computed it), the encoder's output must match it to 1e-4
  * (a convolution's sums run in another order in ONNX Runtime than in PyTorch; the codes must still
- * match to the bit). The model directory is {@code model/export} (Maven runs tests from the project
- * root); {@code -Dtests.model.dir=...} checks another, of any kind (ImageEncoderTests checks the chained
- * fixture this way too). The largest differences are logged
+ * match to the bit). Every test runs once for each bundled model's export, {@code model/export}
+ * ({@code default}) and {@code model/export-accurate} ({@code accurate}) (Maven runs tests from the project
+ * root); {@code -Dtests.model.dir=...} checks others instead, of any kind, comma-separated (ImageEncoderTests
+ * checks the chained fixture this way too). The largest differences are logged
  * (target/surefire-reports/org.deephash.model.GoldenVectorsTests-output.txt).
  */
 public class GoldenVectorsTests extends ESTestCase {
     static final double TOLERANCE = 1e-5;
     static final double FEATURES_TOLERANCE = 1e-4;
+    /** The exports the plugin bundles (pom.xml copies each into target/models/): {@code default} and {@code accurate}. */
+    static final List<String> BUNDLED_EXPORTS = List.of("model/export", "model/export-accurate");
 
-    private static HashModel model;
-    private static List<Golden> golden;
+    /** Each model directory's model and golden vectors, loaded by its first test and closed after the last. */
+    private static final Map<Path, Loaded> LOADED = new HashMap<>();
+
+    private record Loaded(HashModel model, List<Golden> golden) {}
+
+    private final Path dir;
+    private HashModel model;
+    private List<Golden> golden;
 
     record Golden(
         String name,
@@ -58,26 +71,39 @@ public class GoldenVectorsTests extends ESTestCase {
         float[] embedding
     ) {}
 
-    static Path modelDir() {
-        return Path.of(System.getProperty("tests.model.dir", "model/export")).toAbsolutePath();
+    public GoldenVectorsTests(@Name("model") String dir) {
+        this.dir = Path.of(dir).toAbsolutePath();
     }
 
-    @BeforeClass
-    public static void loadModel() throws IOException {
-        Path dir = modelDir();
-        Path goldenFile = dir.resolve("golden.json");
-        assertTrue("the shipped model is missing: expected " + goldenFile + " (written by model/export.py)", Files.isRegularFile(goldenFile));
-        model = HashModel.load(dir);
-        golden = readGolden(goldenFile);
+    /** Every bundled model's export, or the comma-separated directories {@code tests.model.dir} names. */
+    @ParametersFactory
+    public static Iterable<Object[]> parameters() {
+        String dirs = System.getProperty("tests.model.dir", String.join(",", BUNDLED_EXPORTS));
+        return Arrays.stream(dirs.split(",")).map(String::trim).filter(d -> d.isEmpty() == false).map(d -> new Object[] { d }).toList();
+    }
+
+    /** The default model's export (the first of {@code tests.model.dir} where it is set), for the tests of one model. */
+    static Path modelDir() {
+        return Path.of((String) parameters().iterator().next()[0]).toAbsolutePath();
+    }
+
+    @Before
+    public void loadModel() throws IOException {
+        Loaded loaded = LOADED.get(dir);
+        if (loaded == null) {
+            Path goldenFile = dir.resolve("golden.json");
+            assertTrue("the shipped model is missing: expected " + goldenFile + " (written by model/export.py)", Files.isRegularFile(goldenFile));
+            loaded = new Loaded(HashModel.load(dir), readGolden(goldenFile));
+            LOADED.put(dir, loaded);
+        }
+        model = loaded.model();
+        golden = loaded.golden();
     }
 
     @AfterClass
-    public static void closeModel() {
-        if (model != null) {
-            model.close();
-        }
-        model = null;
-        golden = null;
+    public static void closeModels() {
+        LOADED.values().forEach(l -> l.model().close());
+        LOADED.clear();
     }
 
     static List<Golden> readGolden(Path file) throws IOException {
@@ -164,7 +190,7 @@ public class GoldenVectorsTests extends ESTestCase {
         logger.info("{} golden image features match; largest difference {}", withFeatures.size(), maxError);
     }
 
-    static boolean hasSentenceEncoder() {
+    private boolean hasSentenceEncoder() {
         return model.sentenceEncoder() != null;
     }
 

@@ -32,8 +32,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The model inside a real node: ONNX Runtime loads under the plugin's entitlement policy, the bundled
- * model is listed, the {@code deep_hash} processor and {@code _hash} reproduce the codes and
- * embeddings PyTorch computed for the golden inputs (model/export/golden.json), a bulk request of 1000
+ * models are listed, the {@code deep_hash} processor and {@code _hash} reproduce the codes and
+ * embeddings PyTorch computed for the golden inputs of both ({@code default}: model/export/golden.json;
+ * {@code accurate}: model/export-accurate/golden.json), a bulk request of 1000
  * real pictures is hashed, text and image queries (cross-modal, fused, re-ranked) answer as queries by
  * the code they hash to, and bad input is a 400 per document with the node still up and the errors
  * counted by kind in {@code _deep_hash/stats}.
@@ -130,7 +131,28 @@ class HashingIT {
     @Test
     @Order(2)
     void goldenInputsGiveTheCodesPyTorchComputed() throws IOException {
-        Checks checks = new Checks("golden");
+        reproduceGolden("default", golden, PIPELINE);
+    }
+
+    /** The second bundled model, {@code accurate} (its own backbones, no shared trunk), the same way. */
+    @Test
+    @Order(2)
+    void theAccurateModelGivesItsGoldenCodes() throws IOException {
+        Raw r = es.raw("PUT", "/_ingest/pipeline/deep-hash-it-accurate", """
+            {"processors": [{"deep_hash": {"model": "accurate", "image_field": "image", "text_field": "caption",
+              "target_field": "hash", "embedding_field": "embedding"}}]}""");
+        assertEquals(200, r.status(), r.describe());
+        Raw listed = es.raw("GET", "/_deep_hash/models/accurate", (String) null);
+        assertEquals(200, listed.status(), listed.describe());
+        JsonNode accurate = listed.json().get("models").get(0);
+        assertEquals("bundled", accurate.get("source").asText(), listed.describe());
+        assertTrue(accurate.get("usable").asBoolean(), listed.describe());
+        assertEquals(64, accurate.get("bits").asInt(), listed.describe());
+        reproduceGolden("accurate", JSON.readTree(REPO.resolve("model/export-accurate/golden.json").toFile()), "deep-hash-it-accurate");
+    }
+
+    private void reproduceGolden(String model, JsonNode golden, String pipeline) throws IOException {
+        Checks checks = new Checks("golden of " + model);
         int n = 0;
         for (JsonNode c : golden) {
             String entry = c.get("entry").asText();
@@ -147,7 +169,7 @@ class HashingIT {
                 }
             }
             String name = c.get("name").asText();
-            Raw hashed = es.raw("POST", "/_deep_hash/models/default/_hash", hashBody);
+            Raw hashed = es.raw("POST", "/_deep_hash/models/" + model + "/_hash", hashBody);
             checks.check(hashed.status() == 200, hashed::describe);
             if (hashed.status() == 200) {
                 checks.check(entry.equals(hashed.json().get("entry_point").asText()), () -> name + ": entry point " + hashed.text());
@@ -157,7 +179,7 @@ class HashingIT {
             if (doc.isEmpty()) {
                 continue;
             }
-            Raw simulated = es.raw("POST", "/_ingest/pipeline/" + PIPELINE + "/_simulate", "{\"docs\": [{\"_source\": " + JSON.writeValueAsString(doc) + "}]}");
+            Raw simulated = es.raw("POST", "/_ingest/pipeline/" + pipeline + "/_simulate", "{\"docs\": [{\"_source\": " + JSON.writeValueAsString(doc) + "}]}");
             checks.check(simulated.status() == 200, simulated::describe);
             JsonNode source = simulated.json().get("docs").get(0).get("doc").get("_source");
             checks.check(source != null && c.get("code").asText().equals(source.path("hash").asText()), () -> name + ": pipeline " + simulated.text());
@@ -168,7 +190,7 @@ class HashingIT {
         }
         checks.assertNone();
         assertTrue(n >= 15, "golden documents run through the pipeline: " + n);
-        System.out.printf(Locale.ROOT, "[HashingIT] %d golden cases reproduced by the node (%d checks)%n", golden.size(), checks.total());
+        System.out.printf(Locale.ROOT, "[HashingIT] %d golden cases of model [%s] reproduced by the node (%d checks)%n", golden.size(), model, checks.total());
     }
 
     private static void checkEmbedding(Checks checks, String name, JsonNode expected, JsonNode actual) {
