@@ -249,15 +249,15 @@ def main():
     for file in (MINILM_INT8_TEXT_ENCODER["file"], MINILM_INT8_TOKENIZER_BLOCK["file"]):
         if os.path.exists(os.path.join(args.out, file)):
             os.remove(os.path.join(args.out, file))
-    if model.text_encoder == "minilm":
-        minilm = MiniLm()
-    elif model.text_encoder == "minilm-int8":
-        # The int8 graph and its tokenizer.json go into the model directory; Features runs them from a copy.
-        work = tempfile.mkdtemp()
-        minilm = MiniLmInt8(work)
-        for file in (MINILM_INT8_TEXT_ENCODER["file"], MINILM_INT8_TOKENIZER_BLOCK["file"]):
-            shutil.copyfile(os.path.join(work, file), os.path.join(args.out, file))
-    cases = golden(model, vocab, minilm, images, records, table, margin=args.margin)
+    with tempfile.TemporaryDirectory() as work:
+        if model.text_encoder == "minilm":
+            minilm = MiniLm()
+        elif model.text_encoder == "minilm-int8":
+            # The int8 graph and its tokenizer.json go into the model directory; Features runs them from a copy.
+            minilm = MiniLmInt8(work)
+            for path in minilm.files:
+                shutil.copy(path, args.out)
+        cases = golden(model, vocab, minilm, images, records, table, margin=args.margin)
     with open(os.path.join(args.out, "golden.json"), "w", encoding="utf-8") as f:
         f.write("[\n" + ",\n".join(json.dumps(c, ensure_ascii=False) for c in cases) + "\n]\n")
 

@@ -80,10 +80,8 @@ class MiniLmInt8:
 
     def __init__(self, work_dir):
         self.work_dir = work_dir
-        model, tokenizer = minilm_int8_files(work_dir)
-        with open(model, "rb") as f:
-            self.model_sha256 = hashlib.sha256(f.read()).hexdigest()
-        self.tokenizer = WordPiece(tokenizer)
+        self.files = minilm_int8_files(work_dir)  # the graph and tokenizer.json, as a model directory holds them
+        self.tokenizer = WordPiece(self.files[1])
 
     def embed(self, texts):
         spec = {"text_encoder": MINILM_INT8_TEXT_ENCODER, "tokenizer": MINILM_INT8_TOKENIZER_BLOCK}
