@@ -219,6 +219,9 @@ def main():
     parser.add_argument("--models", default="default",
                         help="the ingest phase's models, comma-separated: each pipeline runs with each (side by side)")
     parser.add_argument("--pipelines", default=",".join(PIPELINES), help="the ingest phase's pipelines, comma-separated")
+    parser.add_argument("--quality-model", default="default",
+                        help="the model whose MAP the quality phase measures (hashed by it at ingest and query time); "
+                             "--offline then names that model's results.json")
     args = parser.parse_args()
     node = Node(args.url)
     docs = read(args.docs)
@@ -259,8 +262,9 @@ def main():
                        tuple(int(b) for b in args.bulk_sizes.split(",")), not args.no_query_latency)
 
     if args.phase in ("quality", "all"):
+        qm = args.quality_model
         create(node, "quality", "bench-full")
-        node.request("PUT", "/_ingest/pipeline/bench-full", {"processors": [{"deep_hash": PIPELINES["full"]}]})
+        node.request("PUT", "/_ingest/pipeline/bench-full", {"processors": [{"deep_hash": {**PIPELINES["full"], "model": qm}}]})
         ingest(node, "quality", bodies)
         # One document per emoji with its caption only: the database of image->text, as in evaluate.py.
         captions = {}
@@ -282,17 +286,17 @@ def main():
         emoji_labels = {str(d["emoji"]): d["subgroup"] for d in caption_docs}
         text = lambda q: ", ".join(q["caption"])
         tasks = {
-            "image->image": ("quality", pictures, picture_ids, picture_labels, lambda q: {"field": "image_hash", "image": q["image"]}, lambda q: str(q["picture"])),
-            "text->image": ("quality", caption_docs, picture_ids, picture_labels, lambda q: {"field": "image_hash", "text": text(q)}, lambda q: None),
-            "image->text": ("captions", pictures, emoji_ids, emoji_labels, lambda q: {"field": "text_hash", "image": q["image"]}, lambda q: None),
-            "fused->fused": ("quality", pictures, picture_ids, picture_labels, lambda q: {"field": "hash", "image": q["image"], "text": text(q)}, lambda q: str(q["picture"])),
-            "text->fused": ("quality", caption_docs, picture_ids, picture_labels, lambda q: {"field": "hash", "text": text(q)}, lambda q: None),
+            "image->image": ("quality", pictures, picture_ids, picture_labels, lambda q: {"field": "image_hash", "image": q["image"], "model": qm}, lambda q: str(q["picture"])),
+            "text->image": ("quality", caption_docs, picture_ids, picture_labels, lambda q: {"field": "image_hash", "text": text(q), "model": qm}, lambda q: None),
+            "image->text": ("captions", pictures, emoji_ids, emoji_labels, lambda q: {"field": "text_hash", "image": q["image"], "model": qm}, lambda q: None),
+            "fused->fused": ("quality", pictures, picture_ids, picture_labels, lambda q: {"field": "hash", "image": q["image"], "text": text(q), "model": qm}, lambda q: str(q["picture"])),
+            "text->fused": ("quality", caption_docs, picture_ids, picture_labels, lambda q: {"field": "hash", "text": text(q), "model": qm}, lambda q: None),
         }
         with open(args.offline) as f:
-            # The shipped run: the 64-bit MiniLM run that is neither another seed nor a baseline (as
-            # model/report.py picks it).
+            # The shipped run: the 64-bit run over a MiniLM (float or int8) that is neither another seed nor a
+            # baseline (as model/report.py picks it).
             offline = next(r for r in json.load(f)["runs"].values()
-                           if r["bits"] == 64 and r["text_encoder"] == "minilm" and "role" not in r)["tasks"]
+                           if r["bits"] == 64 and r["text_encoder"].startswith("minilm") and "role" not in r)["tasks"]
         quality = {}
         for name, (index, queries, db_ids, db_labels, make, self_id) in tasks.items():
             t0 = time.perf_counter()
@@ -313,7 +317,7 @@ def main():
             for q in queries:
                 self_id = None if name.startswith("text") else str(q["picture"])
                 label = q["subgroup"]
-                hashed = node.request("POST", "/_deep_hash/models/default/_hash", make(q))
+                hashed = node.request("POST", f"/_deep_hash/models/{qm}/_hash", make(q))
                 for variant in rows:
                     if variant == "dense exact":
                         # index_options flat: the kNN search compares every vector, an exact search.

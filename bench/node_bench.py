@@ -20,6 +20,9 @@ Variants:
   bit-hnsw:N      the same index, knn num_candidates N (a variant "base:N" shares base's index)
   floor           not a rival: a match_all search for 10 hits on the first variant's index, the cost
                   of any 10-hit search request on this node (HTTP, JSON, query and fetch phases)
+Codes: random by default; --codes-from DIR loads the codes and queries MultiIndexBench wrote there
+(codes.u8, queries.u8: its random or clustered codes, the same the one-segment bench and faiss_mih.py
+ran), and --radii 2,4,8 times each radius (default: the one radius that holds about 50 random codes).
 Writes one JSON result per configuration to --out.
 """
 import argparse
@@ -27,6 +30,7 @@ import http.client
 import itertools
 import json
 import math
+import os
 import random
 import statistics
 import sys
@@ -183,20 +187,32 @@ def main():
     ap.add_argument("--variants", default="hamming-format,hamming-plain,bit-flat,bit-hnsw")
     ap.add_argument("--reuse", action="store_true", help="keep indices from an earlier run of the same configuration")
     ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--codes-from", help="a directory MultiIndexBench wrote (codes.u8, queries.u8); its size and width win")
+    ap.add_argument("--radii", help="comma-separated radii to time (default: the radius holding about 50 random codes)")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
 
     variants = args.variants.split(",")
     rng = np.random.default_rng(args.seed)
-    codes = rng.integers(0, 256, size=(args.docs, args.bits // 8), dtype=np.uint8)
-    queries = rng.integers(0, 256, size=(args.queries, args.bits // 8), dtype=np.uint8)
+    if args.codes_from:
+        codes_kind, width, count = os.path.basename(args.codes_from.rstrip("/")).split("-")
+        args.bits, args.docs = int(width.rstrip("b")), int(count)
+        codes = np.fromfile(os.path.join(args.codes_from, "codes.u8"), dtype=np.uint8).reshape(args.docs, args.bits // 8)
+        queries = np.fromfile(os.path.join(args.codes_from, "queries.u8"), dtype=np.uint8).reshape(-1, args.bits // 8)
+        queries = queries[:args.queries]
+    else:
+        codes_kind = "random"
+        codes = rng.integers(0, 256, size=(args.docs, args.bits // 8), dtype=np.uint8)
+        queries = rng.integers(0, 256, size=(args.queries, args.bits // 8), dtype=np.uint8)
     hexes = [c.tobytes().hex() for c in codes]
     query_hexes = [q.tobytes().hex() for q in queries]
     radius = radius_for(args.bits, args.docs)
+    # One radius under the key "radius" (the default), or each of --radii under "radius_<r>".
+    radius_kinds = [("radius", radius)] if not args.radii else [(f"radius_{r}", int(r)) for r in args.radii.split(",")]
     node = Node(args.url)
-    tag = f"{args.docs // 1000}k-{args.bits}b-{args.shards}s"
-    result = {"docs": args.docs, "bits": args.bits, "shards": args.shards, "queries": args.queries,
-              "radius": radius, "variants": {}}
+    tag = f"{args.docs // 1000}k-{args.bits}b-{args.shards}s" + ("" if codes_kind == "random" else f"-{codes_kind}")
+    result = {"docs": args.docs, "bits": args.bits, "shards": args.shards, "queries": len(queries), "codes": codes_kind,
+              "radius": radius if not args.radii else [r for _, r in radius_kinds], "variants": {}}
     info = next(iter(node.request("GET", "/_nodes/_local/jvm")["nodes"].values()))
     jvm = info["jvm"]
     result["node_jvm"] = f'{jvm["vm_name"]} {jvm["version"]}'
@@ -230,27 +246,30 @@ def main():
         entry.update(disk_usage(node, index, args.docs))
         result["variants"][variant] = entry
 
-    kinds = [("top10", None)] + [("radius", radius)]
+    kinds = [("top10", None)] + radius_kinds
     timings = {(v, kind): [] for v in variants for kind, _ in kinds}
     took = {(v, kind): [] for v in variants for kind, _ in kinds}  # the node's own "took", in ms
-    faiss_times = {"top10": [], "radius": []}
-    checks = {v: {"top10_exact": 0, "radius_exact": 0, "recall_at_10": []} for v in variants}
+    faiss_times = {kind: [] for kind, _ in kinds}
+    checks = {v: {"top10_exact": 0, "recall_at_10": [], **{kind + "_exact": 0 for kind, _ in radius_kinds}} for v in variants}
     order = list(variants)
     for qi, hex_code in enumerate(query_hexes):
         q = queries[qi:qi + 1]
         start = time.perf_counter()
         flat.search(q, 10)
         faiss_times["top10"].append(time.perf_counter() - start)
-        start = time.perf_counter()
-        lims, dist, ids = flat.range_search(q, radius + 1)
-        faiss_times["radius"].append(time.perf_counter() - start)
-        radius_set = {str(i) for i in ids[lims[0]:lims[1]]}
+        radius_sets = {}
+        for kind, r in radius_kinds:
+            start = time.perf_counter()
+            lims, dist, ids = flat.range_search(q, r + 1)
+            faiss_times[kind].append(time.perf_counter() - start)
+            radius_sets[kind] = {str(i) for i in ids[lims[0]:lims[1]]}
         kth = exact_d[qi][9]
         random.Random(qi).shuffle(order)
         for variant in order:
             for kind, r in kinds:
                 if r is not None and not variant.startswith("hamming"):
                     continue
+                radius_set = radius_sets.get(kind)
                 body = query_body(variant, hex_code, 10 if r is None else max(10, len(radius_set) + 10), r)
                 start = time.perf_counter()
                 response = node.request("POST", f"/{index_of[variant]}/_search?request_cache=false", body)
@@ -268,7 +287,7 @@ def main():
                     checks[variant]["recall_at_10"].append(sum(1 for d in distances if d <= kth) / 10)
                 else:
                     if set(hit_ids) == radius_set and response["hits"]["total"]["value"] == len(radius_set):
-                        checks[variant]["radius_exact"] += 1
+                        checks[variant][kind + "_exact"] += 1
         if qi % 50 == 0:
             print(f"  query {qi}/{len(query_hexes)}", file=sys.stderr, flush=True)
 
@@ -285,10 +304,10 @@ def main():
         if variant == "floor":
             continue
         entry["top10_exact_queries"] = checks[variant]["top10_exact"]
-        entry["radius_exact_queries"] = checks[variant]["radius_exact"] if variant.startswith("hamming") else None
+        for kind, _ in radius_kinds:
+            entry[kind + "_exact_queries"] = checks[variant][kind + "_exact"] if variant.startswith("hamming") else None
         entry["recall_at_10"] = statistics.fmean(checks[variant]["recall_at_10"])
-    result["faiss"] = {"top10": summary(faiss_times["top10"][10:]), "radius": summary(faiss_times["radius"][10:]),
-                       "version": faiss.__version__}
+    result["faiss"] = {**{kind: summary(times[10:]) for kind, times in faiss_times.items()}, "version": faiss.__version__}
     with open(args.out, "w") as f:
         json.dump(result, f, indent=2)
     print(json.dumps(result, indent=2))

@@ -11,15 +11,19 @@
 # user model `no-trunk`): the image, fused and full pipelines with each, side by side, the caption cache
 # off, into bench/results/trunk.json. With `accurate`, the two bundled models side by side (`default` and
 # `accurate`, whose image tower runs the 1.4x MobileNetV2 and whose fused tower a second, 1.0x backbone):
-# the same pipelines, the caption cache off, into bench/results/accurate.json. With `int8`, the shipped model
-# against heads trained over langchain4j's int8 MiniLM (the run INT8_RUN, by default int8-64-seed8,
-# exported and installed as the user model `int8`): captions, fused and full pipelines, the caption
-# cache off, into bench/results/int8.json.
-#   bench/run-hashing-bench.sh [runs] [batching|trunk|accurate|int8]
+# the same pipelines, the caption cache off, into bench/results/accurate.json. With `fast`, `default` against
+# the bundled `fast` (the same heads trained over langchain4j's int8 MiniLM, its own text encoder):
+# captions, fused and full pipelines, the caption cache off, into bench/results/fast.json (int8.json is
+# the same comparison from before `fast` was bundled, its heads installed as a user model). With
+# `quality NAME`, only the MAP check for the bundled model NAME (default, accurate or fast) against its own
+# model/results (model/results/NAME/results.json; model/results/results.json for default), into
+# bench/results/quality-NAME.json.
+#   bench/run-hashing-bench.sh [runs] [batching|trunk|accurate|fast|quality NAME]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 runs="${1:-3}"
 mode="${2:-}"
+quality_model="${3:-default}"
 bench/setup.sh
 mvn -B -q package -DskipTests  # always: a zip left from an older build would measure old code
 if [ ! -f model/work/data/images.npy ]; then
@@ -41,29 +45,32 @@ user_model() {  # name, then export.py's options: exported to bench/work/<name>,
 }
 if [ "$mode" = trunk ]; then
   user_model no-trunk --run "$(/usr/bin/python3 -c 'import json; print(json.load(open("model/export/model.json"))["version"])')" --no-trunk
-elif [ "$mode" = int8 ]; then
-  user_model int8 --run "${INT8_RUN:-int8-64-seed8}"
 fi
 trap 'integ-tests/es-node.sh stop' EXIT INT TERM
 out=bench/results/hashing.json
 [ "$mode" = batching ] && out=bench/results/batching.json
 [ "$mode" = trunk ] && out=bench/results/trunk.json
 [ "$mode" = accurate ] && out=bench/results/accurate.json
-[ "$mode" = int8 ] && out=bench/results/int8.json
+[ "$mode" = fast ] && out=bench/results/fast.json
+[ "$mode" = quality ] && out=bench/results/quality-$quality_model.json
+offline=model/results/results.json
+[ "$quality_model" = default ] || offline=model/results/$quality_model/results.json
 rm -f "$out"
 run() {  # label, extra config, phase, then any further options of hashing_bench.py
   integ-tests/es-node.sh stop >/dev/null 2>&1 || true
   local url
   url=$(ES_EXTRA_CONFIG="$2" integ-tests/es-node.sh start)
   /usr/bin/python3 bench/hashing_bench.py --url "$url" --docs bench/work/test-docs.ndjson \
-    --offline model/results/results.json --out "$out" --runs "$runs" --phase "$3" --label "$1" "${@:4}"
+    --offline "$offline" --out "$out" --runs "$runs" --phase "$3" --label "$1" "${@:4}"
 }
 if [ "$mode" = trunk ]; then
   run no-caption-cache "deep_hash.text.cache_size: 0" ingest --models default,no-trunk --pipelines image,fused,full
 elif [ "$mode" = accurate ]; then
   run no-caption-cache "deep_hash.text.cache_size: 0" ingest --models default,accurate --pipelines image,fused,full
-elif [ "$mode" = int8 ]; then
-  run no-caption-cache "deep_hash.text.cache_size: 0" ingest --models default,int8 --pipelines text,fused,full
+elif [ "$mode" = fast ]; then
+  run no-caption-cache "deep_hash.text.cache_size: 0" ingest --models default,fast --pipelines text,fused,full
+elif [ "$mode" = quality ]; then
+  run quality "" quality --quality-model "$quality_model"
 elif [ "$mode" = batching ]; then
   run no-caption-cache "deep_hash.text.cache_size: 0" batching
   run caption-cache "" batching

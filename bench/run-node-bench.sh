@@ -5,7 +5,8 @@
 #   bench/run-node-bench.sh 1000000:64:1:hamming-format,hamming-plain,bit-flat,bit-hnsw
 # BENCH_TAG=x appends "-x" to the result files' names (so a run on another machine keeps the committed
 # ones); ES_HEAP and ES_EXTRA_CONFIG (lines for elasticsearch.yml) pass through to the node; ES_VERSION
-# names the Elasticsearch release (8.19.21 or 9.1.10), node and plugin alike.
+# names the Elasticsearch release (8.19.21 or 9.1.10), node and plugin alike; NODE_BENCH_ARGS passes options
+# to node_bench.py (for example "--codes-from bench/work/mih/clustered-64b-10000000 --radii 2,4,8").
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bench/setup.sh
@@ -33,5 +34,5 @@ for config in "${configs[@]}"; do
   out="bench/results/node-${docs}-${bits}b-${shards}s${BENCH_TAG:+-$BENCH_TAG}.json"
   echo "==> $docs codes of $bits bits, $shards shard(s): $variants -> $out"
   /usr/bin/python3 bench/node_bench.py --url "$url" --docs "$docs" --bits "$bits" --shards "$shards" \
-    --variants "$variants" --out "$out" ${REUSE:+--reuse} >/dev/null
+    --variants "$variants" --out "$out" ${REUSE:+--reuse} ${NODE_BENCH_ARGS:-} >/dev/null
 done

@@ -30,16 +30,9 @@ if ! [ -f "$data/captions-minilm.f32" ] || [ "$(cat "$data/captions-minilm.sha25
     java -cp "../target/classes:$(cat ../target/classpath.txt)" org.deephash.model.MiniLmEncoder "$data/captions.jsonl" "$data/captions-minilm.f32"
     echo "$captions_sha" > "$data/captions-minilm.sha256"
 fi
-# The shipped configuration (the model card's "what was tried" says how it was chosen): MobileNetV2
-# features from three layers as the image backbone, its layers after block_12_add trained at a tenth
-# of the learning rate for the image tower while the fused tower reads a second, frozen copy; semantic
-# hash centres per subgroup (half equidistant bits, half ITQ bits of the subgroup's mean caption
-# embedding); the fused tower over the image and text latents; five times the default quantization
-# weight and the straight-through term; 50 epochs. Every run below uses it, the baselines too.
-shipped=(--epochs 50 --centres 1 --centres-kind semantic --fusion latents --pretrained-image 1 --pretrained-cnn 0
-         --pretrained-layer block_12_expand_relu,block_13_expand_relu,block_14_expand_relu
-         --pretrained-finetune block_12_add --pretrained-lr-scale 0.1 --pretrained-fused-frozen 1
-         --quantization 0.5 --ste 1)
+# The shipped configuration (`shipped`, configs.sh: the model card's "what was tried" says how it was chosen).
+# Every run below uses it, the baselines too.
+source ./configs.sh
 # The shipped configuration at 64 bits with three seeds: the card gives every 64-bit figure as its spread
 # over them, and the one with the best validation score is the shipped model. Every training keeps the
 # epoch with the best validation score; the test split is read once, by evaluate.py below.

@@ -19,8 +19,9 @@ scripts/build-plugin.sh 9.1.10 -B
 echo "==> Model pipeline, quick mode (model/run.sh --quick)"
 model/run.sh --quick
 
-echo "==> The second bundled model's pipeline, quick mode (model/run-accurate.sh --quick: two backbones, no shared trunk)"
-model/run-accurate.sh --quick
+echo "==> The other bundled models' pipelines, quick mode (model/run-bundled.sh accurate --quick: two backbones, no shared trunk; fast --quick: the int8 MiniLM as the model's own text encoder)"
+model/run-bundled.sh accurate --quick
+model/run-bundled.sh fast --quick
 
 echo "==> Your own collection, quick mode: two public icon collections (model/public-collections/run.sh --quick)"
 model/public-collections/run.sh --quick

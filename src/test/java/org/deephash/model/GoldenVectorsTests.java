@@ -38,7 +38,8 @@ import static org.hamcrest.Matchers.greaterThan;
  * (the encoder's row as the training side computed it), the encoder's output must match it to 1e-4
  * (a convolution's sums run in another order in ONNX Runtime than in PyTorch; the codes must still
  * match to the bit). Every test runs once for each bundled model's export, {@code model/export}
- * ({@code default}) and {@code model/export-accurate} ({@code accurate}) (Maven runs tests from the project
+ * ({@code default}), {@code model/export-accurate} ({@code accurate}) and {@code model/export-fast}
+ * ({@code fast}, with its own int8 text encoder) (Maven runs tests from the project
  * root); {@code -Dtests.model.dir=...} checks others instead, of any kind, comma-separated (ImageEncoderTests
  * checks the chained fixture this way too). The largest differences are logged
  * (target/surefire-reports/org.deephash.model.GoldenVectorsTests-output.txt).
@@ -46,8 +47,8 @@ import static org.hamcrest.Matchers.greaterThan;
 public class GoldenVectorsTests extends ESTestCase {
     static final double TOLERANCE = 1e-5;
     static final double FEATURES_TOLERANCE = 1e-4;
-    /** The exports the plugin bundles (pom.xml copies each into target/models/): {@code default} and {@code accurate}. */
-    static final List<String> BUNDLED_EXPORTS = List.of("model/export", "model/export-accurate");
+    /** The exports the plugin bundles (pom.xml copies each into target/models/): {@code default}, {@code accurate}, {@code fast}. */
+    static final List<String> BUNDLED_EXPORTS = List.of("model/export", "model/export-accurate", "model/export-fast");
 
     /** Each model directory's model and golden vectors, loaded by its first test and closed after the last. */
     private static final Map<Path, Loaded> LOADED = new HashMap<>();

@@ -12,6 +12,8 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -33,9 +35,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The model inside a real node: ONNX Runtime loads under the plugin's entitlement policy, the bundled
  * models are listed, the {@code deep_hash} processor and {@code _hash} reproduce the codes and
- * embeddings PyTorch computed for the golden inputs of both ({@code default}: model/export/golden.json;
- * {@code accurate}: model/export-accurate/golden.json), a bulk request of 1000
- * real pictures is hashed, text and image queries (cross-modal, fused, re-ranked) answer as queries by
+ * embeddings PyTorch computed for the golden inputs of each ({@code default}: model/export/golden.json;
+ * {@code accurate} and {@code fast}: golden.json in model/export-accurate/ and model/export-fast/), a bulk
+ * request of 1000 real pictures is hashed, text and image queries (cross-modal, fused, re-ranked) answer as queries by
  * the code they hash to, and bad input is a 400 per document with the node still up and the errors
  * counted by kind in {@code _deep_hash/stats}.
  */
@@ -134,21 +136,25 @@ class HashingIT {
         reproduceGolden("default", golden, PIPELINE);
     }
 
-    /** The second bundled model, {@code accurate} (its own backbones, no shared trunk), the same way. */
-    @Test
+    /**
+     * The other bundled models the same way: {@code accurate} (its own backbones, no shared trunk) and
+     * {@code fast} (its own int8 text encoder, each caption embedded alone).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"accurate", "fast"})
     @Order(2)
-    void theAccurateModelGivesItsGoldenCodes() throws IOException {
-        Raw r = es.raw("PUT", "/_ingest/pipeline/deep-hash-it-accurate", """
-            {"processors": [{"deep_hash": {"model": "accurate", "image_field": "image", "text_field": "caption",
-              "target_field": "hash", "embedding_field": "embedding"}}]}""");
+    void theOtherBundledModelsGiveTheirGoldenCodes(String name) throws IOException {
+        Raw r = es.raw("PUT", "/_ingest/pipeline/deep-hash-it-" + name, """
+            {"processors": [{"deep_hash": {"model": "%s", "image_field": "image", "text_field": "caption",
+              "target_field": "hash", "embedding_field": "embedding"}}]}""".formatted(name));
         assertEquals(200, r.status(), r.describe());
-        Raw listed = es.raw("GET", "/_deep_hash/models/accurate", (String) null);
+        Raw listed = es.raw("GET", "/_deep_hash/models/" + name, (String) null);
         assertEquals(200, listed.status(), listed.describe());
-        JsonNode accurate = listed.json().get("models").get(0);
-        assertEquals("bundled", accurate.get("source").asText(), listed.describe());
-        assertTrue(accurate.get("usable").asBoolean(), listed.describe());
-        assertEquals(64, accurate.get("bits").asInt(), listed.describe());
-        reproduceGolden("accurate", JSON.readTree(REPO.resolve("model/export-accurate/golden.json").toFile()), "deep-hash-it-accurate");
+        JsonNode model = listed.json().get("models").get(0);
+        assertEquals("bundled", model.get("source").asText(), listed.describe());
+        assertTrue(model.get("usable").asBoolean(), listed.describe());
+        assertEquals(64, model.get("bits").asInt(), listed.describe());
+        reproduceGolden(name, JSON.readTree(REPO.resolve("model/export-" + name + "/golden.json").toFile()), "deep-hash-it-" + name);
     }
 
     private void reproduceGolden(String model, JsonNode golden, String pipeline) throws IOException {
@@ -170,6 +176,12 @@ class HashingIT {
             }
             String name = c.get("name").asText();
             Raw hashed = es.raw("POST", "/_deep_hash/models/" + model + "/_hash", hashBody);
+            if (c.has("text") && c.get("text").asText().isBlank()) {
+                // The runtime hashes a blank text (GoldenVectorsTests checks it); the node refuses one, as it
+                // refuses every blank caption, with a 400 that says so.
+                checks.check(hashed.status() == 400 && hashed.text().contains("[text] is empty"), hashed::describe);
+                continue;
+            }
             checks.check(hashed.status() == 200, hashed::describe);
             if (hashed.status() == 200) {
                 checks.check(entry.equals(hashed.json().get("entry_point").asText()), () -> name + ": entry point " + hashed.text());
