@@ -36,13 +36,9 @@ mkdir -p work/logs
 runs=()
 for seed in "${seeds[@]}"; do
     run="${prefix}$run_stem-seed$seed"
-    if [ -n "${RUN_BUNDLED_REUSE:-}" ] && [ -f "work/runs/$run/model.pt" ]; then
-        echo "run-bundled: $run already trained (RUN_BUNDLED_REUSE): kept"
-    else
-        $PY train.py $quick --data "$data" "${options[@]}" --seed "$seed" --name "$run" > "work/logs/$run.log" 2>&1 \
-            || { cat "work/logs/$run.log" >&2; exit 1; }
-        tail -1 "work/logs/$run.log"
-    fi
+    $PY train.py $quick --data "$data" "${options[@]}" --seed "$seed" --name "$run" > "work/logs/$run.log" 2>&1 \
+        || { cat "work/logs/$run.log" >&2; exit 1; }
+    tail -1 "work/logs/$run.log"
     runs+=("$run")
 done
 best=$($PY -c 'import sys, runs; print(runs.run_names_by_validation(sys.argv[1:])[0])' "${runs[@]}")
