@@ -125,6 +125,9 @@ final class MultiIndexSearch {
         boolean firstLook = forced == false;
         double averageEntries = 0;
         boolean predicted = false;
+        // Past a prediction from the k-th nearest found so far: each step is weighed by what its buckets hold
+        // (planned before it runs), not by the load of the buckets seen so far.
+        boolean bounded = false;
         int r = 0;
         for (; r <= maxDistance; r++) {
             int j = r % m;
@@ -142,39 +145,49 @@ final class MultiIndexSearch {
                     // More than the average load by more than chance (three standard deviations of a Poisson count)
                     // and than the query's own source code (one entry in each table) would explain.
                     double loaded = CostModel.NEAR_LOAD * averageEntries + 3 * Math.sqrt(averageEntries) + m;
-                    if (entries > loaded || found.countWithin(r - 1) >= CostModel.NEAR_CODES) {
+                    if (entries > loaded || gathered(found, r - 1)) {
                         budget = Math.max(budget, CostModel.EXPLORE_AT_MOST * scanCost);
                     } else {
                         spread = true;
                     }
                 }
-                if (looking == false && spent + step > budget) {
+                if (looking == false && bounded == false && spent + step > budget) {
                     if (predicted) {
                         decision = "scan: top " + k + " not found by radius " + r + " within the tables' budget";
                         return null;
                     }
                     predicted = true;
-                    // Where the first look saw the codes spread evenly: the radius evenly spread codes need (a lone near
-                    // code, likely the query's own source, says nothing about the others). Otherwise extrapolate from
-                    // the codes found so far, else ask a sample of the segment; the budget below bounds what a wrong
-                    // prediction costs.
-                    int within = found.countWithin(r - 1);
-                    int expected = Math.min(maxDistance, spread ? uniformRadius(k)
-                        : within > 0 ? extrapolatedRadius(k, within, r - 1) : sampleRadius(k));
-                    double remaining = 0;
-                    for (int s = r; s <= expected; s++) {
-                        int js = s % m;
-                        remaining += buckets(js, s / m, s / m) * (cost.bucketNanos() + load * (cost.entryNanos() + cost.verifyNanos()));
+                    // The k-th nearest of the codes found so far bounds the k-th nearest of all: the tables need go no
+                    // farther. Where they could get there at their average load, they go on, up to the share of the
+                    // scan they may cost (codes that gather at some distance from the query, as a cluster's do around
+                    // a code from another shard, fill the first buckets with candidates that near, and the buckets
+                    // beyond hold fewer: the first buckets' load would overstate what remains many times over).
+                    int bound = Math.min(maxDistance, found.kthDistance(k));
+                    if (spent + remaining(r, bound, averageLoad) <= CostModel.CHOOSE_INDEX_BELOW * scanCost) {
+                        budget = CostModel.CHOOSE_INDEX_BELOW * scanCost;
+                        bounded = true;
+                    } else {
+                        // Else the radius evenly spread codes need, where the first look saw them so (a lone near
+                        // code, likely the query's own source, says nothing about the others); else extrapolate from
+                        // the codes found so far, else ask a sample of the segment.
+                        int within = found.countWithin(r - 1);
+                        int expected = Math.min(maxDistance, spread ? uniformRadius(k)
+                            : within > 0 ? extrapolatedRadius(k, within, r - 1) : sampleRadius(k));
+                        double remaining = remaining(r, expected, load);
+                        if (spent + remaining > CostModel.CHOOSE_INDEX_BELOW * scanCost) {
+                            decision = "scan: top " + k + " needs about radius " + expected + (spread ? " (the codes look evenly spread)" : "")
+                                + ", too far for the tables";
+                            return null;
+                        }
+                        // Twice the prediction at most: a wrong one costs a bounded share of the scan.
+                        budget = spent + Math.min(CostModel.CHOOSE_INDEX_BELOW * scanCost, Math.max(2 * remaining, budget));
                     }
-                    if (spent + remaining > CostModel.CHOOSE_INDEX_BELOW * scanCost) {
-                        decision = "scan: top " + k + " needs about radius " + expected + (spread ? " (the codes look evenly spread)" : "")
-                            + ", too far for the tables";
-                        return null;
-                    }
-                    // Twice the prediction at most: a wrong one costs a bounded share of the scan.
-                    budget = spent + Math.min(CostModel.CHOOSE_INDEX_BELOW * scanCost, Math.max(2 * remaining, budget));
                 }
                 Probe probe = plan(j, rho, rho);
+                if (bounded && spent + estimate(probe) > budget) {
+                    decision = "scan: top " + k + " not found by radius " + r + " within the tables' budget";
+                    return null;
+                }
                 averageEntries += visits * averageLoad;
                 buckets += probe.size;
                 entries += probe.entries;
@@ -189,6 +202,29 @@ final class MultiIndexSearch {
         found.keepNearest(k, Math.min(r, maxDistance));
         decision = "multi_index: " + m + " substrings, top " + k + " by radius " + Math.min(r, maxDistance) + ": " + buckets + " buckets";
         return found;
+    }
+
+    /**
+     * Whether the candidates found so far say that codes gather near the query: {@link CostModel#NEAR_CODES} of them
+     * within the radius searched (all codes that near have been found; one may be the query's own source), or one
+     * beyond it but within a fifth of the bits, a distance that codes spread evenly rarely come within. A candidate
+     * of the first look shares one substring with the query, and its other bits, if spread evenly, differ in half
+     * their places (21 of 42 at 64 bits: 12 or fewer about once in 700, once in 40 where bits lean as far as
+     * 0.2/0.8), while a cluster's codes a few bits from the query put some of theirs there.
+     */
+    private boolean gathered(Candidates found, int searched) {
+        int within = found.countWithin(searched);
+        return within >= CostModel.NEAR_CODES || found.countWithin(Math.max(searched, kernel.bits() / 5)) > within;
+    }
+
+    /** What probing radii {@code from} to {@code to} would cost, at {@code load} entries a bucket. */
+    private double remaining(int from, int to, double load) {
+        double remaining = 0;
+        for (int s = from; s <= to; s++) {
+            remaining += buckets(s % table.substrings(), s / table.substrings(), s / table.substrings())
+                * (cost.bucketNanos() + load * (cost.entryNanos() + cost.verifyNanos()));
+        }
+        return remaining;
     }
 
     /**
@@ -424,6 +460,16 @@ final class MultiIndexSearch {
                 n += distances[i] <= bound ? 1 : 0;
             }
             return n;
+        }
+
+        /** The {@code k}-th smallest distance, or {@link Integer#MAX_VALUE} where there are fewer than {@code k}. */
+        int kthDistance(int k) {
+            if (size < k) {
+                return Integer.MAX_VALUE;
+            }
+            int[] sorted = Arrays.copyOf(distances, size);
+            Arrays.sort(sorted);
+            return sorted[k - 1];
         }
 
         /** Keeps those within {@code bound}, in their order. */

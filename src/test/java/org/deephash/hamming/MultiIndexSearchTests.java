@@ -303,32 +303,20 @@ public class MultiIndexSearchTests extends ESTestCase {
         bits = 64;
         int k = 5;
         for (boolean clustered : new boolean[] { false, true }) {
+            int docs = 100_000;
+            // java.util.Random: the test framework's random().nextBytes fills 100,000 codes with two values of
+            // some of their bytes, not uniformly.
+            java.util.Random rnd = new java.util.Random(random().nextLong());
+            List<byte[]> all = new ArrayList<>(docs);
+            List<byte[]> centres = new ArrayList<>();
+            for (int c = 0; c < docs / 20; c++) {
+                centres.add(HammingOracle.randomCode(rnd, bits));
+            }
+            for (int i = 0; i < docs; i++) {
+                all.add(clustered ? HammingOracle.flip(rnd, centres.get(i % centres.size()), rnd.nextInt(3)) : HammingOracle.randomCode(rnd, bits));
+            }
             try (Directory dir = newDirectory()) {
-                IndexWriterConfig config = new IndexWriterConfig().setMergePolicy(org.apache.lucene.index.NoMergePolicy.INSTANCE)
-                    .setRAMBufferSizeMB(256).setMaxBufferedDocs(1_000_000);
-                FieldSpec spec = new FieldSpec(bits / 8, FieldSpec.AUTO_SUBSTRINGS);
-                config.setCodec(TestUtil.alwaysDocValuesFormat(new FixedBitsDocValuesFormat(f -> f.equals("hash") ? spec : FieldSpec.UNKNOWN)));
-                int docs = 100_000;
-                // java.util.Random: the test framework's random().nextBytes fills 100,000 codes with two values of
-                // some of their bytes, not uniformly.
-                java.util.Random rnd = new java.util.Random(random().nextLong());
-                List<byte[]> all = new ArrayList<>(docs);
-                List<byte[]> centres = new ArrayList<>();
-                for (int c = 0; c < docs / 20; c++) {
-                    centres.add(HammingOracle.randomCode(rnd, bits));
-                }
-                try (org.apache.lucene.index.IndexWriter writer = new org.apache.lucene.index.IndexWriter(dir, config)) {
-                    for (int i = 0; i < docs; i++) {
-                        byte[] code = clustered ? HammingOracle.flip(rnd, centres.get(i % centres.size()), rnd.nextInt(3))
-                            : HammingOracle.randomCode(rnd, bits);
-                        all.add(code);
-                        Document doc = new Document();
-                        doc.add(new BinaryDocValuesField("hash", new BytesRef(code)));
-                        writer.addDocument(doc);
-                    }
-                }
-                try (IndexReader reader = org.apache.lucene.index.DirectoryReader.open(dir)) {
-                    assertThat(reader.leaves().size(), equalTo(1));
+                try (IndexReader reader = oneSegment(dir, all)) {
                     LeafReaderContext leaf = reader.leaves().get(0);
                     FixedBitsCodes fixed = ((FixedBitsValues) leaf.reader().getBinaryDocValues("hash")).fixedBitsCodes();
                     double scanCost = CostModel.DEFAULT.scan(fixed.count(), fixed.bytesPerCode());
@@ -367,5 +355,83 @@ public class MultiIndexSearchTests extends ESTestCase {
                 }
             }
         }
+    }
+
+    /**
+     * Clustered codes seen from another shard: the query is not an indexed code, nor near one, but its cluster's
+     * codes lie a few bits off (its k nearest at distance 5-8), as where a query drawn from one shard's codes is
+     * run on the shard that holds the rest of its cluster. The first buckets fill with the cluster's codes, far
+     * more than the buckets beyond hold: the tables answer (from the k-th nearest found so far, which bounds how
+     * far they must go), equal to the oracle, where a prediction from the first buckets' load would scan.
+     */
+    public void testAutoTopKFindsAClusterAroundACodeFromAnotherShard() throws IOException {
+        bits = 64;
+        int k = 10;
+        java.util.Random rnd = new java.util.Random(random().nextLong());
+        List<byte[]> centres = new ArrayList<>();
+        // 20 codes a cluster: a cluster is as small a share of the segment as a real collection's near-duplicates
+        // (a 5M-code shard's clusters of 500 are a ten-thousandth of it); where a cluster is a large share, reading
+        // all of it through the tables costs about as much as the scan.
+        for (int c = 0; c < 50_000; c++) {
+            centres.add(HammingOracle.randomCode(rnd, bits));
+        }
+        List<byte[]> all = new ArrayList<>();
+        for (int i = 0; i < 1_000_000; i++) {
+            all.add(HammingOracle.flip(rnd, centres.get(i % centres.size()), 3));
+        }
+        try (Directory dir = newDirectory()) {
+            try (IndexReader reader = oneSegment(dir, all)) {
+                LeafReaderContext leaf = reader.leaves().get(0);
+                FixedBitsCodes fixed = ((FixedBitsValues) leaf.reader().getBinaryDocValues("hash")).fixedBitsCodes();
+                double scanCost = CostModel.DEFAULT.scan(fixed.count(), fixed.bytesPerCode());
+                int byTables = 0;
+                for (int q = 0; q < 20; q++) {
+                    byte[] query = HammingOracle.flip(rnd, centres.get(rnd.nextInt(centres.size())), 4);
+                    List<Integer> distances = new ArrayList<>();
+                    for (byte[] code : all) {
+                        distances.add(HammingOracle.distance(query, code));
+                    }
+                    distances.sort(null);
+                    MultiIndexSearch search = new MultiIndexSearch(fixed.multiIndex(), fixed, HammingKernel.forCode(HashCode.ofBytes(query)),
+                        query, reader.maxDoc(), CostModel.DEFAULT);
+                    MultiIndexSearch.Candidates found = search.topK(k, bits, null, scanCost, false);
+                    String why = search.decision() + " (k-th distance " + distances.get(k - 1) + ")";
+                    if (found != null) {
+                        byTables++;
+                        assertThat(why, search.decision(), containsString("multi_index:"));
+                        assertTrue(why + ": spent " + search.spent() / scanCost + " of a scan", search.spent() <= CostModel.CHOOSE_INDEX_BELOW * scanCost);
+                        List<Integer> got = new ArrayList<>();
+                        for (int i = 0; i < found.size; i++) {
+                            got.add(found.distances[i]);
+                        }
+                        got.sort(null);
+                        assertThat(why, got, equalTo(distances.subList(0, k)));
+                    } else {
+                        assertThat(why, search.decision(), containsString("scan:"));
+                    }
+                }
+                // 16 to 17 of 20 as a rule (0 to 2 when the prediction from the first buckets' load decided); the rest
+                // saw too few of their cluster's codes in their first buckets to look on
+                assertTrue("queries answered by the tables: " + byTables + " of 20", byTables >= 12);
+            }
+        }
+    }
+
+    /** One segment holding {@code codes} in field "hash" (64 bits, multi-index tables of the automatic width). */
+    private static IndexReader oneSegment(Directory dir, List<byte[]> codes) throws IOException {
+        IndexWriterConfig config = new IndexWriterConfig().setMergePolicy(org.apache.lucene.index.NoMergePolicy.INSTANCE)
+            .setRAMBufferSizeMB(256).setMaxBufferedDocs(1_000_000);
+        FieldSpec spec = new FieldSpec(codes.get(0).length, FieldSpec.AUTO_SUBSTRINGS);
+        config.setCodec(TestUtil.alwaysDocValuesFormat(new FixedBitsDocValuesFormat(f -> f.equals("hash") ? spec : FieldSpec.UNKNOWN)));
+        try (org.apache.lucene.index.IndexWriter writer = new org.apache.lucene.index.IndexWriter(dir, config)) {
+            for (byte[] code : codes) {
+                Document doc = new Document();
+                doc.add(new BinaryDocValuesField("hash", new BytesRef(code)));
+                writer.addDocument(doc);
+            }
+        }
+        IndexReader reader = org.apache.lucene.index.DirectoryReader.open(dir);
+        assertThat(reader.leaves().size(), equalTo(1));
+        return reader;
     }
 }

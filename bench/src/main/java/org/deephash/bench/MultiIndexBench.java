@@ -9,6 +9,7 @@ import org.apache.lucene.index.IndexWriter;
 import org.apache.lucene.index.IndexWriterConfig;
 import org.apache.lucene.search.IndexSearcher;
 import org.apache.lucene.search.Query;
+import org.apache.lucene.search.TopDocs;
 import org.apache.lucene.store.MMapDirectory;
 import org.apache.lucene.util.BytesRef;
 import org.deephash.codec.FixedBitsDocValuesFormat;
@@ -29,6 +30,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.Random;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -46,6 +49,11 @@ import java.util.stream.Stream;
  * with 2 bits flipped. kind=random: uniform codes; queries are half uniform, half indexed codes with 2
  * bits flipped. Each line prints p50 and p99 in ms over the queries (after a warm-up pass), and the
  * mean number of hits.
+ *
+ * shards=S: the segment holds one shard's share of the codes (every S-th; the queries are drawn from all of
+ * them, so most queries' source codes lie in another shard), as each shard of an S-shard index sees them.
+ * only=decisions: for each k of ks, how the {@code auto} top-k searched each query (the tables or a scan, and
+ * why), tallied over the queries.
  */
 public final class MultiIndexBench {
     public static void main(String[] args) throws Exception {
@@ -70,8 +78,22 @@ public final class MultiIndexBench {
             System.arraycopy(qs[i], 0, flatQueries, i * bytes, bytes);
         }
         writeFile(dir.resolve("queries.u8"), flatQueries);
+        int shards = Integer.parseInt(arg(args, "shards", "1"));
+        if (shards > 1) {
+            // One shard's share: the codes the bench indexes from here on (the files above keep all of them).
+            codes = share(codes, bytes, shards);
+            n = codes.length / bytes;
+            dir = dir.resolve("shard-of-" + shards);
+            codesForWarmUp = n;
+        }
+        run(codes, n, bits, kind, qs, dir, shards, only, args);
+    }
 
-        System.out.printf(Locale.ROOT, "# %s codes=%d bits=%d queries=%d java=%s cpus=%d%n", kind, n, bits, queries, Runtime.version(), Runtime.getRuntime().availableProcessors());
+    private static void run(byte[] codes, int n, int bits, String kind, byte[][] qs, Path dir, int shards, String only, String[] args) throws Exception {
+        int bytes = bits / 8;
+        int queries = qs.length;
+
+        System.out.printf(Locale.ROOT, "# %s codes=%d (shards=%d) bits=%d queries=%d java=%s cpus=%d%n", kind, n, shards, bits, queries, Runtime.version(), Runtime.getRuntime().availableProcessors());
         Built plain = build(dir.resolve("flat"), codes, n, bytes, FieldSpec.NO_INDEX);
         Built mih = build(dir.resolve("multi-index"), codes, n, bytes, FieldSpec.AUTO_SUBSTRINGS);
         System.out.printf(Locale.ROOT, "build flat: write %.1f s, merge %.1f s, %.2f bytes/code%n", plain.writeSeconds, plain.mergeSeconds, (double) plain.bytes / n);
@@ -102,6 +124,11 @@ public final class MultiIndexBench {
                     compare("radius " + r, qs, variants, List.of("auto", "scan", "index"), single, 10);
                 }
             }
+            if (only.contains("decisions")) {
+                for (int k : radii(arg(args, "ks", "10,1,100"))) {
+                    decisions(k, bits, qs, parallel);
+                }
+            }
             if (only.contains("topk")) {
                 for (int k : radii(arg(args, "ks", "10,1,100"))) {
                     List<QueryFor> variants = new ArrayList<>();
@@ -123,6 +150,55 @@ public final class MultiIndexBench {
         } finally {
             executor.shutdown();
         }
+    }
+
+    /** Every {@code shards}-th code. */
+    private static byte[] share(byte[] codes, int bytes, int shards) {
+        int kept = (codes.length / bytes + shards - 1) / shards;
+        byte[] share = new byte[kept * bytes];
+        for (int i = 0; i < kept; i++) {
+            System.arraycopy(codes, i * shards * bytes, share, i * bytes, bytes);
+        }
+        return share;
+    }
+
+    /**
+     * How {@code auto} found each query's top k (the decision lines of its segments, tallied over the queries), and
+     * for each kind of decision what the forced tables and the scan cost those queries (medians, one timing each
+     * after a warm-up pass) and the k-th distance: whether the choice was the cheaper one.
+     */
+    private static void decisions(int k, int bits, byte[][] qs, IndexSearcher searcher) throws Exception {
+        Map<String, List<double[]>> byDecision = new TreeMap<>();
+        for (int pass = 0; pass < 2; pass++) {
+            for (byte[] q : qs) {
+                Query rewritten = searcher.rewrite(new HammingTopKQuery("h", HashCode.ofBytes(q), bits, k, SearchStrategy.AUTO, CostModel.DEFAULT));
+                TopDocs top = searcher.search(rewritten, k);
+                long start = System.nanoTime();
+                searcher.search(new HammingTopKQuery("h", HashCode.ofBytes(q), bits, k, SearchStrategy.INDEX, CostModel.DEFAULT), k);
+                double index = (System.nanoTime() - start) / 1e6;
+                start = System.nanoTime();
+                searcher.search(new HammingTopKQuery("h", HashCode.ofBytes(q), bits, k, SearchStrategy.SCAN, CostModel.DEFAULT), k);
+                double scan = (System.nanoTime() - start) / 1e6;
+                if (pass == 0) {
+                    continue; // warm-up
+                }
+                String how = searcher.explain(rewritten, top.scoreDocs[0].doc).toString().replace("\n", " ");
+                // "... found by segment 0: <decision>": the decision without its numbers
+                String decision = how.substring(how.indexOf("found by ") + "found by ".length())
+                    .replaceAll("[0-9]+ buckets.*", "").replaceAll("radius [0-9]+", "radius R").trim();
+                if (System.getProperty("dbg") != null && how.contains("DBG")) System.out.println(how.substring(how.indexOf("DBG")));
+                double kth = bits * (1 - top.scoreDocs[top.scoreDocs.length - 1].score);
+                byDecision.computeIfAbsent(decision, d -> new ArrayList<>()).add(new double[] { kth, index, scan });
+            }
+        }
+        byDecision.forEach((d, rows) -> {
+            double[] kth = rows.stream().mapToDouble(r -> r[0]).toArray();
+            double[] index = rows.stream().mapToDouble(r -> r[1]).toArray();
+            double[] scan = rows.stream().mapToDouble(r -> r[2]).toArray();
+            long cheaper = rows.stream().filter(r -> r[1] < r[2]).count();
+            System.out.printf(Locale.ROOT, "top %-4d auto %4d queries: k-th distance p50 %.0f; tables p50 %.3f ms, scan p50 %.3f ms, tables cheaper for %d: %s%n",
+                k, rows.size(), median(kth), median(index), median(scan), cheaper, d);
+        });
     }
 
     private record Built(double writeSeconds, double mergeSeconds, long bytes) {}
