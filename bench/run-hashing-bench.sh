@@ -17,8 +17,10 @@
 # the same comparison from before `fast` was bundled, its heads installed as a user model). With
 # `quality NAME`, only the MAP check for the bundled model NAME (default, accurate or fast) against its own
 # model/results (model/results/NAME/results.json; model/results/results.json for default), into
-# bench/results/quality-NAME.json.
-#   bench/run-hashing-bench.sh [runs] [batching|trunk|accurate|fast|quality NAME]
+# bench/results/quality-NAME.json. With `px96 RUN`, the bundled `fast` against model/'s run RUN (trained with
+# --pretrained-size 96: pictures upsampled to 96 px instead of 128 for MobileNetV2) exported and installed as the
+# user model `px96`: pictures, fused and full pipelines, the caption cache off, into bench/results/px96.json.
+#   bench/run-hashing-bench.sh [runs] [batching|trunk|accurate|fast|quality NAME|px96 RUN]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 runs="${1:-3}"
@@ -43,6 +45,9 @@ user_model() {  # name, then export.py's options: exported to bench/work/<name>,
   models="$(integ-tests/es-node.sh home)/config/deep-hash/models"
   rm -rf "${models:?}/$1" && mkdir -p "$models" && cp -r "bench/work/$1" "$models/$1"
 }
+if [ "$mode" = px96 ]; then
+  user_model px96 --run "${3:?usage: bench/run-hashing-bench.sh RUNS px96 RUN}"
+fi
 if [ "$mode" = trunk ]; then
   user_model no-trunk --run "$(/usr/bin/python3 -c 'import json; print(json.load(open("model/export/model.json"))["version"])')" --no-trunk
 fi
@@ -52,6 +57,7 @@ out=bench/results/hashing.json
 [ "$mode" = trunk ] && out=bench/results/trunk.json
 [ "$mode" = accurate ] && out=bench/results/accurate.json
 [ "$mode" = fast ] && out=bench/results/fast.json
+[ "$mode" = px96 ] && out=bench/results/px96.json
 [ "$mode" = quality ] && out=bench/results/quality-$quality_model.json
 offline=model/results/results.json
 [ "$quality_model" = default ] || offline=model/results/$quality_model/results.json
@@ -69,6 +75,8 @@ elif [ "$mode" = accurate ]; then
   run no-caption-cache "deep_hash.text.cache_size: 0" ingest --models default,accurate --pipelines image,fused,full
 elif [ "$mode" = fast ]; then
   run no-caption-cache "deep_hash.text.cache_size: 0" ingest --models default,fast --pipelines text,fused,full
+elif [ "$mode" = px96 ]; then
+  run no-caption-cache "deep_hash.text.cache_size: 0" ingest --models fast,px96 --pipelines image,fused,full
 elif [ "$mode" = quality ]; then
   run quality "" quality --quality-model "$quality_model"
 elif [ "$mode" = batching ]; then

@@ -18,7 +18,8 @@ export PLUGIN_ZIP="$(scripts/build-plugin.sh "$ES_VERSION")"
 export ES_NODE_NAME=bench ES_HEAP="${ES_HEAP:-4g}"
 export ES_JAVA_HOME="${ES_JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
 integ-tests/es-node.sh stop >/dev/null 2>&1 || true
-integ-tests/es-node.sh setup
+# REUSE=1 keeps the node's data from the last run (KEEP_DATA), so that node_bench.py --reuse finds its indices.
+KEEP_DATA="${REUSE:+1}" integ-tests/es-node.sh setup
 url=$(integ-tests/es-node.sh start)
 trap 'integ-tests/es-node.sh stop' EXIT INT TERM
 

@@ -26,15 +26,18 @@ public record CostModel(double scanNanosPerWord, double bucketNanos, double entr
     /**
      * A top-k search through the tables first looks this far (a share of the scan's cost). If the buckets it
      * looked up held more than {@link #NEAR_LOAD} times the codes the tables' average load puts there, or it
-     * found {@link #NEAR_CODES} codes within its radius, it looks on up to {@link #EXPLORE_AT_MOST}; then (or
-     * at once, where neither) it predicts how far it must go, from how many codes it found so near (or, if
-     * none, from a sample of the segment; where the codes looked evenly spread, from their density).
+     * found {@link #NEAR_CODES} codes within its radius (or one within a fifth of the bits), it looks on up to
+     * {@link #EXPLORE_AT_MOST}; then (or at once, where neither) it predicts how far it must go: no farther than
+     * the k-th nearest code found so far, where the tables could reach that at their average load within
+     * {@link #CHOOSE_INDEX_BELOW} of the scan; else from how many codes it found so near (or, if none, from a
+     * sample of the segment; where the codes looked evenly spread, from their density).
      */
     static final double EXPLORE_FIRST = 0.005;
     /**
      * Codes gather near the query when its buckets hold this many times the average load (and more than chance
      * and the query's own source would add: {@code MultiIndexSearch.topK}), or when the first look found
-     * {@link #NEAR_CODES} codes within the radius it searched (one may be the query's own source).
+     * {@link #NEAR_CODES} codes within the radius it searched (one may be the query's own source), or one
+     * beyond it within a fifth of the bits.
      */
     static final double NEAR_LOAD = 2.0;
     static final int NEAR_CODES = 2;
