@@ -207,10 +207,12 @@ final class MultiIndexSearch {
     /**
      * Whether the candidates found so far say that codes gather near the query: {@link CostModel#NEAR_CODES} of them
      * within the radius searched (all codes that near have been found; one may be the query's own source), or one
-     * beyond it but within a fifth of the bits, a distance that codes spread evenly rarely come within. A candidate
-     * of the first look shares one substring with the query, and its other bits, if spread evenly, differ in half
-     * their places (21 of 42 at 64 bits: 12 or fewer about once in 700, once in 40 where bits lean as far as
-     * 0.2/0.8), while a cluster's codes a few bits from the query put some of theirs there.
+     * beyond it but within a fifth of the bits. A candidate of the first look shares one substring with the query,
+     * and its other bits, if spread evenly, differ in half their places: 12 or fewer of 42 (64 bits, 3 tables)
+     * about once in 250, of 48 (4 tables) once in 2,800, so that a query of evenly spread codes, with 5 to 10 such
+     * candidates, takes the longer look (bounded, as any) in about 3% of cases; a cluster's codes a few bits from
+     * the query put some of theirs there. Where bits lean far from half (each set in 20% or 80% of codes), codes
+     * not gathered come that near much more often (about one candidate in 3), and such queries pay the longer look.
      */
     private boolean gathered(Candidates found, int searched) {
         int within = found.countWithin(searched);

@@ -317,8 +317,7 @@ public class MultiIndexSearchTests extends ESTestCase {
             }
             try (Directory dir = newDirectory()) {
                 try (IndexReader reader = oneSegment(dir, all)) {
-                    LeafReaderContext leaf = reader.leaves().get(0);
-                    FixedBitsCodes fixed = ((FixedBitsValues) leaf.reader().getBinaryDocValues("hash")).fixedBitsCodes();
+                    FixedBitsCodes fixed = codes(reader);
                     double scanCost = CostModel.DEFAULT.scan(fixed.count(), fixed.bytesPerCode());
                     int byTables = 0;
                     for (int q = 0; q < 20; q++) {
@@ -326,6 +325,12 @@ public class MultiIndexSearchTests extends ESTestCase {
                         HammingKernel kernel = HammingKernel.forCode(HashCode.ofBytes(query));
                         MultiIndexSearch search = new MultiIndexSearch(fixed.multiIndex(), fixed, kernel, query, reader.maxDoc(), CostModel.DEFAULT);
                         MultiIndexSearch.Candidates found = search.topK(k, bits, null, scanCost, false);
+                        if (clustered == false && sortedDistances(query, all).get(1) <= bits / 5) {
+                            // Evenly spread codes put two of 100,000 within 12 bits of each other now and then (by
+                            // chance about 0.2 pairs within 7 bits, 1,100 within 12): where the query's source is one of
+                            // such a pair, codes do gather near this query, and looking on is the rule working.
+                            continue;
+                        }
                         if (clustered == false) {
                             assertNull(search.decision(), found);
                             assertThat(search.decision(), containsString("scan:"));
@@ -336,11 +341,7 @@ public class MultiIndexSearchTests extends ESTestCase {
                         } else if (found != null) {
                             byTables++;
                             assertThat(search.decision(), containsString("multi_index:"));
-                            List<Integer> distances = new ArrayList<>();
-                            for (byte[] code : all) {
-                                distances.add(HammingOracle.distance(query, code));
-                            }
-                            distances.sort(null);
+                            List<Integer> distances = sortedDistances(query, all);
                             List<Integer> got = new ArrayList<>();
                             for (int i = 0; i < found.size; i++) {
                                 got.add(found.distances[i]);
@@ -381,17 +382,12 @@ public class MultiIndexSearchTests extends ESTestCase {
         }
         try (Directory dir = newDirectory()) {
             try (IndexReader reader = oneSegment(dir, all)) {
-                LeafReaderContext leaf = reader.leaves().get(0);
-                FixedBitsCodes fixed = ((FixedBitsValues) leaf.reader().getBinaryDocValues("hash")).fixedBitsCodes();
+                FixedBitsCodes fixed = codes(reader);
                 double scanCost = CostModel.DEFAULT.scan(fixed.count(), fixed.bytesPerCode());
                 int byTables = 0;
                 for (int q = 0; q < 20; q++) {
                     byte[] query = HammingOracle.flip(rnd, centres.get(rnd.nextInt(centres.size())), 4);
-                    List<Integer> distances = new ArrayList<>();
-                    for (byte[] code : all) {
-                        distances.add(HammingOracle.distance(query, code));
-                    }
-                    distances.sort(null);
+                    List<Integer> distances = sortedDistances(query, all);
                     MultiIndexSearch search = new MultiIndexSearch(fixed.multiIndex(), fixed, HammingKernel.forCode(HashCode.ofBytes(query)),
                         query, reader.maxDoc(), CostModel.DEFAULT);
                     MultiIndexSearch.Candidates found = search.topK(k, bits, null, scanCost, false);
@@ -415,6 +411,21 @@ public class MultiIndexSearchTests extends ESTestCase {
                 assertTrue("queries answered by the tables: " + byTables + " of 20", byTables >= 12);
             }
         }
+    }
+
+    /** The codes of field "hash" in a reader's only segment. */
+    private static FixedBitsCodes codes(IndexReader reader) throws IOException {
+        return ((FixedBitsValues) reader.leaves().get(0).reader().getBinaryDocValues("hash")).fixedBitsCodes();
+    }
+
+    /** The oracle: the distance from {@code query} to each of {@code codes}, nearest first. */
+    private static List<Integer> sortedDistances(byte[] query, List<byte[]> codes) {
+        List<Integer> distances = new ArrayList<>(codes.size());
+        for (byte[] code : codes) {
+            distances.add(HammingOracle.distance(query, code));
+        }
+        distances.sort(null);
+        return distances;
     }
 
     /** One segment holding {@code codes} in field "hash" (64 bits, multi-index tables of the automatic width). */
