@@ -31,8 +31,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.Random;
+import java.util.TreeMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.stream.Stream;
@@ -186,7 +186,6 @@ public final class MultiIndexBench {
                 // "... found by segment 0: <decision>": the decision without its numbers
                 String decision = how.substring(how.indexOf("found by ") + "found by ".length())
                     .replaceAll("[0-9]+ buckets.*", "").replaceAll("radius [0-9]+", "radius R").trim();
-                if (System.getProperty("dbg") != null && how.contains("DBG")) System.out.println(how.substring(how.indexOf("DBG")));
                 double kth = bits * (1 - top.scoreDocs[top.scoreDocs.length - 1].score);
                 byDecision.computeIfAbsent(decision, d -> new ArrayList<>()).add(new double[] { kth, index, scan });
             }
