@@ -12,8 +12,8 @@
 # off, into bench/results/trunk.json. With `accurate`, the two bundled models side by side (`default` and
 # `accurate`, whose image tower runs the 1.4x MobileNetV2 and whose fused tower a second, 1.0x backbone):
 # the same pipelines, the caption cache off, into bench/results/accurate.json. With `fast`, `default` against
-# the bundled `fast` (the same heads trained over langchain4j's int8 MiniLM, its own text encoder):
-# captions, fused and full pipelines, the caption cache off, into bench/results/fast.json (int8.json is
+# the bundled `fast` (the same configuration over langchain4j's int8 MiniLM, its own text encoder, with pictures
+# at 96 px): pictures, captions, fused and full pipelines, the caption cache off, into bench/results/fast.json (int8.json is
 # the same comparison from before `fast` was bundled, its heads installed as a user model). With
 # `quality NAME`, only the MAP check for the bundled model NAME (default, accurate or fast) against its own
 # model/results (model/results/NAME/results.json; model/results/results.json for default), into
@@ -74,7 +74,7 @@ if [ "$mode" = trunk ]; then
 elif [ "$mode" = accurate ]; then
   run no-caption-cache "deep_hash.text.cache_size: 0" ingest --models default,accurate --pipelines image,fused,full
 elif [ "$mode" = fast ]; then
-  run no-caption-cache "deep_hash.text.cache_size: 0" ingest --models default,fast --pipelines text,fused,full
+  run no-caption-cache "deep_hash.text.cache_size: 0" ingest --models default,fast --pipelines image,text,fused,full
 elif [ "$mode" = px96 ]; then
   run no-caption-cache "deep_hash.text.cache_size: 0" ingest --models fast,px96 --pipelines image,fused,full
 elif [ "$mode" = quality ]; then
