@@ -153,8 +153,7 @@ final class MultiIndexSearch {
                 }
                 if (looking == false && bounded == false && spent + step > budget) {
                     if (predicted) {
-                        decision = "scan: top " + k + " not found by radius " + r + " within the tables' budget";
-                        return null;
+                        return outOfBudget(k, r);
                     }
                     predicted = true;
                     // The k-th nearest of the codes found so far bounds the k-th nearest of all: the tables need go no
@@ -185,8 +184,7 @@ final class MultiIndexSearch {
                 }
                 Probe probe = plan(j, rho, rho);
                 if (bounded && spent + estimate(probe) > budget) {
-                    decision = "scan: top " + k + " not found by radius " + r + " within the tables' budget";
-                    return null;
+                    return outOfBudget(k, r);
                 }
                 averageEntries += visits * averageLoad;
                 buckets += probe.size;
@@ -202,6 +200,12 @@ final class MultiIndexSearch {
         found.keepNearest(k, Math.min(r, maxDistance));
         decision = "multi_index: " + m + " substrings, top " + k + " by radius " + Math.min(r, maxDistance) + ": " + buckets + " buckets";
         return found;
+    }
+
+    /** Gives the segment up to the scan: the top {@code k} were not found by radius {@code r} within the budget. */
+    private Candidates outOfBudget(int k, int r) {
+        decision = "scan: top " + k + " not found by radius " + r + " within the tables' budget";
+        return null;
     }
 
     /**
