@@ -4,6 +4,7 @@ import org.apache.lucene.codecs.lucene90.IndexedDISI;
 import org.apache.lucene.index.BinaryDocValues;
 import org.apache.lucene.index.LeafReader;
 import org.apache.lucene.search.DocIdSetIterator;
+import org.apache.lucene.search.TaskExecutor;
 import org.apache.lucene.store.IndexInput;
 import org.apache.lucene.util.BytesRef;
 import org.deephash.codec.FixedBitsCodes;
@@ -11,6 +12,11 @@ import org.deephash.codec.FixedBitsValues;
 import org.deephash.codec.MultiIndexTable;
 
 import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The documents of one segment whose code lies within a bound of the query code, in doc id order,
@@ -22,6 +28,9 @@ import java.io.IOException;
  * written in any other format. Both give the same answers.
  */
 public abstract class HammingIterator extends DocIdSetIterator {
+    /** A segment is scanned in ranges of at least this many documents. */
+    static final int MIN_RANGE_DOCS = 1 << 18;
+
     protected final HammingKernel kernel;
     protected int bound;
     protected int doc = -1;
@@ -64,6 +73,34 @@ public abstract class HammingIterator extends DocIdSetIterator {
             return new Listed(kernel, maxDistance, found).decided(search.decision());
         }
         return new OneByOne(field, values, kernel, maxDistance).decided("scan: the field is not in the plugin's format here");
+    }
+
+    /**
+     * How many ranges a scan of a segment of {@code maxDoc} documents is split into, to run on as many
+     * threads: one per processor, each of at least {@link #MIN_RANGE_DOCS} documents.
+     */
+    static int scanRanges(int maxDoc) {
+        return Math.max(1, Math.min(Runtime.getRuntime().availableProcessors(), maxDoc / MIN_RANGE_DOCS));
+    }
+
+    /**
+     * {@code it}, or, where {@code it} scans a segment large enough to split and a radius narrows the
+     * matches, an iterator whose first pass from the start of the segment (a {@code nextDoc} before any
+     * {@code advance}: the collector or a conjunction's lead reading every match) scans the segment in
+     * {@link #scanRanges} ranges on {@code executor} and walks what they found. A pass that starts with an
+     * {@code advance} (a conjunction led by a more selective clause) stays lazy, and so does one whose
+     * ranges find more than a sixteenth of the segment (then the ranges' work is dropped and the scan
+     * runs alone, the collector's bound pruning it).
+     */
+    static HammingIterator firstPassInRanges(HammingIterator it, LeafReader reader, String field, TaskExecutor executor) {
+        return firstPassInRanges(it, reader, field, executor, scanRanges(reader.maxDoc()), Math.max(1 << 16, reader.maxDoc() / 16));
+    }
+
+    static HammingIterator firstPassInRanges(HammingIterator it, LeafReader reader, String field, TaskExecutor executor, int ranges, int cap) {
+        if (it instanceof BlockScan == false || it.bound >= it.kernel.bits() || ranges < 2) {
+            return it;
+        }
+        return new InRanges(it, reader, field, executor, ranges, cap);
     }
 
     /** Which way this segment is searched, and why. */
@@ -256,6 +293,99 @@ public abstract class HammingIterator extends DocIdSetIterator {
         @Override
         public long cost() {
             return codes.count();
+        }
+    }
+
+    /**
+     * A scan whose first pass from the start runs in ranges at once (see {@link #firstPassInRanges});
+     * it follows whichever iterator answers: the ranges' list, or the lazy scan.
+     */
+    static final class InRanges extends HammingIterator {
+        private final HammingIterator scan;
+        private final LeafReader reader;
+        private final String field;
+        private final TaskExecutor executor;
+        private final int ranges;
+        private final int cap;
+        private HammingIterator current;
+
+        InRanges(HammingIterator scan, LeafReader reader, String field, TaskExecutor executor, int ranges, int cap) {
+            super(scan.kernel, scan.bound);
+            this.scan = scan;
+            this.reader = reader;
+            this.field = field;
+            this.executor = executor;
+            this.ranges = ranges;
+            this.cap = cap;
+            decided(scan.decision());
+        }
+
+        @Override
+        public int nextDoc() throws IOException {
+            if (current == null) {
+                current = doc == -1 ? firstPass() : scan;
+            }
+            current.lowerBound(bound);
+            return follow(current.nextDoc());
+        }
+
+        @Override
+        public int advance(int target) throws IOException {
+            if (current == null) {
+                current = scan;
+            }
+            current.lowerBound(bound);
+            return follow(current.advance(target));
+        }
+
+        private int follow(int next) {
+            distance = current.distance();
+            return doc = next;
+        }
+
+        /** The matches found in ranges, or the lazy scan where there are more than {@code cap}. */
+        private HammingIterator firstPass() throws IOException {
+            int maxDoc = reader.maxDoc();
+            AtomicInteger seen = new AtomicInteger();
+            AtomicBoolean tooMany = new AtomicBoolean();
+            List<Callable<MultiIndexSearch.Candidates>> tasks = new ArrayList<>(ranges);
+            for (int r = 0; r < ranges; r++) {
+                int from = (int) ((long) maxDoc * r / ranges);
+                int to = (int) ((long) maxDoc * (r + 1) / ranges);
+                tasks.add(() -> range(from, to, seen, tooMany));
+            }
+            List<MultiIndexSearch.Candidates> found = executor.invokeAll(tasks);
+            if (tooMany.get()) {
+                decided(scan.decision() + " (more than " + cap + " matches for ranges: alone)");
+                return scan;
+            }
+            MultiIndexSearch.Candidates all = new MultiIndexSearch.Candidates();
+            for (MultiIndexSearch.Candidates c : found) {
+                for (int i = 0; i < c.size; i++) {
+                    all.add(c.docs[i], c.distances[i]);
+                }
+            }
+            decided(scan.decision() + " (in " + ranges + " ranges)");
+            return new Listed(kernel, bound, all);
+        }
+
+        /** The matches among documents {@code [from, to)}, or null once all ranges together passed {@code cap}. */
+        private MultiIndexSearch.Candidates range(int from, int to, AtomicInteger seen, AtomicBoolean tooMany) throws IOException {
+            MultiIndexSearch.Candidates found = new MultiIndexSearch.Candidates();
+            HammingIterator it = open(reader, field, kernel, bound);
+            for (int d = it.advance(from); d < to; d = it.nextDoc()) {
+                found.add(d, it.distance());
+                if ((found.size & 1023) == 0 && (tooMany.get() || seen.addAndGet(1024) > cap)) {
+                    tooMany.set(true);
+                    return null;
+                }
+            }
+            return found;
+        }
+
+        @Override
+        public long cost() {
+            return scan.cost();
         }
     }
 

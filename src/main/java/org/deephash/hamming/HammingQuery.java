@@ -10,6 +10,7 @@ import org.apache.lucene.search.Query;
 import org.apache.lucene.search.QueryVisitor;
 import org.apache.lucene.search.ScoreMode;
 import org.apache.lucene.search.Scorer;
+import org.apache.lucene.search.TaskExecutor;
 import org.apache.lucene.search.Weight;
 import org.apache.lucene.util.BytesRef;
 import org.deephash.compat.LeafScorer;
@@ -25,6 +26,10 @@ import java.util.Objects;
  * <p>Every document with a code is a candidate (an exact search). When the collector only needs the
  * top hits it raises the minimum competitive score; the scorer turns that score into the largest
  * distance that can still enter the top hits and rejects farther codes from then on.
+ *
+ * <p>A segment is searched by its multi-index tables or scanned, whichever the cost model finds cheaper.
+ * With a radius, a large scanned segment that is read from its start is scanned in ranges on the
+ * searcher's executor, one per processor ({@link HammingIterator#firstPassInRanges}).
  */
 public final class HammingQuery extends Query {
     private final String field;
@@ -101,11 +106,16 @@ public final class HammingQuery extends Query {
         for (int d = 0; d <= bits; d++) {
             scoreByDistance[d] = score(boost, d, bits);
         }
+        final TaskExecutor executor = searcher.getTaskExecutor();
         return new LeafWeight(this) {
             @Override
             protected Scorer leafScorer(LeafReaderContext context) throws IOException {
                 HammingIterator iterator = HammingIterator.open(context.reader(), field, code, HammingKernel.forCode(code), maxDistance, strategy, cost);
-                return iterator == null ? null : new HammingScorer(this, iterator, scoreByDistance);
+                if (iterator == null) {
+                    return null;
+                }
+                iterator = HammingIterator.firstPassInRanges(iterator, context.reader(), field, executor);
+                return new HammingScorer(this, iterator, scoreByDistance);
             }
 
             @Override

@@ -39,9 +39,6 @@ import java.util.concurrent.Callable;
  * the executor has. The rewritten query belongs to that searcher's reader and to no other.
  */
 public final class HammingTopKQuery extends Query {
-    /** Segments are scanned in ranges of at least this many documents. */
-    static final int MIN_RANGE_DOCS = 1 << 18;
-
     private final String field;
     private final HashCode code;
     private final int maxDistance;
@@ -81,7 +78,7 @@ public final class HammingTopKQuery extends Query {
             } else {
                 LeafReaderContext leaf = leaves.get(f.leaf());
                 int maxDoc = leaf.reader().maxDoc();
-                int ranges = ranges(maxDoc);
+                int ranges = HammingIterator.scanRanges(maxDoc);
                 for (int r = 0; r < ranges; r++) {
                     int from = (int) ((long) maxDoc * r / ranges);
                     int to = (int) ((long) maxDoc * (r + 1) / ranges);
@@ -107,10 +104,6 @@ public final class HammingTopKQuery extends Query {
         return new Matches(this, Arrays.copyOf(all.docs, all.size), Arrays.copyOf(all.distances, all.size), List.copyOf(decisions), reader.getContext().id());
     }
 
-    private static int ranges(int maxDoc) {
-        return Math.max(1, Math.min(Runtime.getRuntime().availableProcessors(), maxDoc / MIN_RANGE_DOCS));
-    }
-
     /** The segment's nearest codes by its tables, or no candidates (and why) where it is to be scanned. */
     private Found byTables(LeafReaderContext leaf) throws IOException {
         int ord = leaf.ord;
@@ -130,7 +123,7 @@ public final class HammingTopKQuery extends Query {
         HammingIterator.checkWidth(field, codes.bytesPerCode(), kernel);
         MultiIndexSearch search = new MultiIndexSearch(table, codes, kernel, code.bytes(), leaf.reader().maxDoc(), cost);
         // The scan it is weighed against runs in ranges on every processor: its time is the share of one.
-        double scanTime = cost.scan(codes.count(), codes.bytesPerCode()) / ranges(leaf.reader().maxDoc());
+        double scanTime = cost.scan(codes.count(), codes.bytesPerCode()) / HammingIterator.scanRanges(leaf.reader().maxDoc());
         MultiIndexSearch.Candidates nearest = search.topK(k, maxDistance, leaf.reader().getLiveDocs(), scanTime, strategy == SearchStrategy.INDEX);
         return new Found(ord, nearest, search.decision());
     }

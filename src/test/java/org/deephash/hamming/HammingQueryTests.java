@@ -6,14 +6,18 @@ import org.apache.lucene.document.Field;
 import org.apache.lucene.document.StringField;
 import org.apache.lucene.index.DirectoryReader;
 import org.apache.lucene.index.IndexReader;
+import org.apache.lucene.index.IndexWriter;
 import org.apache.lucene.index.IndexWriterConfig;
+import org.apache.lucene.index.LeafReader;
 import org.apache.lucene.index.LeafReaderContext;
 import org.apache.lucene.index.Term;
 import org.apache.lucene.search.BooleanClause;
 import org.apache.lucene.search.BooleanQuery;
+import org.apache.lucene.search.DocIdSetIterator;
 import org.apache.lucene.search.Explanation;
 import org.apache.lucene.search.IndexSearcher;
 import org.apache.lucene.search.ScoreDoc;
+import org.apache.lucene.search.TaskExecutor;
 import org.apache.lucene.search.TermQuery;
 import org.apache.lucene.search.TopDocs;
 import org.apache.lucene.store.Directory;
@@ -31,7 +35,10 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 
+import static org.hamcrest.Matchers.anyOf;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.instanceOf;
@@ -159,6 +166,148 @@ public class HammingQueryTests extends ESTestCase {
                 expected.forEach(h -> want.add(h.id()));
                 assertEquals(want, got);
             }
+        }
+    }
+
+    /** Every (doc, distance) an iterator gives from {@code start} on, lowering its bound to {@code lowerTo} after {@code lowerAfter} of them. */
+    private static List<long[]> walk(HammingIterator it, int start, int lowerAfter, int lowerTo) throws IOException {
+        List<long[]> out = new ArrayList<>();
+        for (int doc = start == 0 ? it.nextDoc() : it.advance(start); doc != DocIdSetIterator.NO_MORE_DOCS; doc = it.nextDoc()) {
+            out.add(new long[] { doc, it.distance() });
+            if (out.size() == lowerAfter) {
+                it.lowerBound(lowerTo);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * A segment's first pass in ranges gives what the lazy scan gives, in the same order: from the start
+     * (the ranges answer), with a bound lowered on the way, past the cap (the scan answers alone), and
+     * from an advance (stays lazy); sparse fields and deleted documents included.
+     */
+    public void testFirstPassInRangesGivesWhatTheScanGives() throws Exception {
+        bits = randomFrom(64, 128, 8 * between(1, 40));
+        ExecutorService executor = Executors.newFixedThreadPool(2);
+        try (Directory dir = newDirectory(); IndexReader reader = buildIndex(dir, between(1, 6000), true)) {
+            TaskExecutor tasks = new TaskExecutor(executor);
+            for (int round = 0; round < 20; round++) {
+                byte[] query = randomQuery();
+                HammingKernel kernel = HammingKernel.forCode(HashCode.ofBytes(query));
+                int maxDistance = between(0, bits - 1);
+                int ranges = between(2, 7);
+                boolean overflow = rarely();
+                int start = randomBoolean() ? 0 : between(1, 100);
+                int lowerAfter = randomBoolean() ? -1 : between(1, 20);
+                int lowerTo = between(0, maxDistance);
+                for (LeafReaderContext leaf : reader.leaves()) {
+                    HammingIterator lazy = HammingIterator.open(leaf.reader(), "hash", kernel, maxDistance);
+                    if (lazy == null) {
+                        continue;
+                    }
+                    List<long[]> want = walk(lazy, start, lowerAfter, lowerTo);
+                    HammingIterator scan = HammingIterator.open(leaf.reader(), "hash", kernel, maxDistance);
+                    HammingIterator split = HammingIterator.firstPassInRanges(scan, leaf.reader(), "hash", tasks, ranges, overflow ? 0 : 1 << 20);
+                    assertThat(split, instanceOf(HammingIterator.InRanges.class));
+                    List<long[]> got = walk(split, start, lowerAfter, lowerTo);
+                    assertThat(got.size(), equalTo(want.size()));
+                    for (int i = 0; i < want.size(); i++) {
+                        assertArrayEquals("match " + i, want.get(i), got.get(i));
+                    }
+                    if (start > 0) {
+                        assertThat(split.decision(), equalTo("scan: asked for"));
+                    } else if (overflow == false) {
+                        assertThat(split.decision(), containsString("in " + ranges + " ranges"));
+                    } else {
+                        // Alone once one range has seen 1,024 matches.
+                        assertThat(split.decision(), anyOf(containsString("in " + ranges + " ranges"), containsString("matches for ranges: alone")));
+                    }
+                }
+            }
+            // Every code matches: the collector's bound prunes a lazy scan, ranges would list everything.
+            HammingIterator all = HammingIterator.open(reader.leaves().get(0).reader(), "hash", HammingKernel.forCode(HashCode.ofBytes(new byte[bits / 8])), bits);
+            if (all != null) {
+                assertSame(all, HammingIterator.firstPassInRanges(all, reader.leaves().get(0).reader(), "hash", tasks, 2, 1 << 20));
+            }
+        } finally {
+            terminate(executor);
+        }
+    }
+
+    /**
+     * A radius query on one segment large enough for ranges (over twice the smallest range), through a
+     * searcher with an executor: the hits equal the oracle's, with and without a filter leading.
+     */
+    public void testRadiusOnALargeSegmentMatchesOracle() throws Exception {
+        bits = 64;
+        int docs = 2 * HammingIterator.MIN_RANGE_DOCS + between(1, 10_000);
+        codes = new HashMap<>();
+        colours = new HashMap<>();
+        ExecutorService executor = Executors.newFixedThreadPool(2);
+        try (Directory dir = newDirectory()) {
+            IndexWriterConfig config = new IndexWriterConfig().setCodec(TestUtil.alwaysDocValuesFormat(new FixedBitsDocValuesFormat()));
+            byte[][] byDoc = new byte[docs][];
+            try (IndexWriter writer = new IndexWriter(dir, config.setRAMBufferSizeMB(256))) {
+                byte[] centre = HammingOracle.randomCode(random(), bits);
+                for (int i = 0; i < docs; i++) {
+                    Document doc = new Document();
+                    String colour = i % 3 == 0 ? "red" : "blue";
+                    doc.add(new StringField("colour", colour, Field.Store.NO));
+                    byDoc[i] = i % 50 == 0 ? HammingOracle.flip(random(), centre, between(0, 8)) : HammingOracle.randomCode(random(), bits);
+                    doc.add(new BinaryDocValuesField("hash", new BytesRef(byDoc[i])));
+                    writer.addDocument(doc);
+                }
+                writer.forceMerge(1);
+            }
+            try (IndexReader reader = DirectoryReader.open(dir)) {
+                assertThat(reader.leaves().size(), equalTo(1));
+                IndexSearcher searcher = new IndexSearcher(reader, executor);
+                searcher.setQueryCache(null);
+                LeafReader segment = reader.leaves().get(0).reader();
+                HammingKernel zeros = HammingKernel.forCode(HashCode.ofBytes(new byte[8]));
+                if (Runtime.getRuntime().availableProcessors() >= 2) {
+                    HammingIterator scan = HammingIterator.open(segment, "hash", zeros, 10);
+                    assertThat(HammingIterator.firstPassInRanges(scan, segment, "hash", searcher.getTaskExecutor()), instanceOf(HammingIterator.InRanges.class));
+                }
+                // Most codes within 36 bits of any query: more than a sixteenth of the segment, so the scan answers alone.
+                HammingIterator wide = HammingIterator.firstPassInRanges(
+                    HammingIterator.open(segment, "hash", zeros, 36), segment, "hash", searcher.getTaskExecutor(), 2, docs / 16);
+                List<long[]> wideMatches = walk(wide, 0, -1, 0);
+                assertThat(wide.decision(), containsString("matches for ranges: alone"));
+                assertThat(wideMatches.size(), equalTo(walk(HammingIterator.open(segment, "hash", zeros, 36), 0, -1, 0).size()));
+                for (int round = 0; round < 5; round++) {
+                    byte[] query = HammingOracle.flip(random(), byDoc[50 * between(0, docs / 50 - 1)], between(0, 3));
+                    int maxDistance = randomFrom(4, 10, 16, 20);
+                    boolean red = randomBoolean();
+                    HammingQuery hamming = new HammingQuery("hash", HashCode.ofBytes(query), maxDistance);
+                    var q = red == false
+                        ? hamming
+                        : new BooleanQuery.Builder().add(hamming, BooleanClause.Occur.MUST)
+                            .add(new TermQuery(new Term("colour", "red")), BooleanClause.Occur.FILTER)
+                            .build();
+                    int[] expected = new int[bits + 1];
+                    int count = 0;
+                    for (int i = 0; i < docs; i++) {
+                        int d = HammingOracle.distance(query, byDoc[i]);
+                        if (d <= maxDistance && (red == false || i % 3 == 0)) {
+                            expected[d]++;
+                            count++;
+                        }
+                    }
+                    TopDocs top = searcher.search(q, Math.max(1, count));
+                    assertThat(top.scoreDocs.length, equalTo(count));
+                    int[] got = new int[bits + 1];
+                    for (ScoreDoc hit : top.scoreDocs) {
+                        // The index was written in order and merged into one segment: doc ids are the order of addition.
+                        int d = HammingOracle.distance(query, byDoc[hit.doc]);
+                        assertThat(hit.score, equalTo(1f - (float) d / bits));
+                        got[d]++;
+                    }
+                    assertArrayEquals(expected, got);
+                }
+            }
+        } finally {
+            terminate(executor);
         }
     }
 

@@ -24,8 +24,11 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.LongBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -111,6 +114,15 @@ public final class MultiIndexBench {
                 System.out.printf(Locale.ROOT, "raw long[] loop, 1 thread: %s%n", time(qs, q -> rawCount(words, toLongs(q), bits / 4, 0, n, bits / 64 == 0 ? 1 : bits / 64)));
                 System.out.printf(Locale.ROOT, "raw long[] loop, %d threads: %s%n", Runtime.getRuntime().availableProcessors(),
                     time(qs, q -> rawCountParallel(executor, words, toLongs(q), bits / 4, n, Math.max(1, bits / 64))));
+                // The same loop over the codes in a memory-mapped file (the page cache, as the node's segments are read).
+                Path rawFile = dir.resolve("raw-codes.u8");
+                writeFile(rawFile, codes);
+                try (FileChannel channel = FileChannel.open(rawFile, StandardOpenOption.READ)) {
+                    LongBuffer mapped = channel.map(FileChannel.MapMode.READ_ONLY, 0, channel.size()).order(ByteOrder.LITTLE_ENDIAN).asLongBuffer();
+                    System.out.printf(Locale.ROOT, "raw mapped loop, 1 thread: %s%n", time(qs, q -> rawCount(mapped, toLongs(q), bits / 4, 0, n, Math.max(1, bits / 64))));
+                    System.out.printf(Locale.ROOT, "raw mapped loop, %d threads: %s%n", Runtime.getRuntime().availableProcessors(),
+                        time(qs, q -> rawCountParallel(executor, (from, to) -> rawCount(mapped, toLongs(q), bits / 4, from, to, Math.max(1, bits / 64)), n)));
+                }
             }
             if (only.contains("radius")) {
                 for (int r : radii(arg(args, "radii", "0,2,4,6,8,12"))) {
@@ -122,6 +134,8 @@ public final class MultiIndexBench {
                         variants.add(q -> new HammingQuery("h", HashCode.ofBytes(q), r, s, CostModel.DEFAULT));
                     }
                     compare("radius " + r, qs, variants, List.of("auto", "scan", "index"), single, 10);
+                    // The same on a searcher with an executor: a scanned segment's matches found in ranges, one per processor.
+                    compare("radius " + r + " (exec)", qs, variants.subList(0, 2), List.of("auto", "scan"), parallel, 10);
                 }
             }
             if (only.contains("decisions")) {
@@ -405,13 +419,41 @@ public final class MultiIndexBench {
         return count;
     }
 
+    /** {@link #rawCount(long[], long[], int, int, int, int)} over a mapped file's longs. */
+    private static long rawCount(LongBuffer words, long[] q, int bound, int from, int to, int perCode) {
+        long count = 0;
+        if (perCode == 1) {
+            long q0 = q[0];
+            for (int i = from; i < to; i++) {
+                count += Long.bitCount(words.get(i) ^ q0) <= bound ? 1 : 0;
+            }
+            return count;
+        }
+        for (int i = from; i < to; i++) {
+            int d = 0;
+            for (int w = 0; w < perCode; w++) {
+                d += Long.bitCount(words.get(i * perCode + w) ^ q[w]);
+            }
+            count += d <= bound ? 1 : 0;
+        }
+        return count;
+    }
+
+    private interface RangeCount {
+        long count(int from, int to) throws Exception;
+    }
+
     private static long rawCountParallel(ExecutorService executor, long[] words, long[] q, int bound, int n, int perCode) throws Exception {
+        return rawCountParallel(executor, (from, to) -> rawCount(words, q, bound, from, to, perCode), n);
+    }
+
+    private static long rawCountParallel(ExecutorService executor, RangeCount range, int n) throws Exception {
         int threads = Runtime.getRuntime().availableProcessors();
         List<java.util.concurrent.Future<Long>> parts = new ArrayList<>();
         for (int t = 0; t < threads; t++) {
             int from = (int) ((long) n * t / threads);
             int to = (int) ((long) n * (t + 1) / threads);
-            parts.add(executor.submit(() -> rawCount(words, q, bound, from, to, perCode)));
+            parts.add(executor.submit(() -> range.count(from, to)));
         }
         long total = 0;
         for (var part : parts) {
