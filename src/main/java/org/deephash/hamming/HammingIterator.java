@@ -30,6 +30,11 @@ import java.util.concurrent.atomic.AtomicInteger;
 public abstract class HammingIterator extends DocIdSetIterator {
     /** A segment is scanned in ranges of at least this many documents. */
     static final int MIN_RANGE_DOCS = 1 << 18;
+    /**
+     * The most matches a radius search gathers in ranges: the hits Elasticsearch counts before its
+     * collector starts to prune ({@code track_total_hits}' default).
+     */
+    static final int RANGES_CAP = 10_000;
 
     protected final HammingKernel kernel;
     protected int bound;
@@ -89,11 +94,18 @@ public abstract class HammingIterator extends DocIdSetIterator {
      * {@code advance}: the collector or a conjunction's lead reading every match) scans the segment in
      * {@link #scanRanges} ranges on {@code executor} and walks what they found. A pass that starts with an
      * {@code advance} (a conjunction led by a more selective clause) stays lazy, and so does one whose
-     * ranges find more than a sixteenth of the segment (then the ranges' work is dropped and the scan
-     * runs alone, the collector's bound pruning it).
+     * ranges find more than {@link #RANGES_CAP} matches (then the ranges' work is dropped and the scan runs
+     * alone, the collector's bound pruning it).
+     *
+     * <p>Why a radius only, and why the cap: a collector keeping the top hits prunes a lazy scan once it has
+     * counted enough of them, and a scan whose bound has shrunk skips the distances of blocks without a
+     * match; ranges cannot prune without knowing how many hits the collector keeps. Searching every code in
+     * ranges (the rest of the segment from the collector's first bound on) was measured at half the speed
+     * of the lazy scan on one thread and no faster on two (bench/RESULTS.md); below the cap the collector
+     * would not have pruned yet.
      */
     static HammingIterator firstPassInRanges(HammingIterator it, LeafReader reader, String field, TaskExecutor executor) {
-        return firstPassInRanges(it, reader, field, executor, scanRanges(reader.maxDoc()), Math.max(1 << 16, reader.maxDoc() / 16));
+        return firstPassInRanges(it, reader, field, executor, scanRanges(reader.maxDoc()), RANGES_CAP);
     }
 
     static HammingIterator firstPassInRanges(HammingIterator it, LeafReader reader, String field, TaskExecutor executor, int ranges, int cap) {

@@ -269,9 +269,9 @@ public class HammingQueryTests extends ESTestCase {
                     HammingIterator scan = HammingIterator.open(segment, "hash", zeros, 10);
                     assertThat(HammingIterator.firstPassInRanges(scan, segment, "hash", searcher.getTaskExecutor()), instanceOf(HammingIterator.InRanges.class));
                 }
-                // Most codes within 36 bits of any query: more than a sixteenth of the segment, so the scan answers alone.
+                // Most codes within 36 bits of any query: far more than the cap, so the scan answers alone.
                 HammingIterator wide = HammingIterator.firstPassInRanges(
-                    HammingIterator.open(segment, "hash", zeros, 36), segment, "hash", searcher.getTaskExecutor(), 2, docs / 16);
+                    HammingIterator.open(segment, "hash", zeros, 36), segment, "hash", searcher.getTaskExecutor(), 2, HammingIterator.RANGES_CAP);
                 List<long[]> wideMatches = walk(wide, 0, -1, 0);
                 assertThat(wide.decision(), containsString("matches for ranges: alone"));
                 assertThat(wideMatches.size(), equalTo(walk(HammingIterator.open(segment, "hash", zeros, 36), 0, -1, 0).size()));

@@ -156,9 +156,10 @@ public final class MultiIndexBench {
                     compare("top " + k, qs, variants, names, parallel, k);
                     List<QueryFor> one = List.of(
                         q -> new HammingTopKQuery("h", HashCode.ofBytes(q), bits, k, SearchStrategy.AUTO, CostModel.DEFAULT),
-                        q -> new HammingTopKQuery("h", HashCode.ofBytes(q), bits, k, SearchStrategy.SCAN, CostModel.DEFAULT)
+                        q -> new HammingTopKQuery("h", HashCode.ofBytes(q), bits, k, SearchStrategy.SCAN, CostModel.DEFAULT),
+                        q -> new HammingQuery("h", HashCode.ofBytes(q), bits, SearchStrategy.SCAN, CostModel.DEFAULT)
                     );
-                    compare("top " + k + " (1 thread)", qs, one, List.of("auto", "scan"), single, k);
+                    compare("top " + k + " (1 thread)", qs, one, List.of("auto", "scan", "no-k-scan"), single, k);
                 }
             }
         } finally {
