@@ -88,6 +88,11 @@ public abstract class HammingIterator extends DocIdSetIterator {
         return Math.max(1, Math.min(Runtime.getRuntime().availableProcessors(), maxDoc / MIN_RANGE_DOCS));
     }
 
+    /** The first document of range {@code r} of a segment split into {@code ranges} equal ones ({@code maxDoc} for {@code r == ranges}). */
+    static int rangeStart(int maxDoc, int r, int ranges) {
+        return (int) ((long) maxDoc * r / ranges);
+    }
+
     /**
      * {@code it}, or, where {@code it} scans a segment large enough to split and a radius narrows the
      * matches, an iterator whose first pass from the start of the segment (a {@code nextDoc} before any
@@ -362,8 +367,8 @@ public abstract class HammingIterator extends DocIdSetIterator {
             AtomicBoolean tooMany = new AtomicBoolean();
             List<Callable<MultiIndexSearch.Candidates>> tasks = new ArrayList<>(ranges);
             for (int r = 0; r < ranges; r++) {
-                int from = (int) ((long) maxDoc * r / ranges);
-                int to = (int) ((long) maxDoc * (r + 1) / ranges);
+                int from = rangeStart(maxDoc, r, ranges);
+                int to = rangeStart(maxDoc, r + 1, ranges);
                 tasks.add(() -> range(from, to, seen, tooMany));
             }
             List<MultiIndexSearch.Candidates> found = executor.invokeAll(tasks);
@@ -373,9 +378,7 @@ public abstract class HammingIterator extends DocIdSetIterator {
             }
             MultiIndexSearch.Candidates all = new MultiIndexSearch.Candidates();
             for (MultiIndexSearch.Candidates c : found) {
-                for (int i = 0; i < c.size; i++) {
-                    all.add(c.docs[i], c.distances[i]);
-                }
+                all.addAll(c, 0);
             }
             decided(scan.decision() + " (in " + ranges + " ranges)");
             return new Listed(kernel, bound, all);

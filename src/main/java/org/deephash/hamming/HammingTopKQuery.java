@@ -80,8 +80,8 @@ public final class HammingTopKQuery extends Query {
                 int maxDoc = leaf.reader().maxDoc();
                 int ranges = HammingIterator.scanRanges(maxDoc);
                 for (int r = 0; r < ranges; r++) {
-                    int from = (int) ((long) maxDoc * r / ranges);
-                    int to = (int) ((long) maxDoc * (r + 1) / ranges);
+                    int from = HammingIterator.rangeStart(maxDoc, r, ranges);
+                    int to = HammingIterator.rangeStart(maxDoc, r + 1, ranges);
                     String decision = f.decision() + (ranges > 1 ? " (in " + ranges + " ranges)" : "");
                     scans.add(() -> scan(leaf, from, to, decision));
                 }
@@ -93,11 +93,7 @@ public final class HammingTopKQuery extends Query {
         // One line per segment: the ranges of a scanned segment say the same.
         Set<String> decisions = new LinkedHashSet<>();
         for (Found f : found) {
-            int docBase = leaves.get(f.leaf()).docBase;
-            MultiIndexSearch.Candidates c = f.candidates();
-            for (int i = 0; i < c.size; i++) {
-                all.add(docBase + c.docs[i], c.distances[i]);
-            }
+            all.addAll(f.candidates(), leaves.get(f.leaf()).docBase);
             decisions.add("segment " + f.leaf() + ": " + f.decision());
         }
         all.keepNearest(k, maxDistance);

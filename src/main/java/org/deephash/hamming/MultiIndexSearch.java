@@ -456,6 +456,13 @@ final class MultiIndexSearch {
             distances[size - 1] = distance;
         }
 
+        /** Adds every one of {@code other}'s, their documents shifted by {@code docBase}. */
+        void addAll(Candidates other, int docBase) {
+            for (int i = 0; i < other.size; i++) {
+                add(docBase + other.docs[i], other.distances[i]);
+            }
+        }
+
         void sortFrom(int from) {
             Arrays.sort(docs, from, size);
         }
