@@ -209,7 +209,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", required=True)
     parser.add_argument("--docs", required=True, help="the test split as documents (model/documents.py)")
-    parser.add_argument("--offline", required=True, help="model/results/results.json")
+    parser.add_argument("--offline", help="model/results/results.json: the offline MAP the quality phase is compared with "
+                                              "(none: no comparison, as for a split the offline figures do not cover)")
     parser.add_argument("--out", required=True)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--phase", choices=["ingest", "quality", "batching", "all"], default="all")
@@ -222,6 +223,9 @@ def main():
     parser.add_argument("--quality-model", default="default",
                         help="the model whose MAP the quality phase measures (hashed by it at ingest and query time); "
                              "--offline then names that model's results.json")
+    parser.add_argument("--quality-key", default="quality",
+                        help="the output's key for the quality phase (several models' phases can share one file)")
+    parser.add_argument("--no-rerank", action="store_true", help="leave out the quality phase's hash / re-rank / dense comparison")
     args = parser.parse_args()
     node = Node(args.url)
     docs = read(args.docs)
@@ -292,21 +296,29 @@ def main():
             "fused->fused": ("quality", pictures, picture_ids, picture_labels, lambda q: {"field": "hash", "image": q["image"], "text": text(q)}, lambda q: str(q["picture"])),
             "text->fused": ("quality", caption_docs, picture_ids, picture_labels, lambda q: {"field": "hash", "text": text(q)}, lambda q: None),
         }
-        with open(args.offline) as f:
-            # The shipped run: the 64-bit run over a MiniLM (float or int8) that is neither another seed nor a
-            # baseline (as model/report.py picks it).
-            offline = next(r for r in json.load(f)["runs"].values()
-                           if r["bits"] == 64 and r["text_encoder"].startswith("minilm") and "role" not in r)["tasks"]
+        offline = None
+        if args.offline:
+            with open(args.offline) as f:
+                # The shipped run: the 64-bit run over a MiniLM (float or int8) that is neither another seed nor a
+                # baseline (as model/report.py picks it).
+                offline = next(r for r in json.load(f)["runs"].values()
+                               if r["bits"] == 64 and r["text_encoder"].startswith("minilm") and "role" not in r)["tasks"]
         quality = {}
         for name, (index, queries, db_ids, db_labels, make, self_id) in tasks.items():
             t0 = time.perf_counter()
             r = map_task(node, index, queries, db_ids, db_labels, lambda q: {**make(q), "model": qm}, self_id)
-            r["offline_map"] = offline[name]["map"]
-            r["offline_p@10"] = offline[name]["p@10"]
+            if offline:
+                r["offline_map"] = offline[name]["map"]
+                r["offline_p@10"] = offline[name]["p@10"]
             r["seconds"] = time.perf_counter() - t0
             quality[name] = r
-            print(f"{name}: node {r['map']:.4f} (node order {r['map_node_order']:.4f}) offline {r['offline_map']:.4f}", file=sys.stderr)
-        out["quality"] = quality
+            print(f"{name}: node {r['map']:.4f} (node order {r['map_node_order']:.4f})"
+                  + (f" offline {r['offline_map']:.4f}" if offline else ""), file=sys.stderr)
+        out[args.quality_key] = quality
+        if args.no_rerank:
+            with open(args.out, "w") as f:
+                json.dump(out, f, indent=1)
+            return
 
         # Hash only, hash + re-rank and exact dense search: P@10 and latency of the top 10.
         rerank = {}

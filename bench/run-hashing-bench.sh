@@ -20,7 +20,12 @@
 # bench/results/quality-NAME.json. With `px96 RUN`, the bundled `fast` against model/'s run RUN (trained with
 # --pretrained-size 96: pictures upsampled to 96 px instead of 128 for MobileNetV2) exported and installed as the
 # user model `px96`: pictures, fused and full pipelines, the caption cache off, into bench/results/px96.json.
-#   bench/run-hashing-bench.sh [runs] [batching|trunk|accurate|fast|quality NAME|px96 RUN]
+# With `int8trunk [DIR]`, the bundled `fast` against an export whose picture trunk is int8 (DIR, such as a model/
+# run trained with --int8-trunk and exported; without DIR, `fast` itself with its trunk quantized by
+# model/quantize_trunk.py and its heads unchanged), installed as the user model `fast-int8trunk`: pictures, fused and
+# full pipelines, the caption cache off, then the MAP of each model through the node on the validation split (where
+# the choice is made; no offline figures cover it), into bench/results/int8trunk.json.
+#   bench/run-hashing-bench.sh [runs] [batching|trunk|accurate|fast|quality NAME|px96 RUN|int8trunk [DIR]]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 runs="${1:-3}"
@@ -48,6 +53,17 @@ user_model() {  # name, then export.py's options: exported to bench/work/<name>,
 if [ "$mode" = px96 ]; then
   user_model px96 --run "${3:?usage: bench/run-hashing-bench.sh RUNS px96 RUN}"
 fi
+if [ "$mode" = int8trunk ]; then
+  rm -rf bench/work/fast-int8trunk
+  if [ -n "${3:-}" ]; then
+    cp -r "$3" bench/work/fast-int8trunk
+  else
+    /usr/bin/python3 model/quantize_trunk.py --export model/export-fast --out bench/work/fast-int8trunk 2>&1 | grep -v '^features: [0-9]'
+  fi
+  models="$(integ-tests/es-node.sh home)/config/deep-hash/models"
+  rm -rf "${models:?}/fast-int8trunk" && mkdir -p "$models" && cp -r bench/work/fast-int8trunk "$models/fast-int8trunk"
+  /usr/bin/python3 model/documents.py --data model/work/data --split val --out bench/work/val-docs.ndjson
+fi
 if [ "$mode" = trunk ]; then
   user_model no-trunk --run "$(/usr/bin/python3 -c 'import json; print(json.load(open("model/export/model.json"))["version"])')" --no-trunk
 fi
@@ -58,11 +74,12 @@ out=bench/results/hashing.json
 [ "$mode" = accurate ] && out=bench/results/accurate.json
 [ "$mode" = fast ] && out=bench/results/fast.json
 [ "$mode" = px96 ] && out=bench/results/px96.json
+[ "$mode" = int8trunk ] && out=bench/results/int8trunk.json
 [ "$mode" = quality ] && out=bench/results/quality-$quality_model.json
 offline=model/results/results.json
 [ "$quality_model" = default ] || offline=model/results/$quality_model/results.json
 rm -f "$out"
-run() {  # label, extra config, phase, then any further options of hashing_bench.py
+run() {  # label, extra config, phase, then any further options of hashing_bench.py (a later --docs or --offline wins)
   integ-tests/es-node.sh stop >/dev/null 2>&1 || true
   local url
   url=$(ES_EXTRA_CONFIG="$2" integ-tests/es-node.sh start)
@@ -77,6 +94,12 @@ elif [ "$mode" = fast ]; then
   run no-caption-cache "deep_hash.text.cache_size: 0" ingest --models default,fast --pipelines image,text,fused,full
 elif [ "$mode" = px96 ]; then
   run no-caption-cache "deep_hash.text.cache_size: 0" ingest --models fast,px96 --pipelines image,fused,full
+elif [ "$mode" = int8trunk ]; then
+  run no-caption-cache "deep_hash.text.cache_size: 0" ingest --models fast,fast-int8trunk --pipelines image,fused,full
+  for model in fast fast-int8trunk; do
+    run "quality-val-$model" "" quality --quality-model "$model" --quality-key "quality_val@$model" --no-rerank \
+      --docs bench/work/val-docs.ndjson --offline ""
+  done
 elif [ "$mode" = quality ]; then
   run quality "" quality --quality-model "$quality_model"
 elif [ "$mode" = batching ]; then

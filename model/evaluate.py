@@ -129,6 +129,11 @@ def main():
     parser.add_argument("--no-baselines", action="store_true",
                         help="the runs alone: no LSH or ITQ over their latents, no CCA over the backbone's features "
                              "(a quick comparison of variants on the validation split)")
+    parser.add_argument("--trunk", default="",
+                        help="an export whose picture trunk (model.json's image_encoder, such as an int8 one: "
+                             "quantize_trunk.py) computes the runs' picture features, run by ONNX Runtime in Java as "
+                             "a node runs it, instead of PyTorch's float backbone (runs with a shared trunk only; a run "
+                             "trained with --int8-trunk is always measured over its int8 trunk)")
     parser.add_argument("--out", default=os.path.join(HERE, "results"))
     parser.add_argument("--data", default=os.path.join(HERE, "work/data"))
     args = parser.parse_args()
@@ -137,7 +142,7 @@ def main():
     os.makedirs(args.out, exist_ok=True)
 
     images, records, table, _ = load_data(args.data)
-    results = {"split": args.split, "runs": {}, "baselines": {}}
+    results = {"split": args.split, "runs": {}, "baselines": {}, **({"trunk": args.trunk} if args.trunk else {})}
     features = None
 
     def splits(config, vocab):
@@ -164,7 +169,12 @@ def main():
         results["test"] = {"split": args.split, "emoji": len(test.emoji), "pictures": len(test.pictures),
                            "twins": len(twins(table, args.split)),
                            "twin_free": {"emoji": len(twin_free.emoji), "pictures": len(twin_free.pictures)}}
-        codes = encode(model, test)
+        if args.trunk or model.int8_trunk:
+            from quantize_trunk import int8_trunk_rows, trunk_cached, trunk_rows
+            rows = trunk_rows(args.trunk, test.images) if args.trunk else int8_trunk_rows(model, test.images, args.data)
+            codes = encode(model, test, 256, *trunk_cached(model, rows))
+        else:
+            codes = encode(model, test)
         bits = code_bits(codes)
         test_x = {k: e for k, (_, e) in codes.items()}
         run = {"bits": config["bits"], "text_encoder": config["text_encoder"], "train_seconds": config["seconds"],

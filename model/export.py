@@ -24,6 +24,7 @@ import inputs
 from emojiset import load_data
 from javabridge import (MINILM_ARTIFACT, MINILM_INT8_TEXT_ENCODER, MINILM_INT8_TOKENIZER_BLOCK, MINILM_MAX_TOKENS, MINILM_MODEL,
                         MINILM_TOKENIZER, MiniLm, MiniLmInt8)
+from quantize_trunk import IMAGE_BLOCK, calibration_pictures, quantize_trunk, trunk_cached, trunk_rows
 from runs import load_run
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -139,10 +140,13 @@ def export_with_trunk(model, out):
 
 
 @torch.no_grad()
-def golden(model, vocab, minilm, images, records, table, count=20, margin=MARGIN):
+def golden(model, vocab, minilm, images, records, table, count=20, margin=MARGIN, picture_rows=None):
     """About `count` test-split inputs (pictures of every style, captions in several languages, odd
     text) with their tokens, codes, activations and embeddings from PyTorch; `minilm` is the frozen
-    sentence encoder the text tower reads (MiniLm or MiniLmInt8), None for an LSTM tower."""
+    sentence encoder the text tower reads (MiniLm or MiniLmInt8), None for an LSTM tower. `picture_rows`:
+    for an export whose trunk PyTorch cannot run (an int8 one), a function from RGBA pictures to the trunk's
+    rows as the node computes them; the picture entry points' answers are then PyTorch's heads over those
+    rows, and each picture case records them as `image_features`."""
     rng = random.Random(1)
     test = [i for i, r in enumerate(records) if table[r["emoji"]]["split"] == "test"]
     rng.shuffle(test)
@@ -175,10 +179,19 @@ def golden(model, vocab, minilm, images, records, table, count=20, margin=MARGIN
             text = embedded[n:n + 1]
         else:
             text = vocab.encode_all([case["text"]])
-        if case["entry"] == "image":
-            probs, embedding = model.encode_image(x)
-        elif case["entry"] == "text":
+        rows = None
+        if case["entry"] == "text":
             probs, embedding = model.encode_text(text)
+        elif picture_rows is not None:
+            rows = picture_rows(case["rgba"][None])
+            cached, frozen_cached = trunk_cached(model, rows)
+            if case["entry"] == "image":
+                probs, embedding = model.head(model.image_proj(model.image(x, cached)))
+            else:
+                fi = model.fused_image_features(x, None, frozen_cached)
+                probs, embedding = model.head(model.fused_latent(fi, model.text(text)))
+        elif case["entry"] == "image":
+            probs, embedding = model.encode_image(x)
         else:
             probs, embedding = model.encode_fused(x, text)
         probs, embedding = probs[0].numpy(), embedding[0].numpy()
@@ -186,6 +199,8 @@ def golden(model, vocab, minilm, images, records, table, count=20, margin=MARGIN
             continue
         if x is not None:
             item["image_png_base64"] = inputs.png_base64(case["rgba"])
+        if rows is not None:
+            item["image_features"] = [float(v) for v in rows[0]]
         if text is not None:
             item["text"] = case["text"]
             if minilm:
@@ -222,6 +237,10 @@ def main():
                         help="each picture entry point holds its whole backbone, even where the image and fused towers "
                              "share the layers up to the fine-tuning cut (by default those are exported once, as the "
                              "model's image_encoder, " + TRUNK_FILE + ")")
+    parser.add_argument("--int8-trunk", action="store_true",
+                        help="quantize the shared picture trunk to int8 (quantize_trunk.py; calibrated on training "
+                             "pictures); the version gets `-int8trunk`, and golden.json the heads' answers over the "
+                             "int8 trunk's rows as ONNX Runtime computes them")
     args = parser.parse_args()
     torch.set_num_threads(2)
     os.makedirs(args.out, exist_ok=True)
@@ -229,8 +248,16 @@ def main():
     model, vocab, config = load_run(args.run)
     encoder, entry_points = None, {}
     trunk = shared_trunk(model) and not args.no_trunk
+    picture_rows = None
+    args.int8_trunk = args.int8_trunk or model.int8_trunk  # a run trained over the int8 trunk ships it
     if trunk:
         encoder, entry_points = export_with_trunk(model, args.out)
+        if args.int8_trunk:
+            done = quantize_trunk(os.path.join(args.out, TRUNK_FILE), IMAGE_BLOCK, calibration_pictures(args.data))
+            print(f"export {args.run}: trunk quantized: {done}", file=sys.stderr)
+            picture_rows = lambda rgba: trunk_rows(None, rgba, os.path.join(args.out, TRUNK_FILE), IMAGE_BLOCK, encoder)
+    elif args.int8_trunk:
+        raise SystemExit(f"export: --int8-trunk needs a shared trunk, which run {args.run} has not (or --no-trunk was given)")
     elif os.path.exists(os.path.join(args.out, TRUNK_FILE)):
         os.remove(os.path.join(args.out, TRUNK_FILE))
     for kind in ("image", "text", "fused"):
@@ -257,7 +284,7 @@ def main():
             minilm = MiniLmInt8(work)
             for path in minilm.files:
                 shutil.copy(path, args.out)
-        cases = golden(model, vocab, minilm, images, records, table, margin=args.margin)
+        cases = golden(model, vocab, minilm, images, records, table, margin=args.margin, picture_rows=picture_rows)
     with open(os.path.join(args.out, "golden.json"), "w", encoding="utf-8") as f:
         f.write("[\n" + ",\n".join(json.dumps(c, ensure_ascii=False) for c in cases) + "\n]\n")
 
@@ -274,7 +301,7 @@ def main():
         tokenizer = {"type": "word", "max_tokens": inputs.MAX_TOKENS, "pad_id": inputs.PAD, "unk_id": inputs.UNK, "vocab_file": "vocab.txt"}
     spec = {
         "name": args.name,
-        "version": config["args"]["name"],
+        "version": config["args"]["name"] + ("-int8trunk" if args.int8_trunk else ""),
         "bits": config["bits"],
         "threshold": 0.5,
         "embedding_dim": dh.LATENT,

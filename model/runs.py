@@ -31,6 +31,8 @@ def load_run(name):
                         config["text_encoder"], config.get("pretrained_image", False), config.get("fusion", "features"))
     model.load_state_dict(torch.load(os.path.join(run_dir, "model.pt")))
     model.eval()
+    # Trained over the int8 picture trunk (train.py --int8-trunk): its picture features come from that trunk.
+    model.int8_trunk = bool(config["args"].get("int8_trunk"))
     return model, vocab, config
 
 
@@ -112,6 +114,10 @@ def cached_features(model, split, data_dir):
         return None, None
     pictures = cached_pictures(split.table, split.records)
     cache_dir = os.path.join(data_dir, "cache")
+    if getattr(model, "int8_trunk", False):
+        from quantize_trunk import int8_trunk_cache
+        cached, frozen_cached = int8_trunk_cache(model, split.images_of, pictures, cache_dir, 2, data_dir)
+        return first_view(cached, split.pictures), first_view(frozen_cached, split.pictures)
     cached = first_view(pretrained_cache(backbone, split.images_of, pictures, cache_dir), split.pictures)
     frozen = getattr(image, "frozen", None)
     frozen_cached = None

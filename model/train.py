@@ -112,6 +112,10 @@ def main():
                              "(default: --pretrained-backbone)")
     parser.add_argument("--pretrained-fused-layer", default="",
                         help="with --pretrained-fused-backbone: its feature layers, comma-separated (default: its last)")
+    parser.add_argument("--int8-trunk", type=int, default=0,
+                        help="1: the frozen picture trunk shared by the image and fused towers (the layers up to "
+                             "--pretrained-finetune) runs quantized to int8 (quantize_trunk.py) in ONNX Runtime, as "
+                             "the node will run it, and the heads train on its features")
     parser.add_argument("--pretrained-views", type=int, default=2,
                         help="with --pretrained-image 1: cached backbone views per picture: the picture, its mirror, "
                              "and the rest random crops/colour changes (train.distort); each step draws one")
@@ -183,12 +187,21 @@ def main():
           f"text encoder {args.text_encoder} (vocabulary {vocab_size}), {args.bits} bits, {modalities}", file=sys.stderr, flush=True)
     started = time.time()
     cached = cached_pictures(table, records)
-    cache = (pretrained_cache(backbone, images, cached, os.path.join(args.data, "cache"), args.pretrained_views)
-             if backbone is not None else None)
     frozen = getattr(getattr(model, "image", None), "frozen", None)
     fused_views = args.pretrained_fused_views or args.pretrained_views
-    frozen_cache = (pretrained_cache(frozen, images, cached, os.path.join(args.data, "cache"), fused_views)
-                    if frozen is not None and "fused" in modalities else None)
+    if args.int8_trunk:
+        from export import shared_trunk
+        from quantize_trunk import int8_trunk_cache
+        if not shared_trunk(model) or fused_views != args.pretrained_views:
+            raise SystemExit("train: --int8-trunk needs a trunk shared by the image and fused towers (--pretrained-finetune "
+                             "with --pretrained-fused-frozen 1, one backbone and size) and the same views for both")
+        cache, frozen_cache = int8_trunk_cache(model, images, cached, os.path.join(args.data, "cache"),
+                                               args.pretrained_views, args.data)
+    else:
+        cache = (pretrained_cache(backbone, images, cached, os.path.join(args.data, "cache"), args.pretrained_views)
+                 if backbone is not None else None)
+        frozen_cache = (pretrained_cache(frozen, images, cached, os.path.join(args.data, "cache"), fused_views)
+                        if frozen is not None and "fused" in modalities else None)
     val = Split(images, records, table, "val", captions)
     val_cached, val_frozen = first_view(cache, val.pictures), first_view(frozen_cache, val.pictures)
     best = {"score": -1.0}
