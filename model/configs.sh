@@ -25,5 +25,6 @@ accurate=(--epochs 50 --centres 1 --centres-kind semantic --fusion latents --pre
 # fast: the shipped configuration over langchain4j's int8-quantized all-MiniLM-L6-v2 (captions embedded one
 # at a time, as the node runs a graph quantized per batch; the export carries that encoder as the model's own),
 # with the pictures upsampled to 96 px instead of 128 for MobileNetV2 (about 0.56 of a picture's work, 1.3
-# points of validation score: README.md, "The `fast` model").
-fast=("${shipped[@]}" --text-encoder minilm-int8 --pretrained-size 96 --bits 64)
+# points of validation score), and the MobileNetV2 trunk shared by the image and fused heads quantized to int8
+# (quantize_trunk.py; the heads train on its rows as the node computes them: README.md, "The `fast` model").
+fast=("${shipped[@]}" --text-encoder minilm-int8 --pretrained-size 96 --int8-trunk 1 --bits 64)

@@ -301,7 +301,7 @@ def main():
         tokenizer = {"type": "word", "max_tokens": inputs.MAX_TOKENS, "pad_id": inputs.PAD, "unk_id": inputs.UNK, "vocab_file": "vocab.txt"}
     spec = {
         "name": args.name,
-        "version": config["args"]["name"] + ("-int8trunk" if args.int8_trunk else ""),
+        "version": config["args"]["name"] + ("-int8trunk" if args.int8_trunk and not model.int8_trunk else ""),
         "bits": config["bits"],
         "threshold": 0.5,
         "embedding_dim": dh.LATENT,

@@ -4,13 +4,14 @@
 #   model/run-bundled.sh accurate     nsfwjs's 1.4x MobileNetV2 as the picture tower's backbone: about 35 minutes
 #                                     a seed on 2 cores once both feature caches exist (the first run computes
 #                                     them: about 20 more minutes); writes model/export-accurate
-#   model/run-bundled.sh fast         default's configuration over the int8 MiniLM, pictures at 96 px: about 8 to 16
-#                                     minutes a seed alone (the first run embeds every caption through the int8
-#                                     encoder and computes the 96 px feature caches: about 20 more);
-#                                     writes model/export-fast
+#   model/run-bundled.sh fast         default's configuration over the int8 MiniLM, pictures at 96 px through an
+#                                     int8 MobileNetV2 trunk: about 13 minutes a seed alone (the first run embeds
+#                                     every caption through the int8 encoder and computes the int8 trunk's feature
+#                                     cache: about 6 more); writes model/export-fast
 #   model/run-bundled.sh NAME --quick a few batches on 300 emoji, under model/work/quick (CI): the script and the
 #                                     export keep working (accurate: two backbones, no shared trunk; fast: the
-#                                     model's own text encoder), and the export reproduces its golden vectors in Java
+#                                     model's own text encoder and the int8 trunk), and the export reproduces its
+#                                     golden vectors in Java
 # Needs run.sh's data and MiniLM caption embeddings (run.sh, or run.sh --quick, first).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -21,7 +22,7 @@ quick=""
 source ./configs.sh
 case "$name" in
     accurate) options=("${accurate[@]}"); run_stem=mixed-64 ;;
-    fast) options=("${fast[@]}"); run_stem=int8-96 ;;
+    fast) options=("${fast[@]}"); run_stem=int8t-96 ;;
     *) echo "usage: model/run-bundled.sh accurate|fast [--quick]" >&2; exit 2 ;;
 esac
 
