@@ -205,6 +205,17 @@ def trunk_rows(export, pictures, trunk_file=None, image_block=None, encoder=None
         return java_rows(image_block, trunk_file, encoder["output"], encoder["dimensions"], pictures, work)
 
 
+def trunk_shapes(model):
+    """(width of the pooled layers before the cut, the cut's output shape [C, H, W], the image_encoder block's
+    output and dimensions) of `model`'s shared trunk."""
+    import torch
+
+    with torch.no_grad():
+        frozen, cut = model.image.pretrained.cached(torch.zeros(1, 3, inputs.IMAGE_SIZE, inputs.IMAGE_SIZE))
+    width, shape = frozen.shape[1], tuple(cut.shape[1:])
+    return width, shape, {"output": "features", "dimensions": width + int(np.prod(shape))}
+
+
 def trunk_cached(model, rows):
     """(cached, frozen_cached) for `runs.encode` from a trunk's rows ([N, D] as `trunk_rows` gives them), so
     that a run's codes are computed over those features (an int8 trunk's) instead of PyTorch's backbone: the
@@ -213,13 +224,12 @@ def trunk_cached(model, rows):
     import torch
 
     tower = model.image
+    width, shape, encoder = trunk_shapes(model)
     with torch.no_grad():
-        frozen, cut = tower.pretrained.cached(torch.zeros(1, 3, inputs.IMAGE_SIZE, inputs.IMAGE_SIZE))
         rows = torch.from_numpy(np.ascontiguousarray(rows))
-        width = frozen.shape[1]
-        if rows.shape[1] != width + cut[0].numel():
-            raise ValueError(f"the trunk's rows have {rows.shape[1]} values, the run's trunk {width + cut[0].numel()}")
-        cached = (rows[:, :width], rows[:, width:].reshape(-1, *cut.shape[1:]))
+        if rows.shape[1] != encoder["dimensions"]:
+            raise ValueError(f"the trunk's rows have {rows.shape[1]} values, the run's trunk {encoder['dimensions']}")
+        cached = (rows[:, :width], rows[:, width:].reshape(-1, *shape))
         frozen_cached = tower.frozen.pooled_after(tower.pretrained.finetune, *cached) if tower.frozen is not None else None
     return cached, frozen_cached
 
@@ -241,15 +251,10 @@ def int8_trunk(model, out_file, data):
 
 def int8_trunk_rows(model, pictures, data):
     """The rows of RGBA `pictures` through `model`'s int8 trunk (`int8_trunk`), as a node computes them."""
-    import torch
-
-    with torch.no_grad():
-        frozen, cut = model.image.pretrained.cached(torch.zeros(1, 3, inputs.IMAGE_SIZE, inputs.IMAGE_SIZE))
     with tempfile.TemporaryDirectory() as work:
         trunk_file = os.path.join(work, TRUNK_FILE)
         int8_trunk(model, trunk_file, data)
-        encoder = {"output": "features", "dimensions": frozen.shape[1] + cut[0].numel()}
-        return trunk_rows(None, pictures, trunk_file, IMAGE_BLOCK, encoder)
+        return trunk_rows(None, pictures, trunk_file, IMAGE_BLOCK, trunk_shapes(model)[2])
 
 
 def int8_trunk_cache(model, images, pictures, cache_dir, views, data):
@@ -282,10 +287,8 @@ def int8_trunk_cache(model, images, pictures, cache_dir, views, data):
         trunk_file = os.path.join(work, TRUNK_FILE)
         with open(trunk_file, "wb") as f:
             f.write(graph)
-        with torch.no_grad():
-            frozen, cut = tower.pretrained.cached(torch.zeros(1, 3, inputs.IMAGE_SIZE, inputs.IMAGE_SIZE))
-        encoder = {"output": "features", "dimensions": frozen.shape[1] + cut[0].numel()}
-        cached = (torch.zeros((len(images), views) + frozen.shape[1:]), torch.zeros((len(images), views) + cut.shape[1:]))
+        width, shape, encoder = trunk_shapes(model)
+        cached = (torch.zeros((len(images), views, width)), torch.zeros((len(images), views) + shape))
         frozen_cached = torch.zeros((len(images), views, tower.frozen.out_dim)) if tower.frozen is not None else None
         for v in range(views):
             rgba = images[pictures] if v == 0 else np.ascontiguousarray(images[pictures][:, :, ::-1])

@@ -46,9 +46,7 @@ class QuantizeTrunkTests(unittest.TestCase):
         cls.model = model()
         cls.float_file = os.path.join(cls.work.name, "float.onnx")
         export.onnx_export(export.Trunk(cls.model).eval(), (torch.zeros(2, 3, 64, 64),), cls.float_file, ["image"], ["features"])
-        with torch.no_grad():
-            frozen, cut = cls.model.image.pretrained.cached(torch.zeros(1, 3, 64, 64))
-        cls.encoder = {"output": "features", "dimensions": frozen.shape[1] + cut[0].numel()}
+        cls.encoder = qt.trunk_shapes(cls.model)[2]
         cls.block = dict(qt.IMAGE_BLOCK)
         cls.test_pictures = pictures(24, 1)
         cls.float_rows = qt.trunk_rows(None, cls.test_pictures, cls.float_file, cls.block, cls.encoder)
