@@ -239,8 +239,9 @@ def main():
                              "model's image_encoder, " + TRUNK_FILE + ")")
     parser.add_argument("--int8-trunk", action="store_true",
                         help="quantize the shared picture trunk to int8 (quantize_trunk.py; calibrated on training "
-                             "pictures); the version gets `-int8trunk`, and golden.json the heads' answers over the "
-                             "int8 trunk's rows as ONNX Runtime computes them")
+                             "pictures), and write golden.json from the heads' answers over the int8 trunk's rows as "
+                             "ONNX Runtime computes them. Implied for a run trained with train.py --int8-trunk 1; for "
+                             "another (heads trained on the float trunk) the version gets `-int8trunk`")
     args = parser.parse_args()
     torch.set_num_threads(2)
     os.makedirs(args.out, exist_ok=True)
