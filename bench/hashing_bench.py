@@ -315,41 +315,38 @@ def main():
             print(f"{name}: node {r['map']:.4f} (node order {r['map_node_order']:.4f})"
                   + (f" offline {r['offline_map']:.4f}" if offline else ""), file=sys.stderr)
         out[args.quality_key] = quality
-        if args.no_rerank:
-            with open(args.out, "w") as f:
-                json.dump(out, f, indent=1)
-            return
 
-        # Hash only, hash + re-rank and exact dense search: P@10 and latency of the top 10.
-        rerank = {}
-        for name, field, make in (("text->fused", "hash", lambda q: {"text": text(q)}),
-                                  ("fused->fused", "hash", lambda q: {"text": text(q), "image": q["image"]})):
-            queries = caption_docs if name.startswith("text") else pictures
-            rows = {"hash": ([], []), "hash+rerank": ([], []), "dense exact": ([], [])}
-            for q in queries:
-                self_id = None if name.startswith("text") else str(q["picture"])
-                label = q["subgroup"]
-                hashed = node.request("POST", f"/_deep_hash/models/{qm}/_hash", make(q))
-                for variant in rows:
-                    if variant == "dense exact":
-                        # index_options flat: the kNN search compares every vector, an exact search.
-                        body = {"size": 10, "_source": False, "knn": {
-                            "field": "embedding", "query_vector": hashed["embedding"], "k": 10, "num_candidates": 100,
-                            "filter": {"bool": {"must_not": {"ids": {"values": [self_id] if self_id else []}}}}}}
-                        start = time.perf_counter()
-                        hits = node.request("POST", "/quality/_search?filter_path=hits.hits._id", body).get("hits", {}).get("hits", [])
-                        ms = (time.perf_counter() - start) * 1000
-                    else:
-                        query = {"field": field, "code": hashed["code"]}
-                        if variant == "hash+rerank":
-                            query["rerank"] = {"field": "embedding", "window": 100, "vector": hashed["embedding"]}
-                        hits, ms = ranking(node, "quality", query, exclude=self_id, size=10)
-                    rows[variant][0].append(sum(picture_labels[h["_id"]] == label for h in hits[:10]) / 10)
-                    rows[variant][1].append(ms)
-            rerank[name] = {v: {"p@10": float(np.mean(p)), "p50_ms": percentile(ms, 50), "p99_ms": percentile(ms, 99), "queries": len(p)}
-                            for v, (p, ms) in rows.items()}
-            print(name, json.dumps(rerank[name]), file=sys.stderr)
-        out["rerank"] = rerank
+        if not args.no_rerank:
+            # Hash only, hash + re-rank and exact dense search: P@10 and latency of the top 10.
+            rerank = {}
+            for name, field, make in (("text->fused", "hash", lambda q: {"text": text(q)}),
+                                      ("fused->fused", "hash", lambda q: {"text": text(q), "image": q["image"]})):
+                queries = caption_docs if name.startswith("text") else pictures
+                rows = {"hash": ([], []), "hash+rerank": ([], []), "dense exact": ([], [])}
+                for q in queries:
+                    self_id = None if name.startswith("text") else str(q["picture"])
+                    label = q["subgroup"]
+                    hashed = node.request("POST", f"/_deep_hash/models/{qm}/_hash", make(q))
+                    for variant in rows:
+                        if variant == "dense exact":
+                            # index_options flat: the kNN search compares every vector, an exact search.
+                            body = {"size": 10, "_source": False, "knn": {
+                                "field": "embedding", "query_vector": hashed["embedding"], "k": 10, "num_candidates": 100,
+                                "filter": {"bool": {"must_not": {"ids": {"values": [self_id] if self_id else []}}}}}}
+                            start = time.perf_counter()
+                            hits = node.request("POST", "/quality/_search?filter_path=hits.hits._id", body).get("hits", {}).get("hits", [])
+                            ms = (time.perf_counter() - start) * 1000
+                        else:
+                            query = {"field": field, "code": hashed["code"]}
+                            if variant == "hash+rerank":
+                                query["rerank"] = {"field": "embedding", "window": 100, "vector": hashed["embedding"]}
+                            hits, ms = ranking(node, "quality", query, exclude=self_id, size=10)
+                        rows[variant][0].append(sum(picture_labels[h["_id"]] == label for h in hits[:10]) / 10)
+                        rows[variant][1].append(ms)
+                rerank[name] = {v: {"p@10": float(np.mean(p)), "p50_ms": percentile(ms, 50), "p99_ms": percentile(ms, 99), "queries": len(p)}
+                                for v, (p, ms) in rows.items()}
+                print(name, json.dumps(rerank[name]), file=sys.stderr)
+            out["rerank"] = rerank
 
     with open(args.out, "w") as f:
         json.dump(out, f, indent=1)

@@ -250,14 +250,14 @@ def main():
     encoder, entry_points = None, {}
     trunk = shared_trunk(model) and not args.no_trunk
     picture_rows = None
-    args.int8_trunk = args.int8_trunk or model.int8_trunk  # a run trained over the int8 trunk ships it
+    int8 = args.int8_trunk or model.int8_trunk  # a run trained over the int8 trunk ships it
     if trunk:
         encoder, entry_points = export_with_trunk(model, args.out)
-        if args.int8_trunk:
+        if int8:
             done = quantize_trunk(os.path.join(args.out, TRUNK_FILE), IMAGE_BLOCK, calibration_pictures(args.data))
             print(f"export {args.run}: trunk quantized: {done}", file=sys.stderr)
             picture_rows = lambda rgba: trunk_rows(None, rgba, os.path.join(args.out, TRUNK_FILE), IMAGE_BLOCK, encoder)
-    elif args.int8_trunk:
+    elif int8:
         raise SystemExit(f"export: --int8-trunk needs a shared trunk, which run {args.run} has not (or --no-trunk was given)")
     elif os.path.exists(os.path.join(args.out, TRUNK_FILE)):
         os.remove(os.path.join(args.out, TRUNK_FILE))
@@ -302,7 +302,7 @@ def main():
         tokenizer = {"type": "word", "max_tokens": inputs.MAX_TOKENS, "pad_id": inputs.PAD, "unk_id": inputs.UNK, "vocab_file": "vocab.txt"}
     spec = {
         "name": args.name,
-        "version": config["args"]["name"] + ("-int8trunk" if args.int8_trunk and not model.int8_trunk else ""),
+        "version": config["args"]["name"] + ("-int8trunk" if int8 and not model.int8_trunk else ""),
         "bits": config["bits"],
         "threshold": 0.5,
         "embedding_dim": dh.LATENT,

@@ -186,8 +186,6 @@ def java_rows(image_block, onnx_file, output, dimensions, pictures, work):
         Image.fromarray(np.asarray(rgba), "RGBA").save(path, "PNG")
         paths.append(path)
     rows = javabridge.features(spec, "image", paths, os.path.join(work, "rows.f32"), work)
-    for path in paths:
-        os.remove(path)
     if np.isnan(rows).any():
         raise RuntimeError("a picture could not be read (see the Java lines above)")
     return rows
@@ -273,23 +271,18 @@ def int8_trunk_cache(model, images, pictures, cache_dir, views, data):
         trunk_file = os.path.join(work, TRUNK_FILE)
         done = int8_trunk(model, trunk_file, data)
         with open(trunk_file, "rb") as f:
-            graph = f.read()
-    key = hashlib.sha256(graph)
-    key.update(f"views={views}".encode())
-    key.update(np.ascontiguousarray(images[pictures]).tobytes())
-    path = os.path.join(cache_dir, f"int8-trunk-{key.hexdigest()[:16]}.pt")
-    if os.path.exists(path):
-        return torch.load(path)
-    print(f"int8 trunk: {done}; its rows of {len(pictures)} pictures x {views} views, through Java", file=sys.stderr, flush=True)
-    started = time.time()
-    tower = model.image
-    with tempfile.TemporaryDirectory() as work:
-        trunk_file = os.path.join(work, TRUNK_FILE)
-        with open(trunk_file, "wb") as f:
-            f.write(graph)
+            key = hashlib.sha256(f.read())
+        key.update(f"views={views}".encode())
+        key.update(np.ascontiguousarray(images[pictures]).tobytes())
+        path = os.path.join(cache_dir, f"int8-trunk-{key.hexdigest()[:16]}.pt")
+        if os.path.exists(path):
+            return torch.load(path)
+        print(f"int8 trunk: {done}; its rows of {len(pictures)} pictures x {views} views, through Java", file=sys.stderr, flush=True)
+        started = time.time()
         width, shape, encoder = trunk_shapes(model)
         cached = (torch.zeros((len(images), views, width)), torch.zeros((len(images), views) + shape))
-        frozen_cached = torch.zeros((len(images), views, tower.frozen.out_dim)) if tower.frozen is not None else None
+        frozen = model.image.frozen
+        frozen_cached = torch.zeros((len(images), views, frozen.out_dim)) if frozen is not None else None
         for v in range(views):
             rgba = images[pictures] if v == 0 else np.ascontiguousarray(images[pictures][:, :, ::-1])
             rows = trunk_rows(None, rgba, trunk_file, IMAGE_BLOCK, encoder)
@@ -357,24 +350,12 @@ def quantize(model, names, ranges):
             w_scale = np.maximum(w_scale, np.abs(b) / (float(scales[source]) * 2.0**30))
         w_scale[w_scale == 0] = 1.0
         w_q = np.clip(np.round(w / w_scale.reshape(-1, 1, 1, 1)), -WEIGHT_LEVELS - 1, WEIGHT_LEVELS).astype(np.int8)
-        wn = conv.input[1]
-        g.initializer.extend([numpy_helper.from_array(w_q, wn + "/q"),
-                              numpy_helper.from_array(w_scale.astype(np.float32), wn + "/scale"),
-                              numpy_helper.from_array(np.zeros(len(w_scale), np.int8), wn + "/zero")])
-        new_nodes.append((None, helper.make_node("DequantizeLinear", [wn + "/q", wn + "/scale", wn + "/zero"], [wn + "/dq"], axis=0)))
-        conv.input[1] = wn + "/dq"
+        new_nodes.append((None, per_channel(g, conv, 1, w_q, w_scale.astype(np.float32))))
         if has_bias:
-            bn = conv.input[2]
             b_scale = (float(scales[source]) * w_scale).astype(np.float32)
-            b_q = np.round(b / b_scale).astype(np.int32)
-            g.initializer.extend([numpy_helper.from_array(b_q, bn + "/q"),
-                                  numpy_helper.from_array(b_scale, bn + "/scale"),
-                                  numpy_helper.from_array(np.zeros(len(b_scale), np.int32), bn + "/zero")])
-            new_nodes.append((None, helper.make_node("DequantizeLinear", [bn + "/q", bn + "/scale", bn + "/zero"], [bn + "/dq"], axis=0)))
-            conv.input[2] = bn + "/dq"
+            new_nodes.append((None, per_channel(g, conv, 2, np.round(b / b_scale).astype(np.int32), b_scale)))
     # Topological order: each new node right after its input's producer (weights' nodes first).
     order = [node for key, node in new_nodes if key is None]
-    producers = {o: n for n in g.node for o in n.output}
     after = {}
     for key, node in new_nodes:
         if key is not None:
@@ -396,6 +377,16 @@ def quantize(model, names, ranges):
             g.initializer.remove(init)
     onnx.checker.check_model(model)
     return model
+
+
+def per_channel(g, node, index, values, scale):
+    """Stores input `index` of `node` (a Conv's weights or bias) as the integer `values` with one `scale` per
+    output channel (zero points 0), and makes the node read them through the DequantizeLinear returned."""
+    name = node.input[index]
+    g.initializer.extend([numpy_helper.from_array(values, name + "/q"), numpy_helper.from_array(scale, name + "/scale"),
+                          numpy_helper.from_array(np.zeros(len(scale), values.dtype), name + "/zero")])
+    node.input[index] = name + "/dq"
+    return helper.make_node("DequantizeLinear", [name + "/q", name + "/scale", name + "/zero"], [name + "/dq"], axis=0)
 
 
 def calibration_pictures(data, count=512, seed=0):
