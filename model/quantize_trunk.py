@@ -238,13 +238,34 @@ IMAGE_BLOCK = {"size": inputs.IMAGE_SIZE, "mean": inputs.MEAN, "std": inputs.STD
 def int8_trunk(model, out_file, data):
     """Writes `model`'s shared picture trunk (export.Trunk: frozen layers only, the same for every run of a
     configuration) to `out_file` as ONNX, quantized to int8 and calibrated on `data`'s training pictures, as
-    export.py --int8-trunk does; returns quantize_trunk's line."""
+    export.py --int8-trunk does; returns quantize_trunk's line. The quantized graph is kept in `data`'s cache,
+    keyed by the float graph, the calibration pictures and this module's code, so that a second call (every
+    evaluation and cache lookup makes one) skips the calibration through Java."""
+    import hashlib
     import torch
     from export import Trunk, onnx_export
 
     trunk = Trunk(model).eval()
     onnx_export(trunk, (torch.zeros(2, 3, inputs.IMAGE_SIZE, inputs.IMAGE_SIZE),), out_file, ["image"], ["features"])
-    return quantize_trunk(out_file, IMAGE_BLOCK, calibration_pictures(data))
+    pictures = calibration_pictures(data)
+    key = hashlib.sha256()
+    for part in (out_file, os.path.abspath(__file__)):
+        with open(part, "rb") as f:
+            key.update(f.read())
+    key.update(np.ascontiguousarray(pictures).tobytes())
+    cache_dir = os.path.join(data, "cache")
+    kept = os.path.join(cache_dir, f"int8-trunk-graph-{key.hexdigest()[:16]}")
+    if os.path.exists(kept + ".onnx") and os.path.exists(kept + ".txt"):
+        shutil.copyfile(kept + ".onnx", out_file)
+        with open(kept + ".txt") as f:
+            return f.read().strip() + " (kept from an earlier call)"
+    done = quantize_trunk(out_file, IMAGE_BLOCK, pictures)
+    os.makedirs(cache_dir, exist_ok=True)
+    shutil.copyfile(out_file, kept + ".onnx.tmp")
+    os.replace(kept + ".onnx.tmp", kept + ".onnx")
+    with open(kept + ".txt", "w") as f:
+        f.write(done + "\n")
+    return done
 
 
 def int8_trunk_rows(model, pictures, data):

@@ -7,6 +7,7 @@ import os
 import sys
 import tempfile
 import unittest
+from unittest import mock
 
 import numpy as np
 import onnx
@@ -92,6 +93,30 @@ class QuantizeTrunkTests(unittest.TestCase):
         cos = (rows * self.float_rows).sum(1) / (np.linalg.norm(rows, axis=1) * np.linalg.norm(self.float_rows, axis=1))
         self.assertGreater(cos.min(), 0.9, "the int8 trunk's rows point where the float ones do")
         self.assertFalse(np.allclose(rows, self.float_rows, atol=1e-4), "the trunk is quantized, not copied")
+
+    def test_a_built_int8_trunk_is_kept_and_found_by_its_graph_and_calibration(self):
+        data = os.path.join(self.work.name, "data")
+        files = [os.path.join(self.work.name, f"kept-{k}.onnx") for k in range(4)]
+        with mock.patch.object(qt, "calibration_pictures", lambda _: pictures(32, 2)):
+            first = qt.int8_trunk(self.model, files[0], data)
+            again = qt.int8_trunk(self.model, files[1], data)
+        with mock.patch.object(qt, "calibration_pictures", lambda _: pictures(32, 3)):
+            other_pictures = qt.int8_trunk(self.model, files[2], data)
+        other_model = model()
+        with torch.no_grad():
+            for p in export.Trunk(other_model).parameters():
+                p.mul_(1.01)
+        with mock.patch.object(qt, "calibration_pictures", lambda _: pictures(32, 2)):
+            other_weights = qt.int8_trunk(other_model, files[3], data)
+        self.assertNotIn("kept", first)
+        self.assertIn("kept from an earlier call", again)
+        self.assertNotIn("kept", other_pictures, "other calibration pictures calibrate again")
+        self.assertNotIn("kept", other_weights, "another trunk is quantized on its own")
+        with open(files[0], "rb") as a, open(files[1], "rb") as b:
+            self.assertEqual(a.read(), b.read(), "the kept graph is the one built")
+        with open(files[0], "rb") as a, open(files[2], "rb") as b:
+            self.assertNotEqual(a.read(), b.read())
+        self.assertEqual(len([f for f in os.listdir(os.path.join(data, "cache")) if f.endswith(".onnx")]), 3)
 
     def test_activation_parameters_cover_zero_and_the_range(self):
         for low, high in ((0.0, 6.0), (-3.0, 5.0), (0.5, 2.0), (-2.0, -1.0), (0.0, 0.0)):
