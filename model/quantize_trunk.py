@@ -240,7 +240,8 @@ def int8_trunk(model, out_file, data):
     configuration) to `out_file` as ONNX, quantized to int8 and calibrated on `data`'s training pictures, as
     export.py --int8-trunk does; returns quantize_trunk's line. The quantized graph is kept in `data`'s cache,
     keyed by the float graph, the calibration pictures and this module's code, so that a second call (every
-    evaluation and cache lookup makes one) skips the calibration through Java."""
+    evaluation and cache lookup makes one) skips the calibration through Java. The plugin's Java side (how
+    `Features` decodes and scales a picture) is not in the key: after changing it, delete `int8-trunk-*` there."""
     import hashlib
     import torch
     from export import Trunk, onnx_export
